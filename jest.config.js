@@ -1,0 +1,16 @@
+/** One jest run over every package; workspace imports resolve to sources, so tests need no build. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/bench'],
+  testMatch: ['**/tests/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
+  },
+  moduleNameMapper: {
+    '^@qcal/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@qcal/core/testkit$': '<rootDir>/packages/core/src/testkit/index.ts',
+    '^@qcal/collector-([a-z0-9-]+)$': '<rootDir>/packages/collector-$1/src/index.ts',
+    '^@qcal/cli$': '<rootDir>/packages/cli/src/index.ts',
+  },
+  testTimeout: 180000,
+};

@@ -1,0 +1,35 @@
+/** @qcal/core public API. Collector packages and plugins import only from here. */
+export type { ActivationTensor, TensorRange, TensorElementType, FeedTensor } from './tensor';
+export type {
+  TensorInfo,
+  CollectorContext,
+  PostCollectContext,
+  TuningContext,
+  CalibrationCollector,
+  CollectorDefinition,
+  CollectorNeeds,
+  CollectorState,
+} from './collector';
+export { COLLECTOR_API_VERSION, defineCollector } from './collector';
+export type { OptionSpec, OptionsSchema } from './options-schema';
+export { validateOptions, closest, editDistance } from './options-schema';
+export type { Logger } from './logger';
+export { silentLogger, streamLogger } from './logger';
+export {
+  QcalError,
+  UsageError,
+  ConfigError,
+  ModelError,
+  DataError,
+  PluginError,
+  TableError,
+  CalibrationError,
+  exitCodeFor,
+  messageOf,
+} from './errors';
+export type { QcalErrorCode } from './errors';
+export type { CalibrationTable, TableEntry, TableMeta } from './table';
+export { validateTable } from './table';
+export { writeFileAtomic, writeFilesAtomic } from './atomic-write';
+export type { EncodedArray } from './array-codec';
+export { encodeArray, decodeArray, decodeFloat64 } from './array-codec';

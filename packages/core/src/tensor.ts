@@ -1,0 +1,22 @@
+/** A float32 activation as collectors see it. `data` is only valid during the `collect` call. */
+export interface ActivationTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** The range a collector chose for one tensor, plus collector-specific extras (MXNet min_max_dict). */
+export interface TensorRange {
+  min: number;
+  max: number;
+  [extra: string]: unknown;
+}
+
+/** Element types of ONNX TensorProto.DataType that qcal handles. */
+export type TensorElementType = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'bool' | 'string' | 'unknown';
+
+/** A model input value ready for inference. */
+export interface FeedTensor {
+  readonly type: 'float32' | 'float16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool' | 'float64';
+  readonly data: Float32Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array | Float64Array;
+  readonly dims: readonly number[];
+}
