@@ -1,0 +1,2 @@
+/** @qcal/collector-autotune (work in progress). */
+export const collectors = [];

@@ -1,0 +1,2 @@
+/** @qcal/collector-entropy (work in progress). */
+export const collectors = [];

@@ -1,0 +1,2 @@
+/** @qcal/collector-hfmg (work in progress). */
+export const collectors = [];

@@ -1,0 +1,2 @@
+/** @qcal/collector-ifmr (work in progress). */
+export const collectors = [];
