@@ -1,0 +1,238 @@
+import * as fs from 'node:fs';
+import * as protobuf from 'protobufjs';
+import { ModelError } from '../errors';
+import { ONNX_SCHEMA } from './schema';
+
+/** int64 fields arrive as Long (protobufjs) or number; see {@link toNumber}. */
+export type Int64 = number | { toNumber(): number; toString(): string };
+
+export interface OnnxDimension { dimValue?: Int64 | null; dimParam?: string | null; denotation?: string }
+export interface OnnxTypeProto {
+  tensorType?: { elemType?: number; shape?: { dim?: OnnxDimension[] } | null } | null;
+  [other: string]: unknown;
+}
+export interface OnnxValueInfo { name: string; type?: OnnxTypeProto | null; docString?: string }
+export interface OnnxTensor {
+  name?: string;
+  dims?: Int64[];
+  dataType?: number;
+  rawData?: Uint8Array | null;
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: Int64[];
+  doubleData?: number[];
+  uint64Data?: Int64[];
+  stringData?: Uint8Array[];
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
+}
+export interface OnnxAttribute {
+  name: string;
+  type?: number;
+  f?: number;
+  i?: Int64;
+  s?: Uint8Array;
+  t?: OnnxTensor | null;
+  g?: OnnxGraph | null;
+  floats?: number[];
+  ints?: Int64[];
+  strings?: Uint8Array[];
+  tensors?: OnnxTensor[];
+  graphs?: OnnxGraph[];
+}
+export interface OnnxNode {
+  input: string[];
+  output: string[];
+  name?: string;
+  opType: string;
+  domain?: string;
+  attribute: OnnxAttribute[];
+  docString?: string;
+}
+export interface OnnxGraph {
+  node: OnnxNode[];
+  name?: string;
+  initializer: OnnxTensor[];
+  input: OnnxValueInfo[];
+  output: OnnxValueInfo[];
+  valueInfo: OnnxValueInfo[];
+  [other: string]: unknown;
+}
+export interface OnnxModel {
+  irVersion?: Int64;
+  opsetImport: { domain?: string; version?: Int64 }[];
+  producerName?: string;
+  producerVersion?: string;
+  graph?: OnnxGraph | null;
+  metadataProps?: { key: string; value: string }[];
+  [other: string]: unknown;
+}
+
+/** ONNX TensorProto.DataType values. */
+export const DataType = {
+  UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
+  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
+} as const;
+
+/** AttributeProto.AttributeType values. */
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+
+let root: protobuf.Root | undefined;
+function modelType(): protobuf.Type {
+  root ??= protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace);
+  return root.lookupType('onnx.ModelProto');
+}
+
+/** Converts an int64 field value (Long or number) to a JS number. */
+export function toNumber(v: Int64 | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : v.toNumber();
+}
+
+/** Decodes ONNX model bytes; `where` names the file in errors. */
+export function decodeModel(bytes: Uint8Array, where = 'model'): OnnxModel {
+  let model: OnnxModel;
+  try {
+    model = modelType().decode(bytes) as unknown as OnnxModel;
+  } catch (err) {
+    throw new ModelError(`${where}: not a readable ONNX model (${(err as Error).message}); expected an ONNX ModelProto file (.onnx)`, { cause: err });
+  }
+  const g = model.graph;
+  if (!g || !Array.isArray(g.node) || g.node.length === 0 || !model.opsetImport?.length) {
+    throw new ModelError(`${where}: not an ONNX model: no graph nodes or no opset import found; expected an ONNX ModelProto file (.onnx), possibly truncated`);
+  }
+  return model;
+}
+
+/** Reads and decodes an ONNX model file, with clear errors for a missing or malformed file. */
+export function loadModel(file: string): { model: OnnxModel; bytes: Uint8Array } {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ModelError(`${file}: cannot read the model file (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message}); expected a path to an .onnx file`, { cause: err });
+  }
+  return { model: decodeModel(bytes, file), bytes };
+}
+
+/** Encodes a (possibly edited) model back to bytes. */
+export function encodeModel(model: OnnxModel): Uint8Array {
+  const type = modelType();
+  return type.encode(type.fromObject(model as unknown as Record<string, unknown>)).finish();
+}
+
+/** The model's default-domain opset version. */
+export function opsetVersion(model: OnnxModel): number {
+  const e = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return e ? toNumber(e.version) : 0;
+}
+
+/** Finds an attribute by name. */
+export function getAttribute(node: OnnxNode, name: string): OnnxAttribute | undefined {
+  return node.attribute?.find((a) => a.name === name);
+}
+
+/** An int attribute (or `fallback`). */
+export function attrInt(node: OnnxNode, name: string, fallback: number): number {
+  const a = getAttribute(node, name);
+  return a && a.i !== undefined && a.i !== null ? toNumber(a.i) : fallback;
+}
+
+/** An ints attribute (or undefined). */
+export function attrInts(node: OnnxNode, name: string): number[] | undefined {
+  const a = getAttribute(node, name);
+  return a?.ints && a.ints.length ? a.ints.map(toNumber) : undefined;
+}
+
+/** A float attribute (or `fallback`). */
+export function attrFloat(node: OnnxNode, name: string, fallback: number): number {
+  const a = getAttribute(node, name);
+  return a && typeof a.f === 'number' ? a.f : fallback;
+}
+
+/** A string attribute (or `fallback`). */
+export function attrString(node: OnnxNode, name: string, fallback: string): string {
+  const a = getAttribute(node, name);
+  return a?.s && a.s.length ? Buffer.from(a.s).toString('utf8') : fallback;
+}
+
+/** The dims of a TensorProto as numbers. */
+export function tensorDims(t: OnnxTensor): number[] {
+  return (t.dims ?? []).map(toNumber);
+}
+
+/**
+ * The values of a float or integer TensorProto as a Float32Array/Float64Array-compatible number
+ * array (copied: raw_data views are often unaligned). int64 values beyond 2^53 lose precision.
+ */
+export function tensorToFloat32(t: OnnxTensor, where = t.name ?? 'tensor'): Float32Array {
+  const n = tensorDims(t).reduce((a, b) => a * b, 1);
+  const dt = t.dataType ?? 0;
+  const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
+  if (t.dataLocation === 1 || (t.externalData && t.externalData.length)) {
+    throw new ModelError(`${where}: tensor data is stored externally; qcal needs models with embedded weights (save with all tensors inside the .onnx)`);
+  }
+  const out = new Float32Array(n);
+  if (raw) {
+    const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const size = ({ 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 4: 2, 12: 4, 13: 8 } as Record<number, number>)[dt];
+    if (size === undefined) throw new ModelError(`${where}: unsupported tensor data type ${dt}`);
+    if (buf.length < n * size) throw new ModelError(`${where}: raw_data holds ${buf.length} bytes, expected ${n * size}`);
+    for (let i = 0; i < n; i++) {
+      const o = i * size;
+      switch (dt) {
+        case 1: out[i] = buf.readFloatLE(o); break;
+        case 2: out[i] = buf.readUInt8(o); break;
+        case 3: out[i] = buf.readInt8(o); break;
+        case 4: out[i] = buf.readUInt16LE(o); break;
+        case 5: out[i] = buf.readInt16LE(o); break;
+        case 6: out[i] = buf.readInt32LE(o); break;
+        case 7: out[i] = Number(buf.readBigInt64LE(o)); break;
+        case 9: out[i] = buf.readUInt8(o); break;
+        case 10: out[i] = halfToFloat(buf.readUInt16LE(o)); break;
+        case 11: out[i] = buf.readDoubleLE(o); break;
+        case 12: out[i] = buf.readUInt32LE(o); break;
+        case 13: out[i] = Number(buf.readBigUInt64LE(o)); break;
+      }
+    }
+    return out;
+  }
+  const src: ArrayLike<number | Int64> | undefined =
+    dt === 1 ? t.floatData : dt === 11 ? t.doubleData : dt === 7 ? t.int64Data : dt === 13 ? t.uint64Data : t.int32Data;
+  if (!src || src.length < n) {
+    if (n === 0) return out;
+    throw new ModelError(`${where}: tensor holds ${src?.length ?? 0} values, expected ${n}`);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = src[i]!;
+    out[i] = dt === 10 ? halfToFloat(v as number) : toNumber(v as Int64);
+  }
+  return out;
+}
+
+/** IEEE half (as uint16 bits) to float. */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** A float32 TensorProto with raw_data. */
+export function makeFloatTensor(name: string, dims: readonly number[], values: ArrayLike<number>): OnnxTensor {
+  const f = Float32Array.from(values as ArrayLike<number>);
+  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: new Uint8Array(f.buffer) };
+}
+
+/** An integer TensorProto (int8, uint8, int32) with raw_data. */
+export function makeIntTensor(name: string, dims: readonly number[], dataType: 2 | 3 | 6 | 7, values: ArrayLike<number>): OnnxTensor {
+  let bytes: Uint8Array;
+  if (dataType === DataType.INT8) bytes = new Uint8Array(Int8Array.from(values).buffer);
+  else if (dataType === DataType.UINT8) bytes = Uint8Array.from(values);
+  else if (dataType === DataType.INT32) bytes = new Uint8Array(Int32Array.from(values).buffer);
+  else bytes = new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))).buffer);
+  return { name, dims: [...dims], dataType, rawData: bytes };
+}
