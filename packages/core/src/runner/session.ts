@@ -1,0 +1,51 @@
+import * as ort from 'onnxruntime-node';
+import type { FeedTensor } from '../tensor';
+import { ModelError, CalibrationError, messageOf } from '../errors';
+
+/** Session options qcal uses by default; callers may override any of them. */
+export interface SessionSettings {
+  /** onnxruntime graph optimization level. 'all' is safe: exposed tensors are graph outputs and survive fusion. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Threads for one op; 0 = onnxruntime's default (one per physical core). */
+  intraOpNumThreads?: number;
+  /** Save the optimized model (to check which kernels onnxruntime picked). */
+  optimizedModelFilePath?: string;
+}
+
+/** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
+export async function createSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
+    executionMode: 'sequential',
+    ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+    ...(settings.optimizedModelFilePath ? { optimizedModelFilePath: settings.optimizedModelFilePath } : {}),
+  };
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (err) {
+    throw new ModelError(`${where}: onnxruntime could not load the model: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** Wraps qcal feeds as onnxruntime tensors (no copy). */
+export function toOrtFeeds(feeds: Readonly<Record<string, FeedTensor>>): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(feeds)) {
+    out[name] = new ort.Tensor(f.type, f.data as never, f.dims as number[]);
+  }
+  return out;
+}
+
+/** Runs one batch and returns the fetched outputs; inference errors name the batch. */
+export async function runBatch(
+  session: ort.InferenceSession,
+  feeds: Readonly<Record<string, FeedTensor>>,
+  fetches: readonly string[],
+  where: string,
+): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(toOrtFeeds(feeds), fetches as string[]);
+  } catch (err) {
+    throw new CalibrationError(`inference failed on ${where}: ${messageOf(err)}`, { cause: err });
+  }
+}
