@@ -24,6 +24,12 @@ export interface CollectorContext {
   /** The tensors this collector calibrates (after include/exclude), in graph order. */
   readonly tensors: readonly TensorInfo[];
   readonly logger: Logger;
+  /**
+   * Creates another installed collector by name (for collectors that wrap a base collector, such as
+   * auto-tune), for the same tensors. Options are validated against that collector's schema.
+   * Absent when the caller offers no registry (e.g. the testkit without one).
+   */
+  readonly createCollector?: (name: string, options?: Readonly<Record<string, unknown>>) => CalibrationCollector;
 }
 
 /**

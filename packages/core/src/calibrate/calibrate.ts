@@ -4,8 +4,11 @@ import type { TensorRange } from '../tensor';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import type { CalibrationTable } from '../table';
-import type { ResolvedCollector } from '../plugins';
+import type { ResolvedCollector, CollectorRegistry } from '../plugins';
 import { instantiateCollector } from '../plugins';
+import { validateOptions } from '../options-schema';
+import { PluginError } from '../errors';
+import { createTuningContext } from '../tuning';
 import { loadModel, encodeModel } from '../onnx/model';
 import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../onnx/graph-index';
 import { instrumentModel } from '../onnx/instrument';
@@ -31,6 +34,8 @@ export interface CalibrateOptions {
   readonly session?: SessionSettings;
   /** Working directory for relative data paths (default process.cwd()). */
   readonly cwd?: string;
+  /** Installed collectors, so that wrapping collectors (auto-tune) can create their base by name. */
+  readonly registry?: CollectorRegistry;
 }
 
 /** One collector's outcome. */
@@ -86,7 +91,11 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult
   const data = await openData(opts.data, modelInputs(index, model), opts.cwd);
   logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
 
-  const instances = plan.collectors.map((p) => instantiateCollector(p.resolved, { tensors: p.tensors, logger }));
+  const instances = plan.collectors.map((p) => instantiateCollector(p.resolved, {
+    tensors: p.tensors,
+    logger,
+    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger) } : {}),
+  }));
   // Who gets each fetched tensor.
   const fullTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
   const rangeTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
@@ -109,8 +118,16 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult
   const results: CollectorResult[] = [];
   for (let i = 0; i < plan.collectors.length; i++) {
     const p = plan.collectors[i]!;
-    const ctx: PostCollectContext = { tensors: p.tensors, samples: counts.samples, batches: counts.batches, logger };
-    const ranges = await instances[i]!.postCollect(ctx);
+    const tuning = p.resolved.definition.needs?.tuning
+      ? await createTuningContext({ model, index, data, tensors: p.tensors, options: p.resolved.options, session: opts.session, logger })
+      : undefined;
+    const ctx: PostCollectContext = { tensors: p.tensors, samples: counts.samples, batches: counts.batches, logger, ...(tuning ? { tuning } : {}) };
+    let ranges: Record<string, TensorRange>;
+    try {
+      ranges = await instances[i]!.postCollect(ctx);
+    } finally {
+      await tuning?.release();
+    }
     results.push({ label: p.label, table: makeTable(p, ranges, opts.model, counts.samples, modelSha, data), collector: instances[i]!, planned: p });
   }
   const postCollectMs = performance.now() - tPost;
@@ -161,6 +178,17 @@ async function runAll(
   }
   if (samples === 0) throw new DataError(`${typeof opts.data.data === 'string' ? opts.data.data : 'data source'}: no samples to calibrate with`);
   return { samples, batches, inferenceMs, collectMs };
+}
+
+/** `ctx.createCollector` for collector `p`: another installed collector, same tensors, validated options. */
+function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger) {
+  return (name: string, options?: Readonly<Record<string, unknown>>): CalibrationCollector => {
+    const reg = registry.get(name);
+    if (!reg) throw new PluginError(p.resolved.name, `collector "${p.resolved.name}" asked for a base collector "${name}" that is not installed; installed: ${[...registry.keys()].join(', ')}`);
+    const { options: validated, problems } = validateOptions(reg.definition.optionsSchema, reg.definition.defaultOptions as object, options, `collector "${name}" (base of "${p.resolved.name}")`);
+    if (problems.length) throw new PluginError(p.resolved.name, problems.join('; '));
+    return instantiateCollector({ name, definition: reg.definition, options: validated as Record<string, unknown>, source: reg.source }, { tensors: p.tensors, logger });
+  };
 }
 
 function makeTable(p: PlannedCollector, ranges: Record<string, TensorRange>, modelPath: string, samples: number, modelSha: string, data: OpenedData): CalibrationTable {
