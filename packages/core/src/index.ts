@@ -33,3 +33,27 @@ export { validateTable } from './table';
 export { writeFileAtomic, writeFilesAtomic } from './atomic-write';
 export type { EncodedArray } from './array-codec';
 export { encodeArray, decodeArray, decodeFloat64 } from './array-codec';
+export { compilePatterns, selectTensors, explainSelection } from './select';
+export type { CompiledPattern, TensorFilter, SelectionExplanation } from './select';
+export {
+  BUILTIN_COLLECTORS,
+  loadPluginModule,
+  loadCollectors,
+  loadInstalledCollectors,
+  wrapCollector,
+  instantiateCollector,
+  createContainer,
+} from './plugins';
+export type {
+  PluginModule,
+  PluginSearch,
+  CollectorRef,
+  CollectorRegistry,
+  RegisteredCollector,
+  ResolvedCollector,
+  LoadCollectorsOptions,
+  LoadedCollectors,
+  ContainerInit,
+} from './plugins';
+export { LOGGER, CONFIG, COLLECTOR_DEFINITIONS, COLLECTOR_DEFINITION, COLLECTORS, resolveToken } from './tokens';
+export type { Token } from './tokens';

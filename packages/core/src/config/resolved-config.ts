@@ -1,0 +1,70 @@
+import type { CollectorRef } from '../plugins/load-collectors';
+
+/** Output formats `--format` accepts. */
+export const OUTPUT_FORMATS = ['json', 'tensorrt', 'tpu-mlir', 'ort'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** One slice of a sharded calibration: `index` is 1-based (`--shard 1/4` … `--shard 4/4`, as jest's `--shard`). */
+export interface ShardSpec {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * The validated, frozen configuration of a run: file values, overridden by flags, with every
+ * default applied (in `CONFIG_DEFAULTS`, one place). Paths are absolute: those from the config file
+ * are resolved against its folder, those from flags against the working directory.
+ * Optional keys are undefined when neither the file nor a flag set them and there is no default.
+ */
+export interface ResolvedConfig {
+  /** Absolute path of the config file, undefined when none was found. */
+  readonly configFile?: string;
+  /** Folder of the config file, else the working directory: plugins resolve from here first. */
+  readonly configDir: string;
+  /** The working directory the run was started in. */
+  readonly cwd: string;
+  /** The FP32 ONNX model. Required by `calibrate` (see `loadConfig({ require })`). */
+  readonly model?: string;
+  /** Calibration data: a directory (.npy, .npz, images) or a list file. */
+  readonly data?: string;
+  /** Preprocessing: a preset name or an object the data source interprets. */
+  readonly preprocess?: string | Readonly<Record<string, unknown>>;
+  /** Samples to use; undefined = all. */
+  readonly numSamples?: number;
+  /** Default 1. */
+  readonly batchSize: number;
+  /** Default false. */
+  readonly shuffle: boolean;
+  /** Default 0. */
+  readonly seed: number;
+  /** Collector references as written (validated in shape; options are validated by loadCollectors). Default `["minmax"]`. */
+  readonly collectors: readonly CollectorRef[];
+  /** Plugin module specifiers/paths (resolved from configDir, then cwd). Default []. */
+  readonly plugins: readonly string[];
+  /** Run-wide filter; undefined include = every calibratable tensor. */
+  readonly include?: readonly string[];
+  /** Default []. */
+  readonly exclude: readonly string[];
+  /** Output directory, absolute. Default `calib-out`. */
+  readonly out: string;
+  /** Default `["json"]`. */
+  readonly formats: readonly OutputFormat[];
+  /** Write `<collector>.qdq.onnx`. Default false. */
+  readonly qdq: boolean;
+  /** Default `smart`. */
+  readonly quantizeMode: 'smart' | 'full';
+  /** Compare FP32 and INT8 outputs. Default false. */
+  readonly evaluate: boolean;
+  /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */
+  readonly targetCos?: number;
+  /** Most layers `smart` mode may keep in float; undefined = no limit. */
+  readonly maxFloatLayers?: number;
+  readonly shard?: ShardSpec;
+  /** Overwrite existing outputs. Default false. */
+  readonly force: boolean;
+  /** Default false. */
+  readonly quiet: boolean;
+  /** Evaluation data (defaults to `data` where used). */
+  readonly evalData?: string;
+  readonly evalSamples?: number;
+}

@@ -1,0 +1,11 @@
+export { BUILTIN_COLLECTORS, isBuiltinCollectorName, isNamespacedName } from './builtin-collectors';
+export { checkDefinition, definitionFromFunction, passesOptionsThrough } from './normalize-definition';
+export { loadPluginModule } from './load-plugin-module';
+export type { PluginModule } from './load-plugin-module';
+export { resolvePlugin, tryResolvePlugin, packageNameOf } from './resolve-plugin';
+export type { PluginSearch } from './resolve-plugin';
+export { loadCollectors, loadInstalledCollectors } from './load-collectors';
+export type { CollectorRef, CollectorRegistry, RegisteredCollector, ResolvedCollector, LoadCollectorsOptions, LoadedCollectors } from './load-collectors';
+export { wrapCollector, instantiateCollector, checkRanges } from './wrap-collector';
+export { createContainer } from './create-container';
+export type { ContainerInit } from './create-container';
