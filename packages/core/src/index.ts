@@ -57,3 +57,4 @@ export type {
 } from './plugins';
 export { LOGGER, CONFIG, COLLECTOR_DEFINITIONS, COLLECTOR_DEFINITION, COLLECTORS, resolveToken } from './tokens';
 export type { Token } from './tokens';
+export * from './data';

@@ -1,0 +1,57 @@
+import { promises as fsp } from 'node:fs';
+import { DataError, messageOf } from '../errors';
+
+/** Read `length` bytes at `position` (fewer at end of file). */
+export async function readRange(path: string, position: number, length: number): Promise<Uint8Array> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(path, 'r');
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } catch (err) {
+    throw new DataError(`${path}: cannot read (${messageOf(err)})`, { cause: err });
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Read a whole file into a fresh buffer, or throw a DataError naming it. */
+export async function readWhole(path: string): Promise<Uint8Array> {
+  try {
+    return await fsp.readFile(path);
+  } catch (err) {
+    throw new DataError(`${path}: cannot read (${messageOf(err)})`, { cause: err });
+  }
+}
+
+/** Run `fn` over items with at most `limit` in flight; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Compare strings by Unicode code point (JS `<` compares UTF-16 code units). */
+export function compareCodepoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,8 @@
+/** Calibration data: files or a programmatic source → validated, batched model feeds. */
+export type { ModelInputSpec, Sample, Batch, DataSource, DataOptions, OpenedData } from './types';
+export type { PreprocessOptions } from './preprocess-options';
+export { openData } from './open-data';
+export { writeNpy, readNpy, parseNpyHeader } from './npy';
+export type { NpyHeader, WriteNpyOptions } from './npy';
+export type { FeedType, StoredType } from './dtype';
+export { halfToFloat, floatToHalf } from './dtype';

@@ -1,0 +1,174 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { ConfigError, DataError, messageOf } from '../errors';
+import type { FeedTensor } from '../tensor';
+import { checkFeeds, checkSampleParts, feedTypeOf, fmtDims } from './check';
+import { canConvert, convertTyped, type FeedData } from './dtype';
+import { npyPart } from './npy-part';
+import type { SampleRef } from './part';
+import { checkSelectOptions, selectSamples } from './select';
+import { collectSamples, type PartMaker } from './sources';
+import { shapeKey, stackOnDim0 } from './stack';
+import type { Batch, DataOptions, DataSource, ModelInputSpec, OpenedData } from './types';
+import { npzParts } from './npz-part';
+import { imagePartMaker, resolvePreprocess } from './image-part';
+
+interface Planned { ref: SampleRef; dims: Record<string, number[]> }
+
+/**
+ * Open calibration data for a model: enumerate it, select (shuffle/numSamples/shard), read every
+ * header and check every sample against the model inputs, and plan the batches — all before
+ * returning, so a mismatch is reported (DataError naming the file and the input) before the
+ * first inference. Payloads are decoded lazily, one batch at a time (plus one prefetched).
+ */
+export async function openData(opts: DataOptions, inputs: readonly ModelInputSpec[], cwd: string = process.cwd()): Promise<OpenedData> {
+  checkSelectOptions(opts);
+  if (inputs.length === 0) throw new DataError('the model has no inputs to feed');
+  for (const i of inputs) feedTypeOf(i);
+  if (typeof opts.data !== 'string') return openProgrammatic(opts.data, opts, inputs);
+  if (opts.data === '') throw new ConfigError('data: expected a directory, a list file or a .npy/.npz/image file');
+
+  const pre = resolvePreprocess(opts.preprocess);
+  const maker: PartMaker = { npy: npyPart, npz: npzParts, image: imagePartMaker(pre) };
+  const names = inputs.map((i) => i.name);
+  const collected = await collectSamples(opts.data, inputs, maker, cwd, (all) => selectSamples(all, opts));
+  const { samples, stamps, what, total } = collected;
+  if (samples.length === 0) throw new DataError(`${what}: the selection is empty (${total} samples, numSamples ${opts.numSamples ?? 'all'}${opts.shard ? `, shard ${opts.shard.index}/${opts.shard.count}` : ''})`);
+  const planned: Planned[] = samples.map((ref) => ({ ref, dims: checkSampleParts(ref.id, ref.parts, inputs) }));
+
+  const batchSize = opts.batchSize ?? defaultBatchSize(inputs);
+  // Bucket by shape (all dims but the batch dim), buckets in order of first appearance, each cut
+  // into batches of batchSize: lines of different widths run as separate batches.
+  const buckets = new Map<string, Planned[]>();
+  for (const p of planned) {
+    const k = shapeKey(p.dims, names);
+    if (!buckets.has(k)) buckets.set(k, []);
+    buckets.get(k)!.push(p);
+  }
+  const plan: Planned[][] = [];
+  for (const b of buckets.values()) for (let i = 0; i < b.length; i += batchSize) plan.push(b.slice(i, i + batchSize));
+  for (const batch of plan) checkFixedBatchDim(batch.map((p) => ({ id: p.ref.id, dims: p.dims })), inputs, batchSize);
+
+  const fingerprint = createHash('sha256').update(JSON.stringify({
+    v: 1,
+    files: stamps.map((s) => [s.file, s.size, Math.round(s.mtimeMs)]),
+    samples: samples.map((s) => s.id),
+    preprocess: pre,
+    numSamples: opts.numSamples ?? null, shuffle: !!opts.shuffle, seed: opts.seed ?? 0, shard: opts.shard ?? null, batchSize,
+    inputs: inputs.map((i) => [i.name, i.type, i.dims]),
+  })).digest('hex');
+
+  const shapes = [...buckets.values()].slice(0, 3).map((b) => names.map((n) => `${n} ${fmtDims(b[0]!.dims[n]!)}`).join(', '));
+  const describe = `${what}: ${samples.length} of ${total} samples${opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ''}, ` +
+    `${plan.length} batch${plan.length === 1 ? '' : 'es'} of up to ${batchSize}; ` +
+    `${buckets.size} shape${buckets.size === 1 ? '' : 's'} (${shapes.join(' | ')}${buckets.size > 3 ? ' | …' : ''})` +
+    (pre.used ? `; preprocess ${pre.name}` : '');
+
+  const loadBatch = async (batch: Planned[]): Promise<Batch> => {
+    const feeds: Record<string, FeedTensor> = {};
+    const loaded = await Promise.all(batch.map(async (p) => {
+      const out: Record<string, FeedData> = {};
+      for (const input of inputs) out[input.name] = await p.ref.parts[input.name]!.load(feedTypeOf(input));
+      return out;
+    }));
+    for (const input of inputs) {
+      feeds[input.name] = stackOnDim0(feedTypeOf(input), loaded.map((l) => l[input.name]!), batch.map((p) => p.dims[input.name]!));
+    }
+    return { ids: batch.map((p) => p.ref.id), feeds, size: batch.length };
+  };
+
+  return {
+    count: samples.length,
+    fingerprint,
+    describe,
+    batches: () => prefetching(plan, loadBatch),
+  };
+}
+
+/** Yield loaded batches, loading the next one while the consumer works on the current one. */
+async function* prefetching<T>(plan: readonly T[], load: (b: T) => Promise<Batch>): AsyncGenerator<Batch> {
+  let next: Promise<Batch> | undefined = plan.length ? load(plan[0]!) : undefined;
+  next?.catch(() => undefined); // handled when awaited
+  for (let i = 0; i < plan.length; i++) {
+    const current = await next!;
+    next = i + 1 < plan.length ? load(plan[i + 1]!) : undefined;
+    next?.catch(() => undefined);
+    yield current;
+  }
+}
+
+/** When every input fixes its batch dim to the same F > 1, default batchSize to F. */
+function defaultBatchSize(inputs: readonly ModelInputSpec[]): number {
+  const d0 = inputs.map((i) => i.dims[0]);
+  const f = d0[0];
+  return typeof f === 'number' && f > 1 && d0.every((d) => d === f) ? f : 1;
+}
+
+function checkFixedBatchDim(batch: { id: string; dims: Record<string, number[]> }[], inputs: readonly ModelInputSpec[], batchSize: number): void {
+  for (const input of inputs) {
+    const f = input.dims[0];
+    if (typeof f !== 'number' || f < 0) continue;
+    const rows = batch.reduce((a, s) => a + s.dims[input.name]![0]!, 0);
+    if (rows !== f) {
+      throw new DataError(`input '${input.name}' has a fixed batch dim of ${f} ${fmtDims(input.dims)}, but the batch starting at ${batch[0]!.id} has ${rows} row${rows === 1 ? '' : 's'} (${batch.length} sample${batch.length === 1 ? '' : 's'}, batchSize ${batchSize}); ` +
+        `choose batchSize and numSamples so that every batch holds exactly ${f} rows of one shape`);
+    }
+  }
+}
+
+/** A programmatic source: checked sample by sample as it arrives (its size is unknown). */
+function openProgrammatic(source: DataSource, opts: DataOptions, inputs: readonly ModelInputSpec[]): OpenedData {
+  if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
+    throw new ConfigError('data: expected a path or an AsyncIterable of feed records (DataSource)');
+  }
+  if (opts.shuffle || opts.shard) throw new ConfigError('shuffle and shard need a file data source (the size of a programmatic DataSource is unknown)');
+  if (opts.preprocess !== undefined) throw new ConfigError('preprocess applies to image files, not to a programmatic DataSource');
+  const names = inputs.map((i) => i.name);
+  const batchSize = opts.batchSize ?? defaultBatchSize(inputs);
+  const limit = opts.numSamples ?? Infinity;
+  async function* batches(): AsyncGenerator<Batch> {
+    let pending: { id: string; feeds: Record<string, FeedTensor>; dims: Record<string, number[]> }[] = [];
+    let key = '';
+    const flush = (): Batch => {
+      checkFixedBatchDim(pending, inputs, batchSize);
+      const feeds: Record<string, FeedTensor> = {};
+      for (const input of inputs) {
+        const t = feedTypeOf(input);
+        feeds[input.name] = stackOnDim0(t, pending.map((p) => p.feeds[input.name]!.data), pending.map((p) => p.dims[input.name]!));
+      }
+      const b = { ids: pending.map((p) => p.id), feeds, size: pending.length };
+      pending = [];
+      return b;
+    };
+    let i = 0;
+    for await (const item of source) {
+      if (i >= limit) break;
+      const id = `sample #${i}`;
+      i++;
+      let dims: Record<string, number[]>;
+      try {
+        dims = checkFeeds(id, item, inputs);
+      } catch (err) {
+        throw err instanceof DataError ? err : new DataError(`${id}: ${messageOf(err)}`, { cause: err });
+      }
+      const feeds: Record<string, FeedTensor> = {};
+      for (const input of inputs) {
+        const f = item[input.name]!;
+        const t = feedTypeOf(input);
+        feeds[input.name] = f.type === t ? f : { type: t, data: canConvert(f.type, t) ? convertTyped(f.data, f.type, t) : f.data, dims: f.dims };
+      }
+      const k = shapeKey(dims, names);
+      if (pending.length && (k !== key || pending.length >= batchSize)) yield flush();
+      key = k;
+      pending.push({ id, feeds, dims });
+    }
+    if (i === 0) throw new DataError('the DataSource yielded no samples');
+    if (pending.length) yield flush();
+  }
+  return {
+    count: undefined,
+    // A programmatic source cannot be fingerprinted: a unique value so no cache ever reuses it.
+    fingerprint: `programmatic:${randomUUID()}`,
+    describe: `programmatic DataSource, batches of up to ${batchSize}${opts.numSamples ? `, at most ${opts.numSamples} samples` : ''}`,
+    batches,
+  };
+}

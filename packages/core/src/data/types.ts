@@ -1,0 +1,56 @@
+import type { FeedTensor } from '../tensor';
+import type { PreprocessOptions } from './preprocess-options';
+
+/** One model input as the data layer needs it (from the ONNX graph). */
+export interface ModelInputSpec {
+  name: string;
+  /** ONNX element type name; anything but the FeedTensor types is rejected. */
+  type: 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool' | string;
+  /** A number is a fixed dim; a string (symbolic) or null is dynamic. dims[0] is the batch dim. */
+  dims: readonly (number | string | null)[];
+}
+
+/** One calibration sample: a feed for every model input. */
+export interface Sample {
+  /** File path(s) or index, for messages. */
+  id: string;
+  feeds: Record<string, FeedTensor>;
+}
+
+/** Samples stacked on dim 0. `size` is the number of samples (ids.length), not dims[0]. */
+export interface Batch {
+  ids: string[];
+  feeds: Record<string, FeedTensor>;
+  size: number;
+}
+
+/** Programmatic source (onnxruntime's CalibrationDataReader): one sample per item. */
+export type DataSource = AsyncIterable<Record<string, FeedTensor>>;
+
+export interface DataOptions {
+  /** A directory, a list file, a single .npy/.npz/image file, or a programmatic source. */
+  data: string | DataSource;
+  /** Image preprocessing: a preset name or individual settings (optionally on top of `preset`). */
+  preprocess?: string | PreprocessOptions;
+  /** Use at most this many samples (after shuffling). */
+  numSamples?: number;
+  /** Samples stacked per inference (default 1). */
+  batchSize?: number;
+  /** Shuffle the sample list with `seed` before taking numSamples. */
+  shuffle?: boolean;
+  /** Seed for `shuffle` (default 0). */
+  seed?: number;
+  /** 1-based contiguous slice `index` of `count` of the selected samples. */
+  shard?: { index: number; count: number };
+}
+
+export interface OpenedData {
+  /** Number of samples after numSamples/shuffle/shard (undefined for a programmatic source). */
+  count: number | undefined;
+  /** Stable fingerprint of the sample list (paths, sizes, mtimes) + options, for reuse caching. */
+  fingerprint: string;
+  /** Batches in a deterministic order; each call starts over. Only one batch is decoded at a time. */
+  batches(): AsyncIterable<Batch>;
+  /** One line for logs: what was found and how it will be fed. */
+  describe: string;
+}
