@@ -1,0 +1,51 @@
+import { expectClose } from '@qcal/core/testkit';
+import { amctRatios, ifmrSearch, type IfmrParams } from '@qcal/collector-ifmr';
+import { golden, goldenBatches } from '../../../test-support/paths';
+
+const CASES = ['constant', 'gaussian', 'gaussian_outliers', 'growing_range', 'laplace', 'relu_like', 'zeros_spike'];
+const VARIANTS = ['symmetric', 'asymmetric', 'symmetric_int4', 'asymmetric_int4'];
+
+function concat(batches: Float32Array[]): Float32Array {
+  const out = new Float32Array(batches.reduce((s, b) => s + b.length, 0));
+  let o = 0;
+  for (const b of batches) { out.set(b, o); o += b.length; }
+  return out;
+}
+
+/** Golden params (AMCT names) → kernel params. */
+export function paramsOf(gp: any): IfmrParams {
+  return {
+    numBits: gp.num_bits, withOffset: gp.with_offset, maxPercentile: gp.max_percentile, minPercentile: gp.min_percentile,
+    searchStart: gp.search_start, searchEnd: gp.search_end, searchStep: gp.search_step,
+  };
+}
+
+function close(a: number, e: number): void {
+  expectClose(a, e, { rtol: 1e-5, atol: 1e-7 });
+}
+
+describe('IFMR exact kernel against golden/amct_ifmr', () => {
+  it('builds the 61 ratios of torch.arange(0.7, 1.3, 0.01, float32) bit for bit', () => {
+    const g = golden('amct_ifmr', 'gaussian');
+    expect(Array.from(amctRatios(0.7, 1.3, 0.01))).toEqual(g.params.ratios_float32);
+    expect(amctRatios(0.8, 1.2, 0.02).length).toBe(20);
+  });
+
+  for (const name of CASES) {
+    it.each(VARIANTS)(`${name} / %s`, (variant) => {
+      const g = golden('amct_ifmr', name);
+      const exp = g.expected[variant];
+      const r = ifmrSearch(concat(goldenBatches(g)), paramsOf(g.params[variant]));
+      close(r.diag.maxInit, exp.diag.max_init);
+      close(r.diag.minInit, exp.diag.min_init);
+      close(r.diag.searchBase, exp.diag.search_base);
+      expect(r.diag.nCandidates).toBe(exp.diag.n_candidates);
+      expect(r.diag.bestIndex).toBe(exp.diag.best_index);
+      close(r.diag.bestCandidate, exp.diag.best_candidate);
+      close(r.scale, exp.scale);
+      expect(r.offset).toBe(exp.offset);
+      close(r.clipMin, exp.clip_min);
+      close(r.clipMax, exp.clip_max);
+    });
+  }
+});
