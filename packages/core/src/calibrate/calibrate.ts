@@ -77,48 +77,110 @@ export function runFingerprint(modelSha: string, dataFingerprint: string, planne
   }));
 }
 
+/** A run whose model, data and plan are loaded and checked, before any inference. */
+export interface PreparedCalibration {
+  readonly opts: CalibrateOptions;
+  readonly model: ReturnType<typeof loadModel>['model'];
+  readonly modelSha256: string;
+  readonly index: GraphIndex;
+  readonly plan: ReturnType<typeof planCollectors>;
+  readonly data: OpenedData;
+  /** Per planned collector (same order): the fingerprint a reusable table must carry. */
+  readonly fingerprints: readonly string[];
+}
+
+/**
+ * Loads and checks everything a run needs — model, tensor selection, collectors' filters, data
+ * (every sample's header against the model inputs) — so bad input fails before any inference.
+ */
+export async function prepareCalibration(opts: CalibrateOptions): Promise<PreparedCalibration> {
+  const { model, bytes } = loadModel(opts.model);
+  const index = indexGraph(model);
+  const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude }, opts.model);
+  const data = await openData(opts.data, modelInputs(index, model), opts.cwd);
+  const modelSha256 = sha256(bytes);
+  const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p));
+  return { opts, model, modelSha256, index, plan, data, fingerprints };
+}
+
 /**
  * Calibrates a model: one inference pass per batch feeds every collector (MXNet's contract), then
  * each collector's postCollect gives its ranges. Memory is bounded by one batch of the exposed
  * activations: nothing of a batch is kept after its collect calls return.
  */
 export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult> {
-  const t0 = performance.now();
-  const logger = opts.logger ?? silentLogger;
-  const { model, bytes } = loadModel(opts.model);
-  const index = indexGraph(model);
-  const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude }, opts.model);
-  const data = await openData(opts.data, modelInputs(index, model), opts.cwd);
-  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
+  return executeCalibration(await prepareCalibration(opts));
+}
 
-  const instances = plan.collectors.map((p) => instantiateCollector(p.resolved, {
+/** Counts of a collect pass. */
+export interface PassCounts { samples: number; batches: number; inferenceMs: number; collectMs: number }
+
+/** Runs a prepared calibration (see {@link prepareCalibration}): the collect pass, then postCollect. */
+export async function executeCalibration(prepared: PreparedCalibration): Promise<CalibrateResult> {
+  const t0 = performance.now();
+  const { instances, counts } = await collectPass(prepared);
+  return finishCalibration(prepared, instances, counts, t0);
+}
+
+/** Creates the run's collector instances (wrapped: errors name the plugin, outputs are checked). */
+export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'plan'>): CalibrationCollector[] {
+  const { opts, plan } = prepared;
+  const logger = opts.logger ?? silentLogger;
+  return plan.collectors.map((p) => instantiateCollector(p.resolved, {
     tensors: p.tensors,
     logger,
     ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger) } : {}),
   }));
+}
+
+/**
+ * The collect pass: one inference per batch, every collector fed from it. Returns the live
+ * instances (for postCollect, or for snapshots in a sharded run).
+ */
+export async function collectPass(prepared: PreparedCalibration): Promise<{ instances: CalibrationCollector[]; counts: PassCounts }> {
+  const { opts, model, index, plan, data } = prepared;
+  const logger = opts.logger ?? silentLogger;
+  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
+  const instances = createInstances(prepared);
   // Who gets each fetched tensor.
+  const rangeOnly = new Set(plan.range);
   const fullTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
   const rangeTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
   plan.collectors.forEach((p, i) => {
     for (const t of p.tensors) {
-      const target = plan.range.includes(t.name) ? rangeTargets : fullTargets;
+      const target = rangeOnly.has(t.name) ? rangeTargets : fullTargets;
       let list = target.get(t.name);
       if (!list) target.set(t.name, (list = []));
       list.push({ c: instances[i]!, opName: t.opName });
     }
   });
-
   const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
   const session = await createSession(encodeModel(instrumented.model), opts.model, opts.session);
-  const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts);
-  await session.release();
+  try {
+    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts);
+    return { instances, counts };
+  } finally {
+    await session.release();
+  }
+}
 
+/** postCollect of every collector (with a tuning context where asked), and the tables. */
+export async function finishCalibration(
+  prepared: Omit<PreparedCalibration, 'data'> & { data?: OpenedData },
+  instances: readonly CalibrationCollector[],
+  counts: PassCounts,
+  t0 = performance.now(),
+): Promise<CalibrateResult> {
+  const { opts, model, index, plan, data } = prepared;
+  const logger = opts.logger ?? silentLogger;
   const tPost = performance.now();
-  const modelSha = sha256(bytes);
   const results: CollectorResult[] = [];
   for (let i = 0; i < plan.collectors.length; i++) {
     const p = plan.collectors[i]!;
-    const tuning = p.resolved.definition.needs?.tuning
+    if (p.resolved.definition.needs?.tuning && !data) {
+      throw new CalibrationError(`collector "${p.resolved.name}" tunes on calibration samples at postCollect; give --data so they can be read`);
+    }
+    const tuning = p.resolved.definition.needs?.tuning && data
       ? await createTuningContext({ model, index, data, tensors: p.tensors, options: p.resolved.options, session: opts.session, logger })
       : undefined;
     const ctx: PostCollectContext = { tensors: p.tensors, samples: counts.samples, batches: counts.batches, logger, ...(tuning ? { tuning } : {}) };
@@ -128,7 +190,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult
     } finally {
       await tuning?.release();
     }
-    results.push({ label: p.label, table: makeTable(p, ranges, opts.model, counts.samples, modelSha, data), collector: instances[i]!, planned: p });
+    results.push({ label: p.label, table: makeTable(p, ranges, opts.model, counts.samples, prepared.modelSha256, data?.fingerprint, prepared.fingerprints[i]!), collector: instances[i]!, planned: p });
   }
   const postCollectMs = performance.now() - tPost;
   return {
@@ -147,7 +209,7 @@ async function runAll(
   fullTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
   rangeTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
   opts: CalibrateOptions,
-): Promise<{ samples: number; batches: number; inferenceMs: number; collectMs: number }> {
+): Promise<PassCounts> {
   let samples = 0;
   let batches = 0;
   let inferenceMs = 0;
@@ -191,7 +253,7 @@ function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logg
   };
 }
 
-function makeTable(p: PlannedCollector, ranges: Record<string, TensorRange>, modelPath: string, samples: number, modelSha: string, data: OpenedData): CalibrationTable {
+function makeTable(p: PlannedCollector, ranges: Record<string, TensorRange>, modelPath: string, samples: number, modelSha: string, dataFingerprint: string | undefined, fingerprint: string): CalibrationTable {
   const tensors: CalibrationTable['tensors'] = {};
   for (const t of p.tensors) {
     const r = ranges[t.name]!;
@@ -208,8 +270,8 @@ function makeTable(p: PlannedCollector, ranges: Record<string, TensorRange>, mod
       qcalVersion: QCAL_VERSION,
       createdAt: new Date().toISOString(),
       modelSha256: modelSha,
-      dataFingerprint: data.fingerprint,
-      runFingerprint: runFingerprint(modelSha, data.fingerprint, p),
+      ...(dataFingerprint ? { dataFingerprint } : {}),
+      runFingerprint: fingerprint,
       ...(p.resolved.include?.length ? { include: [...p.resolved.include] } : {}),
       ...(p.resolved.exclude?.length ? { exclude: [...p.resolved.exclude] } : {}),
     },
