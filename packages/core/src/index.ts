@@ -58,3 +58,5 @@ export type {
 export { LOGGER, CONFIG, COLLECTOR_DEFINITIONS, COLLECTOR_DEFINITION, COLLECTORS, resolveToken } from './tokens';
 export type { Token } from './tokens';
 export * from './data';
+export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, OUTPUT_FORMATS } from './config';
+export type { LoadConfigOptions, ResolvedConfig, OutputFormat, ShardSpec } from './config';
