@@ -1,0 +1,248 @@
+import { TableError } from '../errors';
+import { DataType, makeFloatTensor, makeIntTensor, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { indexGraph } from '../onnx/graph-index';
+import { NameScope, intAttr, makeNode } from '../onnx/graph-builder';
+import { upgradeOpset } from '../onnx/opset-upgrade';
+import { compilePatterns } from '../select/compile-patterns';
+import type { CalibrationTable } from '../table';
+import { Constants } from './constants';
+import { foldBatchNorms, type FoldedBatchNorm } from './fold-batchnorm';
+import { planQdq, VALUE_PRESERVING, weightAxis, type QuantizeMode } from './qdq-plan';
+import { activationParams, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
+
+export interface QdqOptions {
+  /** `smart` (default): Q/DQ only where onnxruntime has integer kernels; `full`: every calibrated activation. */
+  quantizeMode?: QuantizeMode;
+  /**
+   * Activation element type. `uint8` (default; onnxruntime's CPU kernels fuse it into QLinearConv,
+   * QGemm, QLinearAdd…), `int8` (symmetric), or `auto` (uint8 for ranges with min >= 0, int8
+   * symmetric otherwise, as MXNet's quantized_dtype=auto).
+   */
+  activationType?: ActivationType | 'auto';
+  /** Tensors and ops to keep float: names, globs, /regex/ or op:Type (the include/exclude grammar). */
+  exclude?: readonly string[];
+  /** Per-output-channel weight scales (default true); false: one scale per weight tensor. */
+  perChannel?: boolean;
+  /** Fold BatchNormalization into the preceding Conv before quantizing (default true). */
+  foldBatchNorm?: boolean;
+}
+
+export interface QuantizedTensorInfo { name: string; type: ActivationType; scale: number; zeroPoint: number; min: number; max: number; dequantized: string }
+export interface QuantizedWeightInfo { node: string; opType: string; weight: string; axis: number; channels: number; bias?: string }
+
+export interface QdqReport {
+  quantizeMode: QuantizeMode;
+  activationType: ActivationType | 'auto';
+  opset: { from: number; to: number; converted: Record<string, number> };
+  foldedBatchNorms: FoldedBatchNorm[];
+  tensors: QuantizedTensorInfo[];
+  weights: QuantizedWeightInfo[];
+  /** Table tensors left float, with the reason. */
+  skipped: { name: string; reason: string }[];
+  /** tensor → its DequantizeLinear output in the QDQ model (also in metadata `qcal.dequantized`). */
+  dequantized: Record<string, string>;
+}
+
+/** metadata_props key holding the tensor → DequantizeLinear-output map as JSON. */
+export const DEQUANTIZED_METADATA_KEY = 'qcal.dequantized';
+
+/**
+ * Checks a table against a model before anything is built: every range finite with min <= max,
+ * every tensor name present in the model. Throws one TableError listing the problems.
+ */
+export function checkTableForModel(model: OnnxModel, table: CalibrationTable, where = 'table'): void {
+  const idx = indexGraph(model);
+  const problems: string[] = [];
+  const missing: string[] = [];
+  for (const [name, e] of Object.entries(table.tensors ?? {})) {
+    const { min, max } = (e ?? {}) as { min?: unknown; max?: unknown };
+    if (typeof min !== 'number' || typeof max !== 'number' || !Number.isFinite(min) || !Number.isFinite(max)) problems.push(`tensor "${name}": min and max must be finite numbers, got min=${String(min)} max=${String(max)}`);
+    else if (min > max) problems.push(`tensor "${name}": min ${min} > max ${max}`);
+    if (!idx.tensors.has(name)) missing.push(name);
+  }
+  if (missing.length) {
+    const n = Object.keys(table.tensors).length;
+    const other = missing.length === n ? ` — none of its ${n} tensors is in this model: is it a table of another model${table.model ? ` (the table names "${table.model}")` : ''}?` : '';
+    problems.unshift(`${missing.length} tensor(s) not in the model${other}: ${missing.slice(0, 10).map((m) => `"${m}"`).join(', ')}${missing.length > 10 ? `, … and ${missing.length - 10} more` : ''}`);
+  }
+  if (problems.length) throw new TableError(`${where}: does not fit the model: ${problems.length > 1 ? `\n  ${problems.join('\n  ')}` : problems[0]}`);
+}
+
+/**
+ * Builds an INT8 QDQ model from an FP32 model and a calibration table. The model is upgraded to
+ * opset 13 when older (per-channel QuantizeLinear), BatchNormalization is folded into Conv, then
+ * QuantizeLinear→DequantizeLinear is inserted after every chosen activation (all consumers read
+ * the dequantized value), constant weights of Conv/ConvTranspose/Gemm/MatMul become int8
+ * per-channel with a DequantizeLinear, and their biases int32 (scale = input scale × weight
+ * scale). Graph inputs and outputs keep their names, types and dims; a graph output is not
+ * replaced by its dequantized value. Throws TableError (nothing built) when the table does not
+ * fit the model. The input model is not modified.
+ */
+export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: QdqOptions = {}): { model: OnnxModel; report: QdqReport } {
+  const mode = opts.quantizeMode ?? 'smart';
+  const actType = opts.activationType ?? 'uint8';
+  checkTableForModel(model, table);
+  const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
+  const origIdx = indexGraph(model);
+  const excludedTensor = (name: string): boolean => {
+    const t = origIdx.tensors.get(name);
+    return !!t && patterns.some((p) => p.test(t));
+  };
+  const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
+  const excludedNode = (n: OnnxNode): boolean => {
+    const name = nodeName.get(n.output[0] ?? '') ?? n.name ?? '';
+    const info = { name, opName: name, opType: n.opType, consumers: [] };
+    return patterns.some((p) => p.test(info));
+  };
+
+  const up = upgradeOpset(model, 13);
+  const fold = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
+  const work = fold.model;
+  const g = work.graph!;
+  const idx = indexGraph(work);
+  const consts = new Constants(g);
+  const names = new NameScope(g);
+  const skipped = new Map<string, string>();
+  const removed = new Set(fold.folded.map((f) => f.removedTensor));
+  const ranged = new Set<string>();
+  for (const name of Object.keys(table.tensors)) {
+    const t = idx.tensors.get(name);
+    if (removed.has(name)) skipped.set(name, 'removed by folding BatchNormalization into the Conv (the BN output is quantized instead)');
+    else if (!t || t.isConstant || t.elemType !== DataType.FLOAT) skipped.set(name, 'not a float32 activation of the model');
+    else if (excludedTensor(name)) skipped.set(name, 'excluded');
+    else ranged.add(name);
+  }
+  const plan = planQdq(idx, consts, ranged, mode, excludedNode);
+  for (const [k, v] of plan.skipped) skipped.set(k, v);
+  const graphOutputs = new Set(g.output.map((o) => o.name));
+
+  // Quantization parameters, in graph order so value-preserving ops can share their input's.
+  const params = new Map<string, QuantParams>();
+  const typeFor = (min: number): ActivationType => (actType === 'auto' ? (min >= 0 ? 'uint8' : 'int8') : actType);
+  const rangeOf = (name: string): { min: number; max: number } => table.tensors[name]!;
+  const setParams = (name: string): void => {
+    const r = rangeOf(name);
+    params.set(name, activationParams(r.min, r.max, typeFor(r.min)));
+  };
+  for (const i of idx.calibratable) if (i.isGraphInput && plan.tensors.has(i.name)) setParams(i.name);
+  for (const n of idx.nodes) {
+    for (const o of n.output) {
+      if (!o || !plan.tensors.has(o)) continue;
+      const x = n.input[0];
+      if (VALUE_PRESERVING.has(n.opType) && x && params.has(x)) params.set(o, params.get(x)!);
+      else setParams(o);
+    }
+  }
+
+  const inits: OnnxTensor[] = [];
+  const newNodes: OnnxNode[] = [];
+  const dequantized: Record<string, string> = {};
+  const tensorsInfo: QuantizedTensorInfo[] = [];
+  const zpType = (t: ActivationType): 2 | 3 => (t === 'uint8' ? DataType.UINT8 : DataType.INT8);
+  const qdqPair = (name: string, p: QuantParams, into: OnnxNode[]): string => {
+    const s = names.fresh(`${name}_scale`), z = names.fresh(`${name}_zero_point`);
+    const q = names.fresh(`${name}_quantized`), dq = names.fresh(`${name}_dequantized`);
+    inits.push(makeFloatTensor(s, [], [p.scale]), makeIntTensor(z, [], zpType(p.type), [p.zeroPoint]));
+    into.push(makeNode('QuantizeLinear', [name, s, z], [q], names.fresh(`${name}_QuantizeLinear`)));
+    into.push(makeNode('DequantizeLinear', [q, s, z], [dq], names.fresh(`${name}_DequantizeLinear`)));
+    return dq;
+  };
+  const constDq = (base: string, dims: number[], dt: 2 | 3 | 6, values: ArrayLike<number>, scales: ArrayLike<number>, axis: number, into: OnnxNode[]): string => {
+    const q = names.fresh(`${base}_quantized`), s = names.fresh(`${base}_scale`), z = names.fresh(`${base}_zero_point`), dq = names.fresh(`${base}_dequantized`);
+    const perAxis = axis >= 0;
+    inits.push(makeIntTensor(q, dims, dt, values), makeFloatTensor(s, perAxis ? [scales.length] : [], scales),
+      makeIntTensor(z, perAxis ? [scales.length] : [], dt, new Array<number>(scales.length).fill(0)));
+    into.push(makeNode('DequantizeLinear', [q, s, z], [dq], names.fresh(`${base}_DequantizeLinear`), perAxis ? [intAttr('axis', axis)] : []));
+    return dq;
+  };
+
+  const dqOf = new Map<string, string>();
+  const emitActivation = (name: string): void => {
+    const p = params.get(name)!;
+    const dq = qdqPair(name, p, newNodes);
+    dqOf.set(name, dq);
+    dequantized[name] = dq;
+    const r = rangeOf(name);
+    tensorsInfo.push({ name, type: p.type, scale: p.scale, zeroPoint: p.zeroPoint, min: r.min, max: r.max, dequantized: dq });
+  };
+  for (const i of idx.calibratable) if (i.isGraphInput && params.has(i.name)) emitActivation(i.name);
+
+  const weights: QuantizedWeightInfo[] = [];
+  const weightDq = new Map<string, { dq: string; scales: Float32Array }>();
+  const constOperandDq = new Map<string, string>();
+  const perChannel = opts.perChannel ?? true;
+  idx.nodes.forEach((n, ni) => {
+    let input = n.input.map((x) => (x && dqOf.has(x) ? dqOf.get(x)! : x));
+    if (plan.weighted.has(n)) {
+      const wName = n.input[1]!;
+      const w = consts.get(wName)!;
+      const axis = perChannel ? weightAxis(n, w.dims.length) : -1;
+      const key = `${wName}@${axis}`;
+      let wq = weightDq.get(key);
+      if (!wq) {
+        const q = quantizeWeights(w.values, w.dims, axis);
+        wq = { dq: constDq(wName, w.dims, DataType.INT8, q.values, q.scales, axis, newNodes), scales: q.scales };
+        weightDq.set(key, wq);
+      }
+      input[1] = wq.dq;
+      const info: QuantizedWeightInfo = { node: idx.nodeNames[ni]!, opType: n.opType, weight: wName, axis, channels: wq.scales.length };
+      // Bias: int32 with scale = input scale × weight scale, when its shape is one per output channel.
+      const bName = n.input[2];
+      const b = bName ? consts.get(bName) : undefined;
+      const xp = params.get(n.input[0] ?? '');
+      const cout = axis >= 0 ? wq.scales.length : b?.values.length;
+      const beta = n.attribute.find((a) => a.name === 'beta')?.f ?? 1;
+      if (b && bName && xp && b.dims.length === 1 && b.values.length === cout && (n.opType !== 'Gemm' || beta === 1)) {
+        const qb = quantizeBias(b.values, xp.scale, wq.scales);
+        input[2] = constDq(bName, b.dims, DataType.INT32, qb.values, qb.scales, 0, newNodes);
+        info.bias = bName;
+      }
+      weights.push(info);
+    }
+    if (plan.constOperands.has(n)) {
+      input = input.map((x, k) => {
+        const orig = n.input[k]!;
+        if (!orig || !consts.isFloat(orig)) return x;
+        let dq = constOperandDq.get(orig);
+        if (!dq) {
+          const c = consts.get(orig)!;
+          let lo = 0, hi = 0;
+          for (const v of c.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+          const p = activationParams(lo, hi, typeFor(lo));
+          const q = Array.from(c.values, (v) => Math.min(p.type === 'uint8' ? 255 : 127, Math.max(p.type === 'uint8' ? 0 : -128, roundEven(v / p.scale) + p.zeroPoint)));
+          const qn = names.fresh(`${orig}_quantized`), s = names.fresh(`${orig}_scale`), z = names.fresh(`${orig}_zero_point`);
+          dq = names.fresh(`${orig}_dequantized`);
+          inits.push(makeIntTensor(qn, c.dims, zpType(p.type), q), makeFloatTensor(s, [], [p.scale]), makeIntTensor(z, [], zpType(p.type), [p.zeroPoint]));
+          newNodes.push(makeNode('DequantizeLinear', [qn, s, z], [dq], names.fresh(`${orig}_DequantizeLinear`)));
+          constOperandDq.set(orig, dq);
+        }
+        return dq;
+      });
+    }
+    newNodes.push(input.every((x, k) => x === n.input[k]) ? n : { ...n, input });
+    for (const o of n.output) if (o && params.has(o)) emitActivation(o);
+  });
+
+  // Graph outputs keep the float value their producer computes (names and types unchanged);
+  // Constant nodes whose value was replaced by a quantized initializer are dropped.
+  const used = new Set<string>([...graphOutputs]);
+  for (const n of newNodes) for (const i of n.input) if (i) used.add(i);
+  const finalNodes = newNodes.filter((n) => n.opType !== 'Constant' || n.output.some((o) => used.has(o)));
+  const usedInits = [...g.initializer, ...inits].filter((t) => used.has(t.name ?? ''));
+
+  const metadataProps = [...(work.metadataProps ?? []).filter((m) => m.key !== DEQUANTIZED_METADATA_KEY), { key: DEQUANTIZED_METADATA_KEY, value: JSON.stringify(dequantized) }];
+  const out: OnnxModel = { ...work, metadataProps, graph: { ...g, node: finalNodes, initializer: usedInits } };
+  return {
+    model: out,
+    report: {
+      quantizeMode: mode,
+      activationType: actType,
+      opset: { from: up.from, to: Math.max(up.to, opsetVersion(out)), converted: up.converted },
+      foldedBatchNorms: fold.folded,
+      tensors: tensorsInfo,
+      weights,
+      skipped: [...skipped].map(([name, reason]) => ({ name, reason })),
+      dequantized,
+    },
+  };
+}
