@@ -137,11 +137,11 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
  * The collect pass: one inference per batch, every collector fed from it. Returns the live
  * instances (for postCollect, or for snapshots in a sharded run).
  */
-export async function collectPass(prepared: PreparedCalibration): Promise<{ instances: CalibrationCollector[]; counts: PassCounts }> {
+export async function collectPass(prepared: PreparedCalibration, given?: CalibrationCollector[]): Promise<{ instances: CalibrationCollector[]; counts: PassCounts }> {
   const { opts, model, index, plan, data } = prepared;
   const logger = opts.logger ?? silentLogger;
   logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
-  const instances = createInstances(prepared);
+  const instances = given ?? createInstances(prepared);
   // Who gets each fetched tensor.
   const rangeOnly = new Set(plan.range);
   const fullTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();

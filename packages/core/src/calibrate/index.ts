@@ -2,3 +2,9 @@ export { calibrate, prepareCalibration, executeCalibration, collectPass, finishC
 export type { CalibrateOptions, CalibrateResult, CollectorResult, PreparedCalibration, PassCounts } from './calibrate';
 export { planCollectors, collectorLabel } from './plan';
 export type { PlannedCollector, RunSelection } from './plan';
+export { tableJson, untunedTable, tableOutputFiles, writeRunOutputs, findReusableTables } from './outputs';
+export type { OutputFile } from './outputs';
+export { checkShardable, snapshotFiles, readSnapshot, gatherSnapshots, SNAPSHOT_VERSION } from './snapshots';
+export type { SnapshotFile } from './snapshots';
+export { mergeShards } from './merge';
+export type { MergeOptions } from './merge';

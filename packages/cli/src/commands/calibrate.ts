@@ -1,0 +1,157 @@
+import * as path from 'node:path';
+import {
+  loadConfig,
+  loadCollectors,
+  createContainer,
+  resolveToken,
+  COLLECTORS,
+  COLLECTOR_DEFINITIONS,
+  prepareCalibration,
+  collectPass,
+  finishCalibration,
+  createInstances,
+  checkShardable,
+  snapshotFiles,
+  writeRunOutputs,
+  writeFilesAtomic,
+  findReusableTables,
+  streamLogger,
+  type ResolvedConfig,
+  type CalibrationTable,
+  type CollectorResult,
+} from '@qcal/core';
+import { parseFlags, numberFlag } from '../args';
+import { CALIBRATE_HELP } from '../help';
+import { createProgress } from '../progress';
+import { out, type CliIo } from '../io';
+import { runQdqSteps } from './qdq-steps';
+
+const FLAGS = {
+  config: { type: 'string' },
+  model: { type: 'string' },
+  data: { type: 'string' },
+  preprocess: { type: 'string' },
+  collector: { type: 'string', multiple: true },
+  'num-samples': { type: 'string' },
+  'batch-size': { type: 'string' },
+  shuffle: { type: 'boolean' },
+  seed: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  format: { type: 'string', multiple: true },
+  qdq: { type: 'boolean' },
+  'quantize-mode': { type: 'string' },
+  evaluate: { type: 'boolean' },
+  'eval-data': { type: 'string' },
+  'eval-samples': { type: 'string' },
+  'target-cos': { type: 'string' },
+  'max-float-layers': { type: 'string' },
+  shard: { type: 'string' },
+  force: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `qcal calibrate`: config + flags → one inference pass → tables (and QDQ, evaluation). */
+export async function calibrateCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v } = parseFlags('calibrate', argv, FLAGS);
+  if (v.help) {
+    out(io, CALIBRATE_HELP);
+    return 0;
+  }
+  const flags: Record<string, unknown> = {
+    model: v.model,
+    data: v.data,
+    preprocess: v.preprocess,
+    collectors: v.collector,
+    numSamples: numberFlag(v['num-samples'], 'num-samples', { integer: true, min: 1 }),
+    batchSize: numberFlag(v['batch-size'], 'batch-size', { integer: true, min: 1 }),
+    shuffle: v.shuffle,
+    seed: numberFlag(v.seed, 'seed', { integer: true }),
+    include: v.include,
+    exclude: v.exclude,
+    out: v.out,
+    formats: v.format,
+    qdq: v.qdq,
+    quantizeMode: v['quantize-mode'],
+    evaluate: v.evaluate,
+    evalData: v['eval-data'],
+    evalSamples: numberFlag(v['eval-samples'], 'eval-samples', { integer: true, min: 1 }),
+    targetCos: numberFlag(v['target-cos'], 'target-cos'),
+    maxFloatLayers: numberFlag(v['max-float-layers'], 'max-float-layers', { integer: true, min: 0 }),
+    shard: v.shard,
+    force: v.force,
+    quiet: v.quiet,
+  };
+  const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });
+  return runCalibrate(cfg, io);
+}
+
+/** Runs a resolved configuration (also used by tests and the example). */
+export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<number> {
+  const logger = streamLogger(io.stderr, { quiet: cfg.quiet });
+  const loaded = loadCollectors(cfg.collectors, { configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
+  // Composition root: a child container per run; plugins' register(container) may override services.
+  const container = createContainer(undefined, { logger, config: cfg, collectors: loaded });
+  const collectors = resolveToken(container, COLLECTORS);
+  const registry = resolveToken(container, COLLECTOR_DEFINITIONS);
+  const progress = createProgress('calibrating', io.stderr, Boolean(io.stderr.isTTY) && !cfg.quiet);
+  const prepared = await prepareCalibration({
+    model: cfg.model!,
+    data: {
+      data: cfg.data!,
+      ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
+      batchSize: cfg.batchSize,
+      shuffle: cfg.shuffle,
+      seed: cfg.seed,
+      ...(cfg.shard ? { shard: cfg.shard } : {}),
+    },
+    collectors,
+    ...(cfg.include ? { include: cfg.include } : {}),
+    exclude: cfg.exclude,
+    logger,
+    registry,
+    cwd: cfg.cwd,
+    onProgress: (p) => progress.update(p.samples, p.total),
+  });
+
+  if (cfg.shard) {
+    const instances = createInstances(prepared);
+    checkShardable(prepared, instances);
+    const { counts } = await collectPass(prepared, instances);
+    progress.done();
+    const files = snapshotFiles(prepared, instances, counts, cfg.shard);
+    writeFilesAtomic(files.map((f) => ({ path: path.join(cfg.out, f.name), data: f.data })));
+    if (!cfg.quiet) out(io, `shard ${cfg.shard.index}/${cfg.shard.count}: ${counts.samples} samples; wrote ${files.map((f) => path.join(cfg.out, f.name)).join(', ')}\nmerge all shards with: qcal merge DIR_1 ... DIR_${cfg.shard.count} --out DIR`);
+    return 0;
+  }
+
+  let results: readonly CollectorResult[] | undefined;
+  let tables: CalibrationTable[];
+  const reused = cfg.force ? undefined : findReusableTables(prepared, cfg.out);
+  if (reused) {
+    logger.info(`qcal: reusing the tables in ${cfg.out}: same model, data, selection and options (use --force to recompute)`);
+    tables = reused;
+    const written = writeRunOutputs(cfg.out, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), cfg.formats.filter((f) => f !== 'json'));
+    if (!cfg.quiet) out(io, `reused ${written.length} file(s) in ${path.relative(cfg.cwd, cfg.out) || cfg.out}: no inference needed`);
+  } else {
+    const t0 = performance.now();
+    const collected = await collectPass(prepared);
+    progress.done();
+    const result = await finishCalibration(prepared, collected.instances, collected.counts, t0);
+    results = result.results;
+    tables = results.map((r) => r.table);
+    const written = writeRunOutputs(cfg.out, results, cfg.formats.filter((f) => f !== 'json'));
+    if (!cfg.quiet) {
+      const t = result.timings;
+      out(io, `calibrated ${result.samples} samples in ${(t.totalMs / 1000).toFixed(1)} s (inference ${(t.inferenceMs / 1000).toFixed(1)} s, collectors ${((t.collectMs + t.postCollectMs) / 1000).toFixed(1)} s)`);
+      for (const f of written) out(io, `  wrote ${path.relative(cfg.cwd, f) || f}`);
+    }
+  }
+  if (cfg.qdq) {
+    await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger);
+  }
+  return 0;
+}

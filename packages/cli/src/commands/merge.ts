@@ -1,0 +1,55 @@
+import * as path from 'node:path';
+import { loadConfig, loadInstalledCollectors, mergeShards, writeRunOutputs, streamLogger, UsageError, isTableFormat, type TableFormat } from '@qcal/core';
+import { parseFlags } from '../args';
+import { out, type CliIo } from '../io';
+
+const HELP = `Usage: qcal merge DIR_1 ... DIR_n --out DIR [--model M.onnx] [--format F]... [--config FILE]
+
+Merges the snapshots written by 'qcal calibrate --shard I/N --out DIR_I' (in slice order) and runs
+each collector's postCollect once: DIR gets the same tables a single run over all samples writes.
+Snapshots of different models, collectors, options or tensor selections are refused.
+
+Example (a job array of 3):
+  qcal calibrate --config qcal.config.json --shard 1/3 --out shards/1   # on machine 1
+  qcal calibrate --config qcal.config.json --shard 2/3 --out shards/2   # on machine 2
+  qcal calibrate --config qcal.config.json --shard 3/3 --out shards/3   # on machine 3
+  qcal merge shards/1 shards/2 shards/3 --out calib-out
+`;
+
+const FLAGS = {
+  out: { type: 'string' },
+  model: { type: 'string' },
+  format: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `qcal merge`: shards → the tables of a single run. */
+export async function mergeCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v, positionals } = parseFlags('merge', argv, FLAGS, true);
+  if (v.help) {
+    out(io, HELP);
+    return 0;
+  }
+  if (!v.out) throw new UsageError('qcal merge: --out DIR is required');
+  if (positionals.length === 0) throw new UsageError('qcal merge: give the shard directories: qcal merge DIR_1 ... DIR_n --out DIR');
+  const formats = (v.format ?? []).map((f) => {
+    if (!isTableFormat(f)) throw new UsageError(`--format expects json, tensorrt, tpu-mlir or ort, got "${f}"`);
+    return f as TableFormat;
+  });
+  const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd });
+  const { registry } = loadInstalledCollectors({ configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
+  const result = await mergeShards({
+    dirs: positionals.map((d) => path.resolve(io.cwd, d)),
+    registry,
+    ...(v.model ? { model: path.resolve(io.cwd, v.model) } : {}),
+    logger: streamLogger(io.stderr, { quiet: v.quiet ?? false }),
+  });
+  const written = writeRunOutputs(path.resolve(io.cwd, v.out), result.results, formats.filter((f) => f !== 'json'));
+  if (!v.quiet) {
+    out(io, `merged ${positionals.length} shards (${result.samples} samples)`);
+    for (const f of written) out(io, `  wrote ${path.relative(io.cwd, f) || f}`);
+  }
+  return 0;
+}

@@ -1,0 +1,70 @@
+/** Help texts: what each command does, its flags, and an example a new user can run. */
+export const MAIN_HELP = `qcal — calibrate FP32 ONNX models for INT8 post-training quantization
+
+Usage: qcal <command> [options]
+
+Commands:
+  calibrate     run the model over calibration data and write a range table per collector
+  inspect       list the calibratable tensors of a model (names, producer op, shape)
+  collectors    list installed collectors and their options
+  quantize      write a QDQ INT8 ONNX model from a model and a table
+  evaluate      compare an INT8 (QDQ) model with its FP32 model on data
+  sensitivity   per-layer harm of quantization, worst first
+  merge         merge sharded calibration runs into the tables of a single run
+  convert       convert a table between qcal JSON, TensorRT, tpu-mlir and onnxruntime formats
+
+Run 'qcal <command> --help' for the options of a command.
+Exit codes: 0 done; 1 calibration failed; 2 bad usage, config or input.
+
+Example:
+  qcal calibrate --model model.onnx --data calib/ --collector minmax --collector entropy --out calib-out
+`;
+
+export const CALIBRATE_HELP = `Usage: qcal calibrate [options]
+
+Runs the model once per batch over the calibration data; every collector sees every selected
+activation of that one pass, then writes <out>/<collector>.table.json.
+Settings come from a config file (qcal.config.{json,yaml,js,cjs,mjs,ts}, .qcalrc*, package.json
+"qcal"), found from the working directory or given with --config; flags override it.
+
+Options:
+  --config FILE          config file to use instead of searching
+  --model M.onnx         the FP32 ONNX model
+  --data DIR|LIST        a directory (.npy, .npz, images) or a list file (one sample per line,
+                         comma-separated for several inputs, paths relative to the list)
+  --preprocess NAME      image preprocessing preset (imagenet, paddleocr-det, paddleocr-rec)
+  --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, autotune, or a
+                         plugin's name; default minmax. Options go in the config file.
+  --num-samples N        use the first N samples
+  --batch-size B         samples per inference (default 1)
+  --shuffle, --seed S    shuffle the samples (deterministically) before taking N
+  --include PAT          calibrate only matching tensors (repeatable)
+  --exclude PAT          leave matching tensors out (repeatable)
+                         PAT: exact name, glob (*conv*), /regex/, or op:Conv (producer op type)
+  --out DIR              output directory (default calib-out)
+  --format F             also write F: tensorrt, tpu-mlir, ort (repeatable; json is always written)
+  --qdq                  also write <out>/<collector>.qdq.onnx (INT8 QDQ model)
+  --evaluate             with --qdq: compare INT8 with FP32 and print a summary per collector
+  --target-cos C         with --qdq: keep the most harmful layers in FP32 until the output cosine >= C
+  --max-float-layers K   with --target-cos: keep at most K layers in FP32
+  --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
+  --force                recompute even when a matching table exists
+  --quiet                no progress or summary output
+  -h, --help             this help
+
+Example:
+  qcal calibrate --model rec.onnx --data lines/list.txt --collector entropy --format tensorrt
+`;
+
+export const INSPECT_HELP = `Usage: qcal inspect M.onnx [--include PAT]... [--exclude PAT]... [--json]
+
+Lists the tensors qcal can calibrate (float32 activations and graph inputs) with their producer
+node, op type and static shape, so you can write include/exclude patterns. With patterns, shows
+which tensors they select.
+`;
+
+export const COLLECTORS_HELP = `Usage: qcal collectors [--config FILE] [--json]
+
+Lists the installed collectors (built-ins and the plugins named in the config) with their options
+and defaults.
+`;
