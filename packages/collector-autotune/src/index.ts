@@ -1,2 +1,8 @@
-/** @qcal/collector-autotune (work in progress). */
-export const collectors = [];
+/** @qcal/collector-autotune: tpu-mlir auto-tune over any base collector. The plugin module exports its collector definitions. */
+import { autotuneCollector } from './autotune-collector';
+
+export { autotuneCollector };
+export type { AutotuneOptions, ConsumerTuning } from './autotune-collector';
+export { tuneCandidates, firstMinIndex } from './candidates';
+export const collectors = [autotuneCollector];
+export default autotuneCollector;

@@ -40,13 +40,14 @@ export interface CollectorContext {
 export interface TuningContext {
   /** How many tune samples are held. */
   readonly numSamples: number;
-  /** Largest |x| seen for the tensor over the whole calibration set. */
-  absMax(tensor: string): number;
+  // No absMax here: the tuning collector sees every batch in collect() and tracks it itself; core
+  // only holds the tune samples.
   /** The consumer nodes of `tensor` that can be run in isolation. */
   consumers(tensor: string): readonly { readonly name: string; readonly opType: string }[];
   /**
    * For each threshold, the distance ‖ref − out‖₂ / ‖ref‖₁ of `consumer`'s output, averaged over
    * the tune samples, when `tensor` is fake-quantized (int8 symmetric, scale 127/T) at that threshold.
+   * ref is the op's FP32 output; other activation inputs of the op are fed their FP32 values.
    */
   distances(tensor: string, consumer: string, thresholds: readonly number[]): Promise<number[]>;
 }

@@ -1,10 +1,14 @@
+import * as ort from 'onnxruntime-node';
 import type { TensorInfo, TuningContext } from '../collector';
 import type { Logger } from '../logger';
-import type { OnnxModel } from '../onnx/model';
+import { encodeModel, type OnnxModel } from '../onnx/model';
 import type { GraphIndex } from '../onnx/graph-index';
 import type { OpenedData } from '../data';
-import type { SessionSettings } from '../runner/session';
-import { CalibrationError } from '../errors';
+import { createSession, type SessionSettings } from '../runner/session';
+import { CalibrationError, messageOf } from '../errors';
+import { buildOpModel, type OpModel } from './op-model';
+import { collectReferences, type SampleValues } from './reference-store';
+import { accumulateDistance, distanceOf, fakeQuantActivation } from './fake-quant';
 
 export interface TuningContextArgs {
   readonly model: OnnxModel;
@@ -17,13 +21,188 @@ export interface TuningContextArgs {
   readonly options: Readonly<Record<string, unknown>>;
   readonly session?: SessionSettings;
   readonly logger: Logger;
+  /** Upper bound on the floats of one stacked candidate batch (inputs + outputs); default 16M (64 MB). */
+  readonly maxBatchFloats?: number;
+}
+
+/** What tuning cost, for logs and benchmarks. */
+export interface TuningStats {
+  /** Samples held and consumer ops that can run. */
+  samples: number;
+  ops: number;
+  /** One-op sessions created, op runs, and candidate evaluations (candidates × samples). */
+  sessions: number;
+  runs: number;
+  evaluations: number;
+  /** Time to run the model over the tune samples, to create sessions and to run ops, in ms. */
+  referenceMs: number;
+  sessionMs: number;
+  runMs: number;
 }
 
 export interface ReleasableTuningContext extends TuningContext {
+  readonly stats: TuningStats;
   release(): Promise<void>;
 }
 
-/** Builds the tuning context (FP32 reference inputs/outputs of consumer ops, one-op sessions). */
-export async function createTuningContext(_args: TuningContextArgs): Promise<ReleasableTuningContext> {
-  throw new CalibrationError('auto-tune support is not available in this build');
+const DEFAULT_MAX_BATCH_FLOATS = 16 * 1024 * 1024;
+
+/**
+ * Builds the tuning context: cuts every runnable consumer op of the tuned tensors out of the model
+ * (weights fake-quantized int8 per channel), runs the FP32 model once over the first `tuneNum`
+ * samples keeping only the consumers' inputs and outputs, and evaluates candidate thresholds with
+ * one onnxruntime session per op, reused across tensors and candidates; where the op allows,
+ * the candidates of a sample are stacked along dim 0 and run as one batch.
+ */
+export async function createTuningContext(args: TuningContextArgs): Promise<ReleasableTuningContext> {
+  const { model, index, logger } = args;
+  const tuneNum = typeof args.options.tuneNum === 'number' ? args.options.tuneNum : 5;
+  const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
+  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0 };
+  const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
+
+  const ops = new Map<string, OpModel>();
+  const skipped = new Set<string>();
+  const consumersOf = new Map<string, { name: string; opType: string }[]>();
+  for (const t of args.tensors) {
+    const list: { name: string; opType: string }[] = [];
+    for (const c of index.tensors.get(t.name)?.consumers ?? []) {
+      if (!ops.has(c.name) && !skipped.has(c.name)) {
+        const built = buildOpModel(model, index, nodeIndex.get(c.name)!);
+        if ('skip' in built) {
+          skipped.add(c.name);
+          logger.debug(`auto-tune: consumer ${c.name} (${c.opType}) of ${t.name} is not tuned: it ${built.skip}`);
+          continue;
+        }
+        ops.set(c.name, built);
+      }
+      if (ops.has(c.name)) list.push(c);
+    }
+    consumersOf.set(t.name, list);
+  }
+  stats.ops = ops.size;
+  const needed = new Set<string>();
+  for (const op of ops.values()) for (const n of [...op.activationInputs, ...op.outputs]) needed.add(n);
+
+  const t0 = performance.now();
+  let refs: SampleValues[] = await collectReferences({ model, index, data: args.data, needed, numSamples: tuneNum, session: args.session, where: 'auto-tune reference pass' });
+  stats.referenceMs = performance.now() - t0;
+  stats.samples = refs.length;
+
+  const sessions = new Map<string, Promise<ort.InferenceSession>>();
+  const unbatchable = new Set<string>();
+  const sessionFor = (op: OpModel): Promise<ort.InferenceSession> => {
+    let s = sessions.get(op.name);
+    if (!s) {
+      const ts = performance.now();
+      s = createSession(encodeModel(op.model), `auto-tune op ${op.name} (${op.opType})`, { ...args.session, optimizedModelFilePath: undefined })
+        .then((x) => { stats.sessions++; stats.sessionMs += performance.now() - ts; return x; });
+      sessions.set(op.name, s);
+    }
+    return s;
+  };
+  const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, op: OpModel): Promise<ort.InferenceSession.OnnxValueMapType> => {
+    const tr = performance.now();
+    try {
+      return await session.run(feeds, op.outputs as string[]);
+    } finally {
+      stats.runs++;
+      stats.runMs += performance.now() - tr;
+    }
+  };
+
+  /** Distances of one sample for candidates [k0, k0+k) stacked on dim 0; false when the op's output does not stack. */
+  const stacked = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, thresholds: readonly number[], k0: number, k: number, sums: number[]): Promise<boolean> => {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of op.activationInputs) {
+      const v = sample.get(name)!;
+      const src = v.data as Float32Array;
+      const data = new Float32Array(src.length * k);
+      for (let j = 0; j < k; j++) {
+        if (name === tensor) fakeQuantActivation(src, thresholds[k0 + j]!, data, j * src.length);
+        else data.set(src, j * src.length);
+      }
+      feeds[name] = new ort.Tensor('float32', data, [v.dims[0]! * k, ...v.dims.slice(1)]);
+    }
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await run(session, feeds, op);
+    } catch (err) {
+      logger.debug(`auto-tune: ${op.name} (${op.opType}) does not run with candidates stacked on dim 0 (${messageOf(err)}); running one candidate at a time`);
+      return false;
+    }
+    for (const o of op.outputs) {
+      const ref = sample.get(o)!;
+      const got = out[o]!;
+      if (got.dims[0] !== ref.dims[0]! * k || got.dims.length !== ref.dims.length || got.dims.some((d, i) => i > 0 && d !== ref.dims[i]) || got.data.length !== ref.data.length * k) {
+        logger.debug(`auto-tune: ${op.name} (${op.opType}) output ${o} does not stack on dim 0 (${got.dims.join('x')} for ${k} × ${ref.dims.join('x')}); running one candidate at a time`);
+        return false;
+      }
+    }
+    for (let j = 0; j < k; j++) {
+      const s = { sq: 0, l1: 0 };
+      for (const o of op.outputs) {
+        const ref = sample.get(o)!.data as Float32Array;
+        accumulateDistance(s, ref, out[o]!.data as Float32Array, j * ref.length);
+      }
+      sums[k0 + j]! += distanceOf(s);
+    }
+    return true;
+  };
+
+  const single = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, threshold: number): Promise<number> => {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of op.activationInputs) {
+      const v = sample.get(name)!;
+      feeds[name] = name === tensor ? new ort.Tensor('float32', fakeQuantActivation(v.data as Float32Array, threshold), v.dims) : v;
+    }
+    const out = await run(session, feeds, op);
+    const s = { sq: 0, l1: 0 };
+    for (const o of op.outputs) {
+      const ref = sample.get(o)!.data as Float32Array;
+      const got = out[o]!;
+      if (got.data.length !== ref.length) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) gave ${got.dims.join('x')} for output ${o}, the model gave ${sample.get(o)!.dims.join('x')}`);
+      accumulateDistance(s, ref, got.data as Float32Array);
+    }
+    return distanceOf(s);
+  };
+
+  const ctx: ReleasableTuningContext = {
+    stats,
+    get numSamples() { return refs.length; },
+    consumers: (tensor) => consumersOf.get(tensor) ?? [],
+    async distances(tensor, consumer, thresholds) {
+      const op = ops.get(consumer);
+      if (!op || !op.activationInputs.includes(tensor)) {
+        throw new CalibrationError(`auto-tune: "${consumer}" is not a runnable consumer of "${tensor}"; ask ctx.tuning.consumers("${tensor}") first`);
+      }
+      const sums = thresholds.map(() => 0);
+      if (refs.length === 0 || thresholds.length === 0) return sums;
+      const session = await sessionFor(op);
+      for (const sample of refs) {
+        const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
+        const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats)));
+        let k0 = 0;
+        while (k0 < thresholds.length) {
+          const k = Math.min(chunk, thresholds.length - k0);
+          if (k > 1 && op.batchable && !unbatchable.has(op.name)) {
+            if (await stacked(session, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
+            unbatchable.add(op.name);
+          }
+          sums[k0]! += await single(session, op, tensor, sample, thresholds[k0]!);
+          k0++;
+        }
+      }
+      stats.evaluations += thresholds.length * refs.length;
+      return sums.map((s) => s / refs.length);
+    },
+    async release() {
+      const all = await Promise.allSettled(sessions.values());
+      sessions.clear();
+      refs = [];
+      for (const r of all) if (r.status === 'fulfilled') await r.value.release();
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference pass ${Math.round(stats.referenceMs)} ms, sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms`);
+    },
+  };
+  return ctx;
 }
