@@ -3,6 +3,7 @@ import { DataError, messageOf } from '../errors';
 import { convertTyped, type FeedType } from './dtype';
 import { readRange } from './file-io';
 import { decodeNpyPayload, npyHeaderLength, parseNpyHeader, type NpyHeader } from './npy';
+import { crc32 } from './npz-write';
 import type { Part } from './part';
 import { memberDataOffset, readZipDirectory, type ZipEntry } from './zip';
 
@@ -61,7 +62,7 @@ export async function npzParts(file: string, fileSize: number): Promise<Record<s
           }
         }
         if (bytes.length !== e.size) throw new DataError(`${where}: member holds ${bytes.length} bytes, the zip directory says ${e.size}`);
-        if (typeof zlib.crc32 === 'function' && (zlib.crc32(bytes) >>> 0) !== e.crc32) throw new DataError(`${where}: CRC mismatch (corrupt .npz)`);
+        if (crc32(bytes) !== e.crc32) throw new DataError(`${where}: CRC mismatch (corrupt .npz)`);
         const arr = decodeNpyPayload(bytes.subarray(h.dataOffset), h, where);
         return convertTyped(arr, h.dtype, target);
       },
