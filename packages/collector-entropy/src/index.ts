@@ -1,2 +1,23 @@
-/** @qcal/collector-entropy (work in progress). */
-export const collectors = [];
+/**
+ * @qcal/collector-entropy: KL-divergence (entropy) calibration. The plugin module exports its
+ * collector definition and the pure numeric kernels it is built from.
+ */
+import { entropyCollector } from './entropy-collector';
+
+export { entropyCollector };
+export type { EntropyOptions, EntropyMode, QuantizedDtype } from './entropy-collector';
+export { scanFinite } from './finite-scan';
+export type { FiniteScan } from './finite-scan';
+export { linspaceEdges32, histogramInto } from './numpy-histogram';
+export { pythonFloorDiv } from './python-floor-div';
+export { signedHistogram, addToSignedHistogram, growthFor } from './mxnet-histogram';
+export type { SignedHistogram } from './mxnet-histogram';
+export { absHistogram, addToAbsHistogram, histcAbsInto, torchLinspace0, torchArange0 } from './abs-histogram';
+export type { AbsHistogram } from './abs-histogram';
+export { mxnetKlThreshold } from './mxnet-kl';
+export type { KlResult } from './mxnet-kl';
+export { modeloptKlThreshold } from './modelopt-kl';
+export type { ModeloptKlOptions } from './modelopt-kl';
+export { mergeSignedHistograms, mergeAbsHistograms } from './merge-histograms';
+export const collectors = [entropyCollector];
+export default entropyCollector;

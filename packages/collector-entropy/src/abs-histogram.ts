@@ -1,0 +1,95 @@
+/**
+ * NVIDIA Model-Optimizer / pytorch-quantization `HistogramCalibrator` collection, torch branch
+ * (ALGORITHMS.md §4 "Collection", Correction 8): a histogram of |x| on `[0, max]`, first with
+ * `numBins` bins and `torch.linspace` edges; a later batch with a larger max extends the grid to
+ * the right with the same width (`torch.arange` edges), so old bins never move.
+ * All arithmetic mirrors torch's float32 CPU kernels, so counts and edges match bit for bit.
+ */
+const f32 = Math.fround;
+
+export interface AbsHistogram {
+  counts: Float64Array;
+  /** float32 edges (`counts.length + 1` of them as torch makes them). */
+  edges: Float32Array;
+}
+
+/** `torch.linspace(0, end, steps)` for float32 on CPU (symmetric two-sided evaluation). */
+export function torchLinspace0(end: number, steps: number): Float32Array {
+  const out = new Float32Array(steps);
+  const e = f32(end);
+  const step = f32(e / (steps - 1));
+  const half = steps >> 1;
+  for (let k = 0; k < steps; k++) out[k] = k < half ? f32(step * k) : f32(e - f32(step * (steps - 1 - k)));
+  return out;
+}
+
+/**
+ * `torch.arange(0, end, step)` for float32 on CPU: the size is computed in double; elements are
+ * computed in double, and the vectorised part (runs of 16) starts every group of 8 from a
+ * float32-rounded base, `f32(f32(step·i0) + j·step)`; the tail is `f32(step·k)`.
+ */
+export function torchArange0(end: number, step: number): Float32Array {
+  const size = Math.ceil(end / step);
+  const out = new Float32Array(size);
+  const full = Math.floor(size / 16) * 16;
+  for (let k = 0; k < size; k++) {
+    if (k < full) {
+      const j = k % 8;
+      out[k] = f32(step * (k - j)) + j * step;
+    } else out[k] = step * k;
+  }
+  return out;
+}
+
+/**
+ * `torch.histc(x, bins, min=lo, max=hi)` on float32 (CPU kernel): bin = trunc(f32(f32(x−lo)·n) /
+ * f32(hi−lo)), x == hi in the last bin, values outside [lo, hi] dropped; a degenerate range
+ * becomes (lo−1, hi+1). Bins |x| (modelopt takes |x| when min < 0; for x ≥ 0 it is the same).
+ * NaN and ±Infinity are skipped (outside any finite range).
+ */
+export function histcAbsInto(counts: Float64Array, data: Float32Array, lo: number, hi: number): void {
+  const n = counts.length;
+  let l = f32(lo);
+  let h = f32(hi);
+  if (l === h) { l = f32(l - 1); h = f32(h + 1); }
+  const span = f32(h - l);
+  const last = n - 1;
+  const len = data.length;
+  for (let i = 0; i < len; i++) {
+    let v = data[i]!;
+    if (v < 0) v = -v;
+    if (!(v >= l && v <= h)) continue;
+    let k = Math.trunc(f32(f32(f32(v - l) * n) / span));
+    if (k > last) k = last;
+    counts[k] = counts[k]! + 1;
+  }
+}
+
+/** First batch: `numBins` bins of |x| (x itself when min ≥ 0) over [0, absMax]. */
+export function absHistogram(data: Float32Array, absMax: number, numBins: number): AbsHistogram {
+  const counts = new Float64Array(numBins);
+  histcAbsInto(counts, data, 0, absMax);
+  return { counts, edges: torchLinspace0(absMax, numBins + 1) };
+}
+
+/**
+ * Adds a later batch (abs-max `absMax`): when it exceeds the last edge, the grid is extended to
+ * `ceil(absMax/width)` bins of the same width; the batch is binned over [0, last edge] and the old
+ * counts are added into the first bins (a new histogram is returned). Otherwise the batch is added
+ * in place and `hist` is returned.
+ */
+export function addToAbsHistogram(hist: AbsHistogram, data: Float32Array, absMax: number): AbsHistogram {
+  const lastEdge = hist.edges[hist.edges.length - 1]!;
+  if (!(absMax > lastEdge)) {
+    histcAbsInto(hist.counts, data, 0, lastEdge);
+    return hist;
+  }
+  const width = f32(hist.edges[1]! - hist.edges[0]!);
+  const numBins = Math.ceil(f32(f32(absMax) / width));
+  const edges = torchArange0(f32(f32(absMax) + width), width);
+  const counts = new Float64Array(numBins);
+  histcAbsInto(counts, data, 0, edges[edges.length - 1]!);
+  const old = hist.counts;
+  for (let k = 0; k < old.length && k < numBins; k++) counts[k] = counts[k]! + old[k]!;
+  return { counts, edges };
+}

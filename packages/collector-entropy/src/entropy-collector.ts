@@ -1,0 +1,232 @@
+import {
+  COLLECTOR_API_VERSION,
+  decodeFloat64,
+  defineCollector,
+  encodeArray,
+  type CalibrationCollector,
+  type CollectorState,
+  type EncodedArray,
+  type TensorRange,
+} from '@qcal/core';
+import { scanFinite } from './finite-scan';
+import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
+import { linspaceEdges32 } from './numpy-histogram';
+import { absHistogram, addToAbsHistogram, type AbsHistogram } from './abs-histogram';
+import { mxnetKlThreshold, type KlResult } from './mxnet-kl';
+import { modeloptKlThreshold } from './modelopt-kl';
+import { mergeSignedHistograms, mergeAbsHistograms } from './merge-histograms';
+
+export type EntropyMode = 'mxnet' | 'tensorrt';
+export type QuantizedDtype = 'int8' | 'uint8' | 'auto';
+
+export interface EntropyOptions {
+  /** `mxnet` (MXNet/TVM 8001-bin signed histogram, default) or `tensorrt` (NVIDIA 2048-bin |x|). */
+  mode: EntropyMode;
+  /** Histogram bins of the first batch; default 8001 (mxnet, must be odd) or 2048 (tensorrt). */
+  numBins?: number;
+  /** mxnet: quantized bins (255; doubled to 511 for non-negative tensors with uint8/auto). */
+  numQuantizedBins: number;
+  /** `auto` (MXNet quantize_net's default): uint8 for tensors whose min is >= 0. */
+  quantizedDtype: QuantizedDtype;
+  /** tensorrt: first candidate (number of kept bins). */
+  startBin: number;
+  /** tensorrt: candidate stride. */
+  stride: number;
+}
+
+interface TensorStat {
+  min: number;
+  max: number;
+  finite: number;
+  nan: number;
+  inf: number;
+  /** Exact zeros seen before any batch had a non-zero value (no grid yet). */
+  pendingZeros: number;
+  /** Abs-max of every batch that exceeded all earlier ones (only these can grow a grid; replayed by merge). */
+  records: number[];
+  signed?: SignedHistogram;
+  abs?: AbsHistogram;
+}
+
+interface EncodedStat {
+  min: number | null;
+  max: number | null;
+  finite: number;
+  nan: number;
+  inf: number;
+  pendingZeros: number;
+  records: number[];
+  th?: number;
+  counts?: EncodedArray;
+  edges?: EncodedArray;
+}
+
+interface EntropyState { version: 1; mode: EntropyMode; numBins: number; tensors: Record<string, EncodedStat> }
+
+/** Per-tensor histogram collector; the numeric work is in the pure kernels it calls. */
+class EntropyCollector implements CalibrationCollector {
+  private readonly stats = new Map<string, TensorStat>();
+  private readonly numBins: number;
+
+  constructor(private readonly options: Readonly<EntropyOptions>) {
+    this.numBins = options.numBins ?? (options.mode === 'mxnet' ? 8001 : 2048);
+    if (options.mode === 'mxnet' && this.numBins % 2 !== 1) {
+      throw new Error(`entropy: numBins must be odd in mxnet mode (bin numBins/2 is centred on zero), got ${this.numBins}; use e.g. ${this.numBins + 1}`);
+    }
+    if (options.mode === 'mxnet' && this.numBins < options.numQuantizedBins) {
+      throw new Error(`entropy: numBins (${this.numBins}) must be at least numQuantizedBins (${options.numQuantizedBins})`);
+    }
+    if (options.mode === 'tensorrt' && this.numBins < options.startBin) {
+      throw new Error(`entropy: numBins (${this.numBins}) must be at least startBin (${options.startBin}) in tensorrt mode`);
+    }
+  }
+
+  collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
+    const data = tensor.data;
+    const scan = scanFinite(data);
+    let s = this.stats.get(name);
+    if (!s) {
+      s = { min: Infinity, max: -Infinity, finite: 0, nan: 0, inf: 0, pendingZeros: 0, records: [] };
+      this.stats.set(name, s);
+    }
+    s.nan += scan.nan;
+    s.inf += scan.inf;
+    s.finite += scan.finite;
+    if (scan.finite === 0) return;
+    const prevAbs = s.records.length ? s.records[s.records.length - 1]! : 0;
+    if (scan.absMax > prevAbs) s.records.push(scan.absMax);
+    if (scan.min < s.min) s.min = scan.min;
+    if (scan.max > s.max) s.max = scan.max;
+    if (this.options.mode === 'mxnet') {
+      if (s.signed) s.signed = addToSignedHistogram(s.signed, data, scan);
+      else if (scan.absMax > 0) {
+        s.signed = signedHistogram(data, scan.absMax, this.numBins);
+        addZeros(s.signed.counts, this.numBins >> 1, s.pendingZeros);
+        s.pendingZeros = 0;
+      } else s.pendingZeros += scan.finite;
+    } else {
+      if (s.abs) s.abs = addToAbsHistogram(s.abs, data, scan.absMax);
+      else if (scan.absMax > 0) {
+        s.abs = absHistogram(data, scan.absMax, this.numBins);
+        addZeros(s.abs.counts, 0, s.pendingZeros);
+        s.pendingZeros = 0;
+      } else s.pendingZeros += scan.finite;
+    }
+  }
+
+  postCollect(): Record<string, TensorRange> {
+    const out: Record<string, TensorRange> = {};
+    const { mode, quantizedDtype } = this.options;
+    for (const [name, s] of this.stats) {
+      const extras = { mode, nanCount: s.nan, infCount: s.inf };
+      const unsignedOut = s.min >= 0 && quantizedDtype !== 'int8';
+      let r: KlResult | undefined;
+      let numBins = 0;
+      if (s.signed) {
+        const nq = unsignedOut ? 2 * this.options.numQuantizedBins + 1 : this.options.numQuantizedBins;
+        r = mxnetKlThreshold(s.signed.counts, s.signed.edges, nq);
+        numBins = s.signed.counts.length;
+      } else if (s.abs) {
+        r = modeloptKlThreshold(s.abs.counts, s.abs.edges, {
+          numBits: 8,
+          unsigned: quantizedDtype === 'uint8' && s.min >= 0,
+          startBin: this.options.startBin,
+          stride: this.options.stride,
+        });
+        numBins = s.abs.counts.length;
+      }
+      if (!r) {
+        // Only zeros (or no finite value at all): the range is the single point 0.
+        out[name] = { min: 0, max: 0, threshold: 0, divergence: null, numBins: 0, ...extras };
+        continue;
+      }
+      const t = r.threshold;
+      out[name] = {
+        min: unsignedOut ? 0 : -t,
+        max: t,
+        threshold: t,
+        divergence: Number.isFinite(r.divergence) ? r.divergence : null,
+        numBins,
+        ...extras,
+      };
+    }
+    return out;
+  }
+
+  snapshot(): CollectorState {
+    const tensors: Record<string, EncodedStat> = {};
+    for (const [name, s] of this.stats) {
+      const e: EncodedStat = {
+        min: Number.isFinite(s.min) ? s.min : null,
+        max: Number.isFinite(s.max) ? s.max : null,
+        finite: s.finite, nan: s.nan, inf: s.inf, pendingZeros: s.pendingZeros, records: s.records.slice(),
+      };
+      if (s.signed) { e.th = s.signed.th; e.counts = encodeArray(s.signed.counts); }
+      if (s.abs) { e.counts = encodeArray(s.abs.counts); e.edges = encodeArray(s.abs.edges); }
+      tensors[name] = e;
+    }
+    const state: EntropyState = { version: 1, mode: this.options.mode, numBins: this.numBins, tensors };
+    return state;
+  }
+
+  merge(state: CollectorState): void {
+    const st = state as EntropyState;
+    if (!st || st.version !== 1 || !st.tensors) throw new Error('entropy: not an entropy collector snapshot (expected { version: 1, tensors })');
+    if (st.mode !== this.options.mode || st.numBins !== this.numBins) {
+      throw new Error(`entropy: cannot merge a ${st.mode} snapshot with ${st.numBins} bins into a ${this.options.mode} collector with ${this.numBins}; shards must use the same options`);
+    }
+    for (const [name, e] of Object.entries(st.tensors)) {
+      const other = decodeStat(e, this.options.mode);
+      const s = this.stats.get(name);
+      if (!s) { this.stats.set(name, other); continue; }
+      s.min = Math.min(s.min, other.min);
+      s.max = Math.max(s.max, other.max);
+      s.finite += other.finite;
+      s.nan += other.nan;
+      s.inf += other.inf;
+      if (this.options.mode === 'mxnet') {
+        s.signed = mergeSignedHistograms(s.signed, s.pendingZeros, other.signed, other.pendingZeros, other.records);
+        s.pendingZeros = s.signed ? 0 : s.pendingZeros + other.pendingZeros;
+      } else {
+        s.abs = mergeAbsHistograms(s.abs, s.pendingZeros, other.abs, other.pendingZeros, other.records);
+        s.pendingZeros = s.abs ? 0 : s.pendingZeros + other.pendingZeros;
+      }
+      let top = s.records.length ? s.records[s.records.length - 1]! : 0;
+      for (const r of other.records) if (r > top) { s.records.push(r); top = r; }
+    }
+  }
+}
+
+function addZeros(counts: Float64Array, bin: number, n: number): void {
+  if (n) counts[bin] = counts[bin]! + n;
+}
+
+function decodeStat(e: EncodedStat, mode: EntropyMode): TensorStat {
+  const s: TensorStat = {
+    min: e.min ?? Infinity, max: e.max ?? -Infinity, finite: e.finite, nan: e.nan, inf: e.inf, pendingZeros: e.pendingZeros,
+    records: e.records.slice(),
+  };
+  if (e.counts) {
+    const counts = decodeFloat64(e.counts);
+    if (mode === 'mxnet') s.signed = { counts, th: e.th!, edges: linspaceEdges32(-e.th!, e.th!, counts.length) };
+    else s.abs = { counts, edges: Float32Array.from(decodeFloat64(e.edges!)) };
+  }
+  return s;
+}
+
+/** The `entropy` collector definition (KL-divergence calibration). */
+export const entropyCollector = defineCollector<EntropyOptions>({
+  name: 'entropy',
+  apiVersion: COLLECTOR_API_VERSION,
+  description: 'KL-divergence (entropy) calibration: MXNet/TVM 8001-bin signed histogram (default) or TensorRT/modelopt 2048-bin |x| histogram',
+  optionsSchema: {
+    mode: { type: 'string', enum: ['mxnet', 'tensorrt'], description: 'mxnet: MXNet calibrate_entropy / TVM MinimizeKL; tensorrt: NVIDIA modelopt HistogramCalibrator entropy (GTC\'17)' },
+    numBins: { type: 'integer', min: 3, max: 1 << 24, description: 'histogram bins of the first batch (default 8001 in mxnet mode, odd; 2048 in tensorrt mode)' },
+    numQuantizedBins: { type: 'integer', min: 3, max: 65535, description: 'mxnet: quantized bins (255); 2n+1 for non-negative tensors when quantizedDtype is uint8 or auto' },
+    quantizedDtype: { type: 'string', enum: ['int8', 'uint8', 'auto'], description: 'auto: uint8 range (0, T) for non-negative tensors, as MXNet quantize_net' },
+    startBin: { type: 'integer', min: 1, description: 'tensorrt: first candidate number of kept bins (128)' },
+    stride: { type: 'integer', min: 1, description: 'tensorrt: candidate stride (1)' },
+  },
+  defaultOptions: { mode: 'mxnet', numQuantizedBins: 255, quantizedDtype: 'auto', startBin: 128, stride: 1 },
+  create: (options) => new EntropyCollector(options),
+});

@@ -1,0 +1,45 @@
+/** Min, max and abs-max of the finite values of a tensor, with counts of what was left out. */
+export interface FiniteScan {
+  /** Smallest finite value; +Infinity when there is none. */
+  min: number;
+  /** Largest finite value; -Infinity when there is none. */
+  max: number;
+  /** max(|min|, |max|) over finite values; 0 when there is none. */
+  absMax: number;
+  /** Finite values seen. */
+  finite: number;
+  nan: number;
+  inf: number;
+}
+
+/**
+ * One pass over `data`. NaN and ±Infinity are not part of min/max/absMax (a histogram over an
+ * infinite range is meaningless) and are counted instead, so the collector can report them.
+ */
+export function scanFinite(data: Float32Array): FiniteScan {
+  let min = Infinity;
+  let max = -Infinity;
+  let nan = 0;
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
+    const v = data[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (v !== v) nan++;
+  }
+  let inf = 0;
+  if (min === -Infinity || max === Infinity) {
+    // Rare path: infinities present; redo over finite values only.
+    min = Infinity;
+    max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = data[i]!;
+      if (v === Infinity || v === -Infinity) { inf++; continue; }
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  const finite = n - nan - inf;
+  const absMax = finite > 0 ? Math.max(-min, max) : 0;
+  return { min, max, absMax, finite, nan, inf };
+}

@@ -1,0 +1,150 @@
+/** Result of a KL threshold search. */
+export interface KlResult {
+  /** Winning candidate: MXNet's half-width `i` (slice = 2i+1 bins); NVIDIA's number of kept bins. */
+  index: number;
+  /** The clip threshold T. */
+  threshold: number;
+  /** KL divergence at the winner (Infinity when no candidate had a finite one). */
+  divergence: number;
+}
+
+const EPS = 1e-4;
+
+/**
+ * MXNet's `calibrate_entropy` / TVM's `MinimizeKL` (ALGORITHMS.md §1 steps 6-13): for each
+ * candidate `i = nq/2 … n/2` the slice `[zero-i, zero+i]` with the outliers folded into its end
+ * bins is p; q is the slice (`sliced[0]` left 0, the reference's quirk) merged into `nq` groups
+ * and spread back over p's non-zero bins; both are smoothed with eps = 1e-4; first minimum wins;
+ * `threshold = edges[zero+i+1]`.
+ *
+ * The reference is O(n) per candidate (O(n²) overall, with a log per bin). This computes the same
+ * divergence in O(nq) per candidate from prefix sums over the bins. The smoothing shifts every
+ * non-zero p by the same c = eps·zeros/nonzeros, so Σ(p−c)ln(p−c) over a bin range is expanded
+ * as Σ p ln p − c(Σ ln p + k) + c²/2·Σ1/p + c³/6·Σ1/p² + c⁴/12·Σ1/p³ (error below c⁵/20 per bin,
+ * i.e. < 1e-11 in the divergence for the c ≤ 0.01·min(p) where it is used); larger c occurs only
+ * for very sparse histograms and is summed exactly over the non-zero bins. Zero bins of p are
+ * zero in q too and add nothing. Everything is float64 (the reference sums in float32, so an
+ * argmin decided by less than ~1e-6 relative can differ).
+ *
+ * `hist` holds non-negative counts (NaN is not allowed); `edges` has `hist.length + 1` entries.
+ * An odd bin count is expected (MXNet asserts it). A histogram without any count, or one where
+ * no candidate has a finite divergence, gives `threshold = edges[n]` (the abs-max) and
+ * `divergence = Infinity`: the reference would crash or return the smallest candidate.
+ * A candidate whose smoothed p is invalid (eps·zeros/nonzeros ≥ 1, an unguarded CHECK in MXNet)
+ * gets divergence Infinity.
+ */
+export function mxnetKlThreshold(hist: ArrayLike<number>, edges: ArrayLike<number>, numQuantizedBins: number): KlResult {
+  const n = hist.length;
+  const nq = numQuantizedBins;
+  const zero = n >> 1;
+  const halfQ = nq >> 1;
+  // Prefix sums (index k = sum over bins < k).
+  const C = new Float64Array(n + 1); // counts
+  const N = new Float64Array(n + 1); // non-zero bins
+  const HL = new Float64Array(n + 1); // h ln h
+  const LN = new Float64Array(n + 1); // ln h
+  const R1 = new Float64Array(n + 1); // 1/h
+  const R2 = new Float64Array(n + 1); // 1/h²
+  const R3 = new Float64Array(n + 1); // 1/h³
+  const nzIdx = new Int32Array(n);
+  let nnzAll = 0;
+  let hMin = Infinity;
+  for (let k = 0; k < n; k++) {
+    const h = hist[k]!;
+    C[k + 1] = C[k]! + h;
+    if (h !== 0) {
+      const l = Math.log(h);
+      const r = 1 / h;
+      nzIdx[nnzAll++] = k;
+      N[k + 1] = N[k]! + 1;
+      HL[k + 1] = HL[k]! + h * l;
+      LN[k + 1] = LN[k]! + l;
+      R1[k + 1] = R1[k]! + r;
+      R2[k + 1] = R2[k]! + r * r;
+      R3[k + 1] = R3[k]! + r * r * r;
+      if (h < hMin) hMin = h;
+    } else {
+      N[k + 1] = N[k]!;
+      HL[k + 1] = HL[k]!;
+      LN[k + 1] = LN[k]!;
+      R1[k + 1] = R1[k]!;
+      R2[k + 1] = R2[k]!;
+      R3[k + 1] = R3[k]!;
+    }
+  }
+  const total = C[n]!;
+  const fallback: KlResult = { index: zero, threshold: edges[n]!, divergence: Infinity };
+  if (!(total > 0) || n < nq) return fallback;
+  const seriesMaxC = 0.01 * hMin;
+  const lnTotal = Math.log(total);
+
+  let best = -1;
+  let bestDiv = Infinity;
+  for (let i = halfQ; i <= zero; i++) {
+    const start = zero - i;
+    const stop = zero + i + 1;
+    const L = stop - start;
+    const m = Math.floor(L / nq);
+    // p's end bins: left outliers + the start bin; the last slice bin + right outliers.
+    const p0 = C[start + 1]!;
+    const pL = total - C[stop - 1]!;
+    const hLast = hist[stop - 1]!;
+    // Interior bins (p = sliced = hist) are hist[start+1 .. stop-2].
+    const a = start + 1;
+    const b = stop - 1;
+    const nnzInt = N[b]! - N[a]!;
+    // Group 0 is hist[start+1, start+m) (sliced[0] = 0), the last group hist[start+(nq-1)m, stop).
+    const g0b = start + m;
+    const qb0 = C[g0b]! - C[a]!;
+    const norm0 = N[g0b]! - N[a]!;
+    const gLa = start + (nq - 1) * m;
+    const qbL = C[stop]! - C[gLa]!;
+    const normL = N[stop]! - N[gLa]!;
+    const q0 = p0 !== 0 && norm0 !== 0 ? qb0 / norm0 : 0;
+    const qL = pL !== 0 && normL !== 0 ? qbL / normL : 0;
+    const nnzP = nnzInt + (p0 !== 0 ? 1 : 0) + (pL !== 0 ? 1 : 0);
+    // q is non-zero where p is, except at the end bins when their group is empty.
+    const nnzQ = nnzInt + (q0 !== 0 ? 1 : 0) + (qL !== 0 ? 1 : 0);
+    let div = Infinity;
+    const cp = (EPS * (L - nnzP)) / nnzP;
+    const cq = (EPS * (L - nnzQ)) / nnzQ;
+    if (nnzQ > 0 && cq < 1 && nnzP > 0 && cp < 1) {
+      // Σq: the group sums of the slice (each spread over exactly its non-zero bins), plus the
+      // end bins' shares where p is non-zero but the slice bin is zero.
+      let sumQ = C[stop]! - C[a]! + q0;
+      if (hLast === 0) sumQ += qL;
+      // A = Σ (p−c) ln(p−c) over non-zero p.
+      let A: number;
+      if (cp <= seriesMaxC) {
+        A = HL[b]! - HL[a]! - cp * (LN[b]! - LN[a]! + nnzInt) + ((cp * cp) / 2) * (R1[b]! - R1[a]!)
+          + ((cp * cp * cp) / 6) * (R2[b]! - R2[a]!) + ((cp * cp * cp * cp) / 12) * (R3[b]! - R3[a]!);
+      } else {
+        A = 0;
+        for (let t = N[a]!, te = N[b]!; t < te; t++) {
+          const v = hist[nzIdx[t]!]! - cp;
+          A += v * Math.log(v);
+        }
+      }
+      if (p0 !== 0) A += (p0 - cp) * Math.log(p0 - cp);
+      if (pL !== 0) A += (pL - cp) * Math.log(pL - cp);
+      // B = Σ (p−c) ln(q') over non-zero p; q' is constant over a group's non-zero bins.
+      let B = 0;
+      for (let j = 0; j < nq; j++) {
+        const ga = j === 0 ? a : start + j * m;
+        const gb = j === nq - 1 ? b : start + (j + 1) * m;
+        const cnt = N[gb]! - N[ga]!;
+        if (cnt === 0) continue;
+        const s = C[gb]! - C[ga]!;
+        // interior bins of group j; their q is the group's mean over its non-zero slice bins
+        const qMean = j === nq - 1 ? qbL / normL : j === 0 ? qb0 / norm0 : s / cnt;
+        B += (s - cp * cnt) * Math.log(qMean - cq);
+      }
+      if (p0 !== 0) B += (p0 - cp) * Math.log(q0 !== 0 ? q0 - cq : EPS);
+      if (pL !== 0) B += (pL - cp) * Math.log(qL !== 0 ? qL - cq : EPS);
+      div = (A - B) / total + Math.log(sumQ) - lnTotal;
+    }
+    if (div < bestDiv) { bestDiv = div; best = i; } // first minimum
+  }
+  if (best < 0) return fallback;
+  return { index: best, threshold: edges[zero + best + 1]!, divergence: bestDiv };
+}

@@ -1,0 +1,48 @@
+/**
+ * `np.histogram(a, bins=n, range=(lo, hi))` for float32 `a` and float64 (Python float) bounds, as
+ * NumPy 2.x computes it: edges are `np.linspace(lo, hi, n + 1)` evaluated in float64 and stored as
+ * float32 (the bounds are weakly typed, so the bin dtype is the data's float32); the last bin is
+ * closed on the right; a bin index is first estimated arithmetically and then corrected against
+ * the float32 edges, so the result depends only on the edges. Any estimate within one bin of the
+ * true one gives NumPy's answer, which lets the fill loop multiply instead of divide.
+ */
+
+/** The float32 edges NumPy produces for `range=(lo, hi)` and `n` bins (length n + 1). */
+export function linspaceEdges32(lo: number, hi: number, n: number): Float32Array {
+  const edges = new Float32Array(n + 1);
+  const step = (hi - lo) / n;
+  // linspace: y = arange(n+1) * step + lo in float64, y[-1] = hi, then cast to float32.
+  for (let k = 0; k < n; k++) edges[k] = k * step + lo;
+  edges[n] = hi;
+  return edges;
+}
+
+/**
+ * Adds the histogram of the finite values of `data` within `[edges[0], edges[n]]` to `counts`
+ * (length n), with NumPy's bin assignment. `edges` must be non-decreasing float32 values from
+ * {@link linspaceEdges32}. NaN and ±Infinity are skipped (NaN fails every comparison; infinities
+ * fall outside the range), as are values outside the range; the caller counts them.
+ * @returns the number of values added.
+ */
+export function histogramInto(counts: Float64Array, edges: Float32Array, data: Float32Array): number {
+  const n = counts.length;
+  const lo = edges[0]!;
+  const hi = edges[n]!;
+  const last = n - 1;
+  const scale = hi > lo ? n / (hi - lo) : 0;
+  let added = 0;
+  const len = data.length;
+  for (let i = 0; i < len; i++) {
+    const v = data[i]!;
+    if (!(v >= lo && v <= hi)) continue; // NaN, ±Inf and out-of-range values
+    let k = ((v - lo) * scale) | 0;
+    if (k > last) k = last;
+    // NumPy's correction: one step down if below the bin's left edge, one up if at or past its
+    // right edge (except in the last bin, which is closed).
+    if (v < edges[k]!) k--;
+    else if (k !== last && v >= edges[k + 1]!) k++;
+    counts[k] = counts[k]! + 1;
+    added++;
+  }
+  return added;
+}
