@@ -1,6 +1,7 @@
 /** One jest run over every package; workspace imports resolve to sources, so tests need no build. */
 module.exports = {
-  testEnvironment: 'node',
+  // Typed arrays from onnxruntime-node's native binding belong to the main realm: share its constructors.
+  testEnvironment: '<rootDir>/test-support/ort-environment.js',
   roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/bench'],
   testMatch: ['**/tests/**/*.test.ts'],
   transform: {

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
 import { main } from './main';
 
 // `qcal inspect m.onnx | head`: a closed pipe is not an error.

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { exitCodeFor, messageOf, QcalError, UsageError, closest } from '@qcal/core';
 import { MAIN_HELP } from './help';
 import { out, processIo, type CliIo } from './io';

@@ -27,11 +27,22 @@ export async function createSession(bytes: Uint8Array, where: string, settings: 
   }
 }
 
-/** Wraps qcal feeds as onnxruntime tensors (no copy). */
+const VIEW: Record<FeedTensor['type'], new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView> = {
+  float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array,
+  int32: Int32Array, int64: BigInt64Array, bool: Uint8Array,
+};
+
+/**
+ * Wraps qcal feeds as onnxruntime tensors without copying. The typed array is re-viewed with this
+ * realm's constructor: onnxruntime checks `instanceof`, which fails for arrays made in another
+ * realm (a vm context such as jest's, or a worker's transferred buffer).
+ */
 export function toOrtFeeds(feeds: Readonly<Record<string, FeedTensor>>): Record<string, ort.Tensor> {
   const out: Record<string, ort.Tensor> = {};
   for (const [name, f] of Object.entries(feeds)) {
-    out[name] = new ort.Tensor(f.type, f.data as never, f.dims as number[]);
+    const View = VIEW[f.type];
+    const data = f.data instanceof View ? f.data : new View(f.data.buffer, f.data.byteOffset, f.data.length);
+    out[name] = new ort.Tensor(f.type, data as never, f.dims as number[]);
   }
   return out;
 }

@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '@qcal/cli';
+import { writeNpy } from '@qcal/core';
+
+/** Runs `qcal ...args` in-process with captured output. */
+export async function qcal(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+  let o = '';
+  let e = '';
+  stdout.on('data', (d: Buffer) => (o += d.toString()));
+  (stderr as unknown as PassThrough).on('data', (d: Buffer) => (e += d.toString()));
+  const code = await main(args, { stdout, stderr, cwd });
+  return { code, stdout: o, stderr: e };
+}
+
+export function tmpDir(prefix = 'qcal-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A seeded generator (mulberry32) for reproducible synthetic inputs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Writes `count` float32 .npy samples of the given dims (uniform in [-1, 1]) into dir. */
+export function writeSamples(dir: string, dimsList: number[][], seed = 1): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = rng(seed);
+  return dimsList.map((dims, i) => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(n);
+    for (let j = 0; j < n; j++) a[j] = r() * 2 - 1;
+    const file = path.join(dir, `sample_${String(i).padStart(3, '0')}.npy`);
+    fs.writeFileSync(file, writeNpy(a, dims, 'float32'));
+    return file;
+  });
+}
+
+export function readJson<T = any>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
