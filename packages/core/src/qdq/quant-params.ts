@@ -55,11 +55,12 @@ export interface PerChannelWeights {
 /**
  * Symmetric int8 weights, per channel along `axis` (or per tensor when `axis` is -1): scale =
  * max|w|/127 over the channel (max-abs, as AMCT's ARQ and onnxruntime's per-channel quantizer),
- * q = clamp(roundEven(w/scale), -127, 127). Dequantized values are within scale/2 of the input.
+ * q = clamp(roundEven(w/scale), -qmax, qmax). Dequantized values are within scale/2 of the input.
+ * `qmax` is 127, or 64 for onnxruntime's reduce_range (7-bit weights, see QdqOptions.reduceRange).
  * An all-zero channel gets scale 1 (any scale represents it exactly). NaN weights are an error
  * for the caller to report; here they map to 0.
  */
-export function quantizeWeights(w: Float32Array, dims: readonly number[], axis: number): PerChannelWeights {
+export function quantizeWeights(w: Float32Array, dims: readonly number[], axis: number, qmax = 127): PerChannelWeights {
   const channels = axis < 0 ? 1 : dims[axis]!;
   const inner = axis < 0 ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = axis < 0 ? 1 : dims.slice(0, axis).reduce((a, b) => a * b, 1);
@@ -73,7 +74,7 @@ export function quantizeWeights(w: Float32Array, dims: readonly number[], axis: 
     }
   }
   const scales = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) scales[c] = maxAbs[c]! > 0 ? maxAbs[c]! / 127 : 1;
+  for (let c = 0; c < channels; c++) scales[c] = maxAbs[c]! > 0 ? maxAbs[c]! / qmax : 1;
   const values = new Int8Array(w.length);
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
@@ -81,7 +82,7 @@ export function quantizeWeights(w: Float32Array, dims: readonly number[], axis: 
       const s = scales[c]!;
       for (let i = 0; i < inner; i++) {
         const q = roundEven(w[base + i]! / s);
-        values[base + i] = Number.isNaN(q) ? 0 : Math.max(-127, Math.min(127, q));
+        values[base + i] = Number.isNaN(q) ? 0 : Math.max(-qmax, Math.min(qmax, q));
       }
     }
   }

@@ -1,0 +1,10 @@
+export { buildQdqModel, checkTableForModel, DEQUANTIZED_METADATA_KEY } from './build-qdq';
+export type { QdqOptions, QdqReport, QuantizedTensorInfo, QuantizedWeightInfo } from './build-qdq';
+export { quantizeFile, readTableFile } from './quantize-file';
+export type { QuantizeFileOptions, QuantizeFileResult } from './quantize-file';
+export { activationParams, quantizeWeights, quantizeBias, roundEven } from './quant-params';
+export type { ActivationType, QuantParams, PerChannelWeights } from './quant-params';
+export { foldBatchNorms } from './fold-batchnorm';
+export type { FoldedBatchNorm } from './fold-batchnorm';
+export type { QuantizeMode } from './qdq-plan';
+export { INTEGER_OPS } from './qdq-plan';

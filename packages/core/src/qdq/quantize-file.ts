@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { writeFileAtomic } from '../atomic-write';
+import { TableError } from '../errors';
+import { encodeModel } from '../onnx/model';
+import { validateTable, type CalibrationTable } from '../table';
+import { createSession, readModelSource, type ModelSource } from '../evaluate/session-io';
+import { buildQdqModel, type QdqOptions, type QdqReport } from './build-qdq';
+
+export interface QuantizeFileOptions extends QdqOptions {
+  /** The FP32 model: a path, bytes or a decoded model. */
+  model: ModelSource;
+  /** A table file (`<collector>.table.json`) or a table object. */
+  table: string | CalibrationTable;
+  /** Where to write the QDQ model (atomically). Omit to only build it. */
+  outPath?: string;
+  /** Load the built model in onnxruntime before writing it (default true). */
+  verify?: boolean;
+}
+
+export interface QuantizeFileResult {
+  report: QdqReport;
+  bytes: Uint8Array;
+  outPath?: string;
+  /** Non-fatal findings (the table was computed for different model bytes). */
+  warnings: string[];
+}
+
+/** Reads and validates a table file; errors name the file. */
+export function readTableFile(file: string): CalibrationTable {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
+    throw new TableError(`${file}: cannot read the calibration table (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (err) {
+    throw new TableError(`${file}: not valid JSON (${(err as Error).message}); expected a qcal table (<collector>.table.json)`, { cause: err });
+  }
+  return validateTable(json, file);
+}
+
+/**
+ * `qcal quantize`: model + table → QDQ model file. Validates the table against the model, builds,
+ * checks onnxruntime loads the result, then writes it atomically; on any error nothing is written.
+ */
+export async function quantizeFile(opts: QuantizeFileOptions): Promise<QuantizeFileResult> {
+  const src = readModelSource(opts.model, 'FP32');
+  const table = typeof opts.table === 'string' ? readTableFile(opts.table) : validateTable(opts.table, 'table');
+  const where = typeof opts.table === 'string' ? opts.table : 'table';
+  const warnings: string[] = [];
+  const sha = table.meta?.modelSha256;
+  if (typeof sha === 'string' && sha !== createHash('sha256').update(src.bytes).digest('hex')) {
+    warnings.push(`${where}: was computed for a model with sha256 ${sha.slice(0, 12)}…, not ${src.where}; its tensor names all match, so it is used`);
+  }
+  let built;
+  try {
+    built = buildQdqModel(src.model, table, opts);
+  } catch (err) {
+    if (err instanceof TableError && !err.message.startsWith(where)) throw new TableError(`${where}${err.message.slice('table'.length)}`, { cause: err });
+    throw err;
+  }
+  const bytes = encodeModel(built.model);
+  if (opts.verify ?? true) await (await createSession(bytes, `QDQ model built from ${src.where}`)).release();
+  if (opts.outPath) writeFileAtomic(opts.outPath, bytes);
+  return { report: built.report, bytes, ...(opts.outPath ? { outPath: opts.outPath } : {}), warnings };
+}
