@@ -96,7 +96,7 @@ class AutotuneCollector implements CalibrationCollector {
         // Symmetric int8 as tpu-mlir deploys it (ImportCalibration): [0, T] where the base range never went negative.
         min: baseMin >= 0 ? 0 : -threshold,
         max: threshold,
-        threshold,
+        tunedThreshold: threshold,
         baseThreshold: th0,
         baseMin,
         baseMax,

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import type { CalibrationTable } from '../table';
 import type { ResolvedCollector, CollectorRegistry } from '../plugins';
-import { instantiateCollector } from '../plugins';
+import { instantiateCollector, isBuiltinCollectorName, loadCollectors } from '../plugins';
 import { validateOptions } from '../options-schema';
 import { PluginError } from '../errors';
 import { createTuningContext } from '../tuning';
@@ -129,7 +129,7 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
   return plan.collectors.map((p) => instantiateCollector(p.resolved, {
     tensors: p.tensors,
     logger,
-    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger) } : {}),
+    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger, opts.cwd ?? process.cwd()) } : {}),
   }));
 }
 
@@ -243,9 +243,10 @@ async function runAll(
 }
 
 /** `ctx.createCollector` for collector `p`: another installed collector, same tensors, validated options. */
-function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger) {
+function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger, cwd: string) {
   return (name: string, options?: Readonly<Record<string, unknown>>): CalibrationCollector => {
-    const reg = registry.get(name);
+    // A built-in base (autotune's default `entropy`) need not be listed in the run's collectors.
+    const reg = registry.get(name) ?? (isBuiltinCollectorName(name) ? loadCollectors([name], { configDir: cwd, cwd }).registry.get(name) : undefined);
     if (!reg) throw new PluginError(p.resolved.name, `collector "${p.resolved.name}" asked for a base collector "${name}" that is not installed; installed: ${[...registry.keys()].join(', ')}`);
     const { options: validated, problems } = validateOptions(reg.definition.optionsSchema, reg.definition.defaultOptions as object, options, `collector "${name}" (base of "${p.resolved.name}")`);
     if (problems.length) throw new PluginError(p.resolved.name, problems.join('; '));
