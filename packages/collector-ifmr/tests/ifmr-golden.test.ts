@@ -1,24 +1,10 @@
 import { expectClose } from '@qcal/core/testkit';
-import { amctRatios, ifmrSearch, type IfmrParams } from '@qcal/collector-ifmr';
+import { amctRatios, ifmrSearch } from '@qcal/collector-ifmr';
 import { golden, goldenBatches } from '../../../test-support/paths';
+import { concat, paramsOf } from './helpers';
 
 const CASES = ['constant', 'gaussian', 'gaussian_outliers', 'growing_range', 'laplace', 'relu_like', 'zeros_spike'];
 const VARIANTS = ['symmetric', 'asymmetric', 'symmetric_int4', 'asymmetric_int4'];
-
-function concat(batches: Float32Array[]): Float32Array {
-  const out = new Float32Array(batches.reduce((s, b) => s + b.length, 0));
-  let o = 0;
-  for (const b of batches) { out.set(b, o); o += b.length; }
-  return out;
-}
-
-/** Golden params (AMCT names) → kernel params. */
-export function paramsOf(gp: any): IfmrParams {
-  return {
-    numBits: gp.num_bits, withOffset: gp.with_offset, maxPercentile: gp.max_percentile, minPercentile: gp.min_percentile,
-    searchStart: gp.search_start, searchEnd: gp.search_end, searchStep: gp.search_step,
-  };
-}
 
 function close(a: number, e: number): void {
   expectClose(a, e, { rtol: 1e-5, atol: 1e-7 });
