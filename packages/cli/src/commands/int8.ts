@@ -1,13 +1,147 @@
-import { UsageError } from '@qcal/core';
-import type { CliIo } from '../io';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  quantizeFile,
+  evaluateModels,
+  formatEvaluation,
+  evaluationToJson,
+  readTableFile,
+  loadConfig,
+  writeFileAtomic,
+  UsageError,
+  type ActivationType,
+  type QuantizeMode,
+  type QdqReport,
+} from '@qcal/core';
+import { parseFlags, numberFlag } from '../args';
+import { out, type CliIo } from '../io';
+import { openEvalData } from './eval-data';
+import { createProgress } from '../progress';
+import { sensitivityCommand } from './sensitivity';
 
-/** `qcal quantize`, `qcal evaluate`, `qcal sensitivity` (wired to the QDQ writer and evaluator). */
-export async function quantizeCommand(_argv: readonly string[], _io: CliIo): Promise<number> {
-  throw new UsageError('qcal quantize is not available yet in this build');
+export { sensitivityCommand };
+
+const QUANTIZE_HELP = `Usage: qcal quantize --model M.onnx --table T --out Q.onnx [--quantize-mode smart|full]
+                     [--activation-type uint8|int8|auto] [--exclude PAT]... [--no-reduce-range]
+
+Writes a QDQ INT8 ONNX model from an FP32 model and any calibration table (qcal JSON, TensorRT
+cache, tpu-mlir table, onnxruntime files): QuantizeLinear/DequantizeLinear on calibrated
+activations, per-channel int8 weights for Conv/ConvTranspose/Gemm/MatMul, int32 biases.
+Models below opset 13 are upgraded to opset 13. onnxruntime runs the result with integer kernels.
+`;
+
+const EVALUATE_HELP = `Usage: qcal evaluate --model M.onnx --qdq Q.onnx --data DIR|LIST [--preprocess NAME]
+                     [--num-samples N] [--per-layer] [--json FILE] [--config FILE]
+
+Compares the INT8 model with its FP32 model on the data: per model output, cosine similarity,
+SQNR (dB) and max abs error; with --per-layer, the same for every calibrated tensor, worst first.
+`;
+
+function parseActivationType(v: string | undefined): ActivationType | 'auto' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'uint8' && v !== 'int8' && v !== 'auto') throw new UsageError(`--activation-type expects uint8, int8 or auto, got "${v}"`);
+  return v;
 }
-export async function evaluateCommand(_argv: readonly string[], _io: CliIo): Promise<number> {
-  throw new UsageError('qcal evaluate is not available yet in this build');
+
+function parseMode(v: string | undefined): QuantizeMode | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'smart' && v !== 'full') throw new UsageError(`--quantize-mode expects smart or full, got "${v}"`);
+  return v;
 }
-export async function sensitivityCommand(_argv: readonly string[], _io: CliIo): Promise<number> {
-  throw new UsageError('qcal sensitivity is not available yet in this build');
+
+/** `qcal quantize`: model + table → QDQ model. */
+export async function quantizeCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v } = parseFlags('quantize', argv, {
+    model: { type: 'string' },
+    table: { type: 'string' },
+    out: { type: 'string' },
+    'quantize-mode': { type: 'string' },
+    'activation-type': { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    'no-reduce-range': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    out(io, QUANTIZE_HELP);
+    return 0;
+  }
+  if (!v.model || !v.table || !v.out) throw new UsageError('qcal quantize: --model, --table and --out are required; see qcal quantize --help');
+  const table = readTableFile(path.resolve(io.cwd, v.table));
+  const mode = parseMode(v['quantize-mode']);
+  const act = parseActivationType(v['activation-type']);
+  const r = await quantizeFile({
+    model: path.resolve(io.cwd, v.model),
+    table,
+    outPath: path.resolve(io.cwd, v.out),
+    ...(mode ? { quantizeMode: mode } : {}),
+    ...(act ? { activationType: act } : {}),
+    ...(v.exclude ? { exclude: v.exclude } : {}),
+    ...(v['no-reduce-range'] ? { reduceRange: false } : {}),
+  });
+  for (const w of r.warnings) io.stderr.write(`warning: ${w}\n`);
+  out(io, `wrote ${path.relative(io.cwd, r.outPath!) || r.outPath}: ${summarizeReport(r.report)}`);
+  return 0;
+}
+
+/** One line about a QDQ build. */
+export function summarizeReport(r: QdqReport): string {
+  const parts = [`${r.tensors.length} activations and ${r.weights.length} weights quantized (${r.activationType}, ${r.quantizeMode})`];
+  if (r.skipped.length) parts.push(`${r.skipped.length} table tensors left float`);
+  if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
+  if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
+  return parts.join(', ');
+}
+
+/** `qcal evaluate`: FP32 vs INT8. */
+export async function evaluateCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v } = parseFlags('evaluate', argv, {
+    model: { type: 'string' },
+    qdq: { type: 'string' },
+    data: { type: 'string' },
+    preprocess: { type: 'string' },
+    'num-samples': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'per-layer': { type: 'boolean' },
+    json: { type: 'string' },
+    config: { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    out(io, EVALUATE_HELP);
+    return 0;
+  }
+  const cfg = await loadConfig({
+    configFile: v.config,
+    cwd: io.cwd,
+    flags: {
+      model: v.model,
+      data: v.data,
+      preprocess: v.preprocess,
+      numSamples: numberFlag(v['num-samples'], 'num-samples', { integer: true, min: 1 }),
+      batchSize: numberFlag(v['batch-size'], 'batch-size', { integer: true, min: 1 }),
+    },
+    require: ['model', 'data'],
+  });
+  if (!v.qdq) throw new UsageError('qcal evaluate: --qdq Q.onnx is required (write one with qcal quantize or qcal calibrate --qdq)');
+  const qdq = path.resolve(io.cwd, v.qdq);
+  if (!fs.existsSync(qdq)) throw new UsageError(`qcal evaluate: ${qdq}: no such file`);
+  const data = await openEvalData(cfg.model!, {
+    data: cfg.data!,
+    ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+    ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
+    batchSize: cfg.batchSize,
+  }, cfg.cwd);
+  const progress = createProgress('evaluating', io.stderr, Boolean(io.stderr.isTTY) && !v.quiet);
+  const report = await evaluateModels({
+    fp32Model: cfg.model!,
+    int8Model: qdq,
+    batches: data.batches(),
+    perLayer: v['per-layer'] ?? false,
+    onProgress: (n) => progress.update(n, data.count),
+  });
+  progress.done();
+  if (v.json) writeFileAtomic(path.resolve(io.cwd, v.json), evaluationToJson(report));
+  out(io, formatEvaluation(report));
+  return 0;
 }
