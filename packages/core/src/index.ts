@@ -75,3 +75,4 @@ export { buildQdqModel, checkTableForModel, quantizeFile, activationParams, quan
 export type { QdqOptions, QdqReport, QuantizeFileOptions, QuantizeFileResult, ActivationType, QuantizeMode } from './qdq';
 export { evaluateModels, dequantizedMap, formatEvaluation, formatEvaluationSummary, evaluationToJson, inspectKernels, INTEGER_KERNEL_OPS } from './evaluate';
 export type { EvaluateOptions, EvaluationReport, KernelUsage, TensorMetrics, EvaluationItem, ModelSource } from './evaluate';
+export * from './sensitivity';

@@ -1,0 +1,120 @@
+import { indexGraph } from '../onnx/graph-index';
+import type { PluginSearch } from '../plugins/resolve-plugin';
+import type { QdqOptions } from '../qdq/build-qdq';
+import type { SessionSettings } from '../runner/session';
+import type { CalibrationTable } from '../table';
+import { collectEvalSet, type EvalItem } from './eval-set';
+import { loadFidelityMetric, type FidelityMetric } from './fidelity-metric';
+import { readModelInput, type ModelInput } from './model-input';
+import { createSensitivityProbe } from './sensitivity-probe';
+
+/** `quantized-alone`: only this tensor quantized (its loss); `float-alone`: all but this one (its gain). */
+export type SensitivityView = 'quantized-alone' | 'float-alone';
+
+export interface SensitivityOptions {
+  model: ModelInput;
+  table: CalibrationTable;
+  /** Evaluation data (feeds or data-layer batches); the first `evalSamples` samples are used. */
+  data: Iterable<EvalItem> | AsyncIterable<EvalItem>;
+  /** Samples to evaluate every configuration on (default 8; whole batches). */
+  evalSamples?: number;
+  /** `cosine` (default), `sqnr`, a metric module path/package, or a metric object. */
+  metric?: string | FidelityMetric;
+  /** Where a metric module is resolved from (config folder, then cwd). */
+  search?: PluginSearch;
+  /** Views to measure (default both). */
+  views?: readonly SensitivityView[];
+  /** QDQ writer options (placement, activation type) — the same as the model will be built with. */
+  qdq?: QdqOptions;
+  session?: SessionSettings;
+  /** Called after each configuration with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LayerSensitivity {
+  tensor: string;
+  /** Producing node and its op type ('' / 'Input' for a graph input). */
+  op: string;
+  opType: string;
+  /** Position among the quantized activations, in graph order (the tie-breaker). */
+  order: number;
+  /** Metric with only this tensor's activation quantized. */
+  quantizedAlone?: number;
+  /** weightsOnly − quantizedAlone: what quantizing this tensor alone costs. */
+  loss?: number;
+  /** Metric with every activation quantized but this one. */
+  floatAlone?: number;
+  /** floatAlone − allQuantized: what keeping only this tensor float wins back. */
+  gain?: number;
+}
+
+export interface SensitivityReport {
+  metric: string;
+  /** Samples every configuration was evaluated on. */
+  samples: number;
+  /** Metric with int8 weights and no activation quantized / with every activation quantized. */
+  baseline: { weightsOnly: number; allQuantized: number };
+  /** Most harmful first: by loss (or gain when only float-alone was measured), ties in graph order. */
+  layers: LayerSensitivity[];
+  rankedBy: 'loss' | 'gain';
+  cost: { configurations: number; inferences: number; ms: number };
+}
+
+/** NaN (a broken output) ranks as the most harmful. */
+const harm = (x: number | undefined): number => (x === undefined ? -Infinity : Number.isNaN(x) ? Infinity : x);
+
+/** Sorts most harmful first; equal harm keeps graph order (deterministic). */
+export function rankLayers(layers: readonly LayerSensitivity[], by: 'loss' | 'gain'): LayerSensitivity[] {
+  return [...layers].sort((a, b) => harm(b[by]) - harm(a[by]) || a.order - b.order);
+}
+
+/**
+ * Per-layer sensitivity (`qcal sensitivity`): for every activation the QDQ writer quantizes, the
+ * metric of the model's outputs with only that tensor quantized (loss) and with only that tensor
+ * left float (gain), against FP32 outputs computed once. One onnxruntime session serves every
+ * configuration (see {@link buildSwitchModel}); cost is (1 + views·N) × evaluation batches
+ * inferences for N quantized activations, plus one FP32 pass — linear in N and in evalSamples.
+ */
+export async function measureSensitivity(opts: SensitivityOptions): Promise<SensitivityReport> {
+  const t0 = performance.now();
+  const src = readModelInput(opts.model);
+  const metric = loadFidelityMetric(opts.metric ?? 'cosine', opts.search);
+  const evalSet = await collectEvalSet(opts.data, opts.evalSamples ?? 8);
+  const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet, metric, qdq: opts.qdq, session: opts.session });
+  try {
+    const views = opts.views ?? ['quantized-alone', 'float-alone'];
+    const idx = indexGraph(src.model);
+    const all = new Set(probe.switches);
+    const total = 2 + views.length * all.size;
+    let done = 0;
+    const step = (): void => { done++; opts.onProgress?.(done, total); };
+    const weightsOnly = await probe.score(new Set()); step();
+    const allQuantized = await probe.score(all); step();
+    const layers: LayerSensitivity[] = [];
+    for (const [order, tensor] of probe.switches.entries()) {
+      const t = idx.tensors.get(tensor);
+      const l: LayerSensitivity = { tensor, op: t?.opName ?? '', opType: t?.opType ?? '', order };
+      if (views.includes('quantized-alone')) {
+        l.quantizedAlone = await probe.score(new Set([tensor])); step();
+        l.loss = weightsOnly - l.quantizedAlone;
+      }
+      if (views.includes('float-alone')) {
+        const rest = new Set(all); rest.delete(tensor);
+        l.floatAlone = await probe.score(rest); step();
+        l.gain = l.floatAlone - allQuantized;
+      }
+      layers.push(l);
+    }
+    const rankedBy = views.includes('quantized-alone') ? 'loss' : 'gain';
+    return {
+      metric: metric.name,
+      samples: evalSet.samples,
+      baseline: { weightsOnly, allQuantized },
+      layers: rankLayers(layers, rankedBy),
+      rankedBy,
+      cost: { configurations: done, inferences: probe.inferences, ms: performance.now() - t0 },
+    };
+  } finally {
+    await probe.release();
+  }
+}

@@ -1,0 +1,211 @@
+import { encodeModel } from '../onnx/model';
+import { indexGraph } from '../onnx/graph-index';
+import type { PluginSearch } from '../plugins/resolve-plugin';
+import { buildQdqModel, type QdqOptions } from '../qdq/build-qdq';
+import { createSession, type SessionSettings } from '../runner/session';
+import type { CalibrationTable } from '../table';
+import { applyFallback, tableWithout } from './apply-fallback';
+import { collectEvalSet, runEvalSet, splitEvalSet, type EvalItem, type EvalSet } from './eval-set';
+import { loadFidelityMetric, type FidelityMetric, type ModelOutputs } from './fidelity-metric';
+import { rankLayers, type LayerSensitivity, type SensitivityReport } from './measure-sensitivity';
+import { readModelInput, type ModelInput } from './model-input';
+import { createSensitivityProbe } from './sensitivity-probe';
+
+export interface FallbackOptions {
+  model: ModelInput;
+  table: CalibrationTable;
+  /** Data for ranking and search: its first `evalSamples` samples. */
+  data: Iterable<EvalItem> | AsyncIterable<EvalItem>;
+  /**
+   * Held-out data the result must hold on (its first `heldOutSamples`, default evalSamples).
+   * Default: the `heldOutSamples` samples of `data` that follow the search samples.
+   */
+  evalData?: Iterable<EvalItem> | AsyncIterable<EvalItem> | (() => Iterable<EvalItem> | AsyncIterable<EvalItem>);
+  evalSamples?: number;
+  heldOutSamples?: number;
+  /** `cosine` (default), `sqnr`, a metric module, or a metric object; higher is better. */
+  metric?: string | FidelityMetric;
+  search?: PluginSearch;
+  /** The metric value to reach (e.g. 0.99 cosine). */
+  target: number;
+  /** Keep at most this many tensors float (default: no limit). */
+  maxFloatLayers?: number;
+  /** A ranking already measured (`qcal sensitivity` output) instead of measuring one. */
+  sensitivity?: SensitivityReport;
+  /** Rank by the loss of quantizing a tensor alone (default) or the gain of keeping it alone float. */
+  rankBy?: 'loss' | 'gain';
+  /** After the prefix search, try re-quantizing each float tensor, least harmful first (default true; up to 16). */
+  prune?: boolean;
+  qdq?: QdqOptions;
+  session?: SessionSettings;
+  /** Called after every measured configuration. */
+  onTrial?: (t: FallbackTrial) => void;
+}
+
+export interface FallbackTrial {
+  stage: 'rank' | 'grow' | 'bisect' | 'prune' | 'verify';
+  floatTensors: number;
+  score: number;
+  on: 'search' | 'held-out';
+}
+
+export interface FallbackResult {
+  metric: string;
+  target: number;
+  /** Whether the target holds (on the held-out samples where there are any). */
+  met: boolean;
+  /** Tensors kept float, most harmful first. Same inputs give the same list. */
+  exclude: string[];
+  /** Metric of the final model / the fully quantized one, on the search and held-out samples. */
+  score: { search: number; heldOut?: number };
+  allQuantized: { search: number; heldOut?: number };
+  samples: { search: number; heldOut: number };
+  ranking: LayerSensitivity[];
+  trials: FallbackTrial[];
+  /** The input table with the exclusions applied (see applyFallback). */
+  table: CalibrationTable;
+  cost: { builds: number; ms: number };
+}
+
+/** Smallest k in (lo, hi] with pass(k), given pass(hi) (and assuming monotonicity); lo fails. */
+async function bisect(lo: number, hi: number, pass: (k: number) => Promise<boolean>): Promise<number> {
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (await pass(mid)) hi = mid; else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Accuracy-driven FP32 fallback (`qcal calibrate --qdq --target-cos C [--max-float-layers K]`):
+ * ranks the quantized activations by sensitivity (one switch-model session), then keeps the
+ * `k` most harmful float for the smallest k whose real QDQ model (built by the QDQ writer from
+ * the table without them) reaches `target` — k grows in doubling steps and is bisected, so the
+ * number of QDQ builds is logarithmic in the number of tensors — then tries to re-quantize each
+ * one (pruning), and checks the result on held-out samples; when it fails there, k grows again,
+ * judged on the held-out samples. Deterministic: ranking ties go in graph order.
+ */
+export async function searchFallback(opts: FallbackOptions): Promise<FallbackResult> {
+  const t0 = performance.now();
+  const src = readModelInput(opts.model);
+  const metric = loadFidelityMetric(opts.metric ?? 'cosine', opts.search);
+  const evalSamples = opts.evalSamples ?? 8;
+  const heldSamples = opts.heldOutSamples ?? evalSamples;
+  const heldSource = typeof opts.evalData === 'function' ? opts.evalData() : opts.evalData;
+  let searchSet: EvalSet, heldSet: EvalSet;
+  if (heldSource) {
+    searchSet = await collectEvalSet(opts.data, evalSamples);
+    heldSet = await collectEvalSet(heldSource, heldSamples);
+  } else {
+    // No held-out source: the samples of `data` after the search samples.
+    [searchSet, heldSet] = splitEvalSet(await collectEvalSet(opts.data, evalSamples + heldSamples), evalSamples);
+  }
+  const outputs = src.model.graph!.output.map((o) => o.name);
+  const trials: FallbackTrial[] = [];
+  const trial = (t: FallbackTrial): void => { trials.push(t); opts.onTrial?.(t); };
+
+  const fp = await createSession(src.bytes, src.where, opts.session);
+  let refSearch: ModelOutputs[], refHeld: ModelOutputs[];
+  try {
+    refSearch = await runEvalSet(fp, searchSet, outputs, src.where);
+    refHeld = await runEvalSet(fp, heldSet, outputs, src.where);
+  } finally { await fp.release(); }
+
+  // Ranking.
+  let ranking: LayerSensitivity[];
+  const rankBy = opts.rankBy ?? 'loss';
+  if (opts.sensitivity) ranking = rankLayers(opts.sensitivity.layers, opts.sensitivity.rankedBy);
+  else {
+    const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet: searchSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch });
+    try {
+      const all = new Set(probe.switches);
+      const base = await probe.score(rankBy === 'loss' ? new Set() : all);
+      const layers: LayerSensitivity[] = [];
+      for (const [order, tensor] of probe.switches.entries()) {
+        const on = rankBy === 'loss' ? new Set([tensor]) : new Set([...all].filter((t) => t !== tensor));
+        const s = await probe.score(on);
+        layers.push(rankBy === 'loss' ? { tensor, op: '', opType: '', order, quantizedAlone: s, loss: base - s } : { tensor, op: '', opType: '', order, floatAlone: s, gain: s - base });
+      }
+      const idx = indexGraph(src.model);
+      for (const l of layers) { const t = idx.tensors.get(l.tensor); l.op = t?.opName ?? ''; l.opType = t?.opType ?? ''; }
+      ranking = rankLayers(layers, rankBy);
+    } finally { await probe.release(); }
+  }
+  const ranked = ranking.map((l) => l.tensor).filter((t) => t in opts.table.tensors);
+  const kMax = Math.min(ranked.length, opts.maxFloatLayers ?? Infinity);
+
+  // Real QDQ builds, cached by exclusion set.
+  let builds = 0;
+  const cache = new Map<string, { search: number; held?: number }>();
+  const measure = async (exclude: readonly string[], held: boolean): Promise<{ search: number; held?: number }> => {
+    const key = [...exclude].sort().join('\u0000');
+    const hit = cache.get(key);
+    if (hit && (!held || hit.held !== undefined)) return hit;
+    const q = buildQdqModel(src.model, tableWithout(opts.table, exclude), opts.qdq).model;
+    builds++;
+    const s = await createSession(encodeModel(q), `${src.where} (QDQ, ${exclude.length} float)`, opts.session);
+    try {
+      const r = hit ?? { search: metric.metric(refSearch, await runEvalSet(s, searchSet, outputs, 'QDQ model')) };
+      if (held && heldSet.batches.length) r.held = metric.metric(refHeld, await runEvalSet(s, heldSet, outputs, 'QDQ model'));
+      cache.set(key, r);
+      return r;
+    } finally { await s.release(); }
+  };
+  const ok = (x: number | undefined): boolean => x !== undefined && !Number.isNaN(x) && x >= opts.target;
+
+  // Smallest prefix of the ranking that passes, judged by `judge` (search or held-out samples).
+  const prefixSearch = async (from: number, onHeld: boolean): Promise<{ k: number; met: boolean }> => {
+    const pass = async (k: number, stage: FallbackTrial['stage']): Promise<boolean> => {
+      const r = await measure(ranked.slice(0, k), onHeld);
+      const v = onHeld ? r.held : r.search;
+      trial({ stage, floatTensors: k, score: v ?? NaN, on: onHeld ? 'held-out' : 'search' });
+      return ok(v);
+    };
+    if (await pass(from, 'grow')) return { k: from, met: true };
+    let lo = from, step = 1;
+    while (lo < kMax) {
+      const hi = Math.min(kMax, lo + step);
+      if (await pass(hi, 'grow')) return { k: await bisect(lo, hi, (k) => pass(k, 'bisect')), met: true };
+      lo = hi; step *= 2;
+    }
+    return { k: kMax, met: false };
+  };
+
+  const all = await measure([], true);
+  let { k, met } = await prefixSearch(0, false);
+  let exclude = ranked.slice(0, k);
+  if (met && (opts.prune ?? true) && exclude.length > 1 && exclude.length <= 16) {
+    for (const t of [...exclude].reverse()) {
+      const without = exclude.filter((x) => x !== t);
+      const r = await measure(without, false);
+      trial({ stage: 'prune', floatTensors: without.length, score: r.search, on: 'search' });
+      if (ok(r.search)) exclude = without;
+    }
+  }
+  let final = await measure(exclude, true);
+  if (heldSet.batches.length) {
+    trial({ stage: 'verify', floatTensors: exclude.length, score: final.held!, on: 'held-out' });
+    if (!ok(final.held) && met && k < kMax) {
+      // Not robust on unseen samples: grow the prefix again, judged on the held-out samples.
+      const again = await prefixSearch(k + 1, true);
+      met = again.met;
+      exclude = ranked.slice(0, again.k);
+      final = await measure(exclude, true);
+    }
+  }
+  met = heldSet.batches.length ? ok(final.held) : ok(final.search);
+  const reached = final.held ?? final.search;
+  return {
+    metric: metric.name,
+    target: opts.target,
+    met,
+    exclude,
+    score: { search: final.search, ...(final.held !== undefined ? { heldOut: final.held } : {}) },
+    allQuantized: { search: all.search, ...(all.held !== undefined ? { heldOut: all.held } : {}) },
+    samples: { search: searchSet.samples, heldOut: heldSet.samples },
+    ranking,
+    trials,
+    table: applyFallback(opts.table, exclude, { metric: metric.name, target: opts.target, reached }),
+    cost: { builds, ms: performance.now() - t0 },
+  };
+}
