@@ -1,3 +1,5 @@
+import { f32Scratch, mxnetDivergenceF32, mxnetSmoothedF32 } from './mxnet-kl-f32';
+
 /** Result of a KL threshold search. */
 export interface KlResult {
   /** Winning candidate: MXNet's half-width `i` (slice = 2i+1 bins); NVIDIA's number of kept bins. */
@@ -9,6 +11,21 @@ export interface KlResult {
 }
 
 const EPS = 1e-4;
+
+/** How the divergences are evaluated; see {@link mxnetKlThreshold}. */
+export type KlPrecision = 'float32' | 'float64';
+
+/**
+ * Float32 rounding in the reference moves a divergence by up to ~1e-3 relative (observed on a
+ * 53711-bin histogram; it grows with the slice length). Candidates within this window of the
+ * float64 minimum are re-evaluated the reference's way.
+ */
+/**
+ * After correcting the float64 divergence for the reference's float32 sums of p and q (the
+ * dominant error), what is left is per-term rounding; candidates within this window of the
+ * corrected minimum get the full float32 evaluation.
+ */
+const F32_WINDOW_REL = 1e-3;
 
 /**
  * MXNet's `calibrate_entropy` / TVM's `MinimizeKL` (ALGORITHMS.md §1 steps 6-13): for each
@@ -26,6 +43,13 @@ const EPS = 1e-4;
  * zero in q too and add nothing. Everything is float64 (the reference sums in float32, so an
  * argmin decided by less than ~1e-6 relative can differ).
  *
+ * `precision: 'float32'` (default) reproduces the reference's choice: its float32 sums are off by
+ * up to ~1e-3 relative on long slices, which is enough to pick another candidate than exact
+ * arithmetic does. The float64 pass then screens: only candidates within 2% of the float64
+ * minimum are re-evaluated with the reference's float32 arithmetic ({@link mxnetDivergenceF32}),
+ * and the first float32 minimum among them wins (its float32 divergence is reported).
+ * `'float64'` keeps the exact-arithmetic choice.
+ *
  * `hist` holds non-negative counts (NaN is not allowed); `edges` has `hist.length + 1` entries.
  * An odd bin count is expected (MXNet asserts it). A histogram without any count, or one where
  * no candidate has a finite divergence, gives `threshold = edges[n]` (the abs-max) and
@@ -33,7 +57,12 @@ const EPS = 1e-4;
  * A candidate whose smoothed p is invalid (eps·zeros/nonzeros ≥ 1, an unguarded CHECK in MXNet)
  * gets divergence Infinity.
  */
-export function mxnetKlThreshold(hist: ArrayLike<number>, edges: ArrayLike<number>, numQuantizedBins: number): KlResult {
+export function mxnetKlThreshold(
+  hist: ArrayLike<number>,
+  edges: ArrayLike<number>,
+  numQuantizedBins: number,
+  precision: KlPrecision = 'float32',
+): KlResult {
   const n = hist.length;
   const nq = numQuantizedBins;
   const zero = n >> 1;
@@ -78,6 +107,9 @@ export function mxnetKlThreshold(hist: ArrayLike<number>, edges: ArrayLike<numbe
   const seriesMaxC = 0.01 * hMin;
   const lnTotal = Math.log(total);
 
+  const divs = new Float64Array(zero - halfQ + 1);
+  // A − B of each candidate, for the float32 correction below.
+  const As = new Float64Array(zero - halfQ + 1);
   let best = -1;
   let bestDiv = Infinity;
   for (let i = halfQ; i <= zero; i++) {
@@ -106,6 +138,7 @@ export function mxnetKlThreshold(hist: ArrayLike<number>, edges: ArrayLike<numbe
     // q is non-zero where p is, except at the end bins when their group is empty.
     const nnzQ = nnzInt + (q0 !== 0 ? 1 : 0) + (qL !== 0 ? 1 : 0);
     let div = Infinity;
+    let A_ = NaN;
     const cp = (EPS * (L - nnzP)) / nnzP;
     const cq = (EPS * (L - nnzQ)) / nnzQ;
     if (nnzQ > 0 && cq < 1 && nnzP > 0 && cp < 1) {
@@ -142,9 +175,43 @@ export function mxnetKlThreshold(hist: ArrayLike<number>, edges: ArrayLike<numbe
       if (p0 !== 0) B += (p0 - cp) * Math.log(q0 !== 0 ? q0 - cq : EPS);
       if (pL !== 0) B += (pL - cp) * Math.log(qL !== 0 ? qL - cq : EPS);
       div = (A - B) / total + Math.log(sumQ) - lnTotal;
+      A_ = A - B;
     }
+    divs[i - halfQ] = div;
+    As[i - halfQ] = A_;
     if (div < bestDiv) { bestDiv = div; best = i; } // first minimum
   }
   if (best < 0) return fallback;
+  if (precision === 'float32') {
+    // Screen in order of the float64 divergence: each screened candidate gets the reference's
+    // float32 sums of p and q, which give a corrected divergence (A − B + Σp·ln(qs/ps)) / ps.
+    // Stop once the float64 divergence exceeds the corrected minimum by more than twice the
+    // largest correction seen plus the window (the correction is smooth in i).
+    const order = Array.from(divs.keys()).filter((k) => Number.isFinite(divs[k]!)).sort((x, y) => divs[x]! - divs[y]! || x - y);
+    const scratch = f32Scratch(n);
+    const corrected = new Float64Array(divs.length).fill(Infinity);
+    let minCorr = Infinity;
+    let maxShift = 0;
+    for (const k of order) {
+      const d64 = divs[k]!;
+      if (d64 > minCorr + 2 * maxShift + F32_WINDOW_REL * Math.abs(minCorr) + 1e-8) break;
+      const sums = mxnetSmoothedF32(hist, k + halfQ, nq, scratch);
+      if (!sums) continue;
+      const c = (As[k]! + total * Math.log(sums.qs / sums.ps)) / sums.ps;
+      corrected[k] = c;
+      if (c < minCorr) minCorr = c;
+      const shift = Math.abs(c - d64);
+      if (shift > maxShift) maxShift = shift;
+    }
+    const limit = minCorr + F32_WINDOW_REL * Math.abs(minCorr) + 1e-8;
+    let b32 = -1;
+    let d32 = Infinity;
+    for (let i = halfQ; i <= zero; i++) {
+      if (!(corrected[i - halfQ]! <= limit)) continue;
+      const d = mxnetDivergenceF32(hist, i, nq, scratch);
+      if (d < d32) { d32 = d; b32 = i; }
+    }
+    if (b32 >= 0) return { index: b32, threshold: edges[zero + b32 + 1]!, divergence: d32 };
+  }
   return { index: best, threshold: edges[zero + best + 1]!, divergence: bestDiv };
 }
