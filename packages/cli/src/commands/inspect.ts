@@ -24,7 +24,7 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
   const index = indexGraph(model);
   const filtered = Boolean(v.include?.length || v.exclude?.length);
   const rows = filtered
-    ? explainSelection(index.calibratable, { include: v.include ?? [], exclude: v.exclude ?? [] }, 'inspect')
+    ? explainSelection(index.calibratable, { ...(v.include ? { include: v.include } : {}), exclude: v.exclude ?? [] }, 'inspect')
     : index.calibratable.map((t) => ({ tensor: t, selected: true, reason: '' }));
   if (v.json) {
     out(io, JSON.stringify({

@@ -2,7 +2,7 @@ import type { TensorInfo } from '../collector';
 import type { GraphIndex } from '../onnx/graph-index';
 import type { ResolvedCollector } from '../plugins';
 import { selectTensors } from '../select';
-import { ModelError } from '../errors';
+import { ConfigError, ModelError } from '../errors';
 
 /** One collector of a run with the tensors it calibrates. */
 export interface PlannedCollector {
@@ -38,16 +38,17 @@ export function planCollectors(index: GraphIndex, collectors: readonly ResolvedC
     throw new ModelError(`${modelPath}: the model has no float32 activations to calibrate`);
   }
   const runTensors = run.include?.length || run.exclude?.length
-    ? selectTensors(index.calibratable, { include: run.include ?? [], exclude: run.exclude ?? [] }, 'run')
+    ? selectTensors(index.calibratable, { ...(run.include ? { include: run.include } : {}), exclude: run.exclude ?? [] }, 'run')
     : [...index.calibratable];
   const used = new Map<string, number>();
+  if (runTensors.length === 0) throw new ConfigError('the include/exclude patterns leave no tensor to calibrate');
   const planned = collectors.map((c) => {
     let label = collectorLabel(c.name);
     const n = (used.get(label) ?? 0) + 1;
     used.set(label, n);
     if (n > 1) label = `${label}-${n}`;
     const tensors = c.include?.length || c.exclude?.length
-      ? selectTensors(runTensors, { include: c.include ?? [], exclude: c.exclude ?? [] }, `collector "${c.name}"`)
+      ? selectTensors(runTensors, { ...(c.include ? { include: c.include } : {}), exclude: c.exclude ?? [] }, `collector "${c.name}"`)
       : runTensors;
     return { resolved: c, label, tensors, rangeOnly: c.definition.needs?.activations === 'range' };
   });

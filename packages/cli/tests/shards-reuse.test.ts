@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { CLS_MODEL, REC_MODEL } from '../../../test-support/paths';
+import { qcal, tmpDir, writeSamples, readJson } from './helpers';
+
+const WIDTHS = [320, 160, 256, 320, 96, 200];
+
+function samples(dir: string): void {
+  writeSamples(path.join(dir, 'data'), WIDTHS.map((w) => [1, 3, 48, w]), 7);
+}
+
+describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
+  const dir = tmpDir();
+  samples(dir);
+  const base = ['--model', REC_MODEL, '--data', 'data', '--quiet'];
+
+  it.each([2, 3])('%i shards merged equal the single run for min/max', async (n) => {
+    const single = await qcal(['calibrate', ...base, '--out', `single${n}`, '--collector', 'minmax'], dir);
+    expect(single.code).toBe(0);
+    const dirs: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      const r = await qcal(['calibrate', ...base, '--collector', 'minmax', '--shard', `${i}/${n}`, '--out', `s${n}_${i}`], dir);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const snap = readJson(path.join(dir, `s${n}_${i}`, 'minmax.snapshot'));
+      expect(snap).toMatchObject({ format: 'qcal-snapshot', version: 1, collector: 'minmax', shard: { index: i, count: n } });
+      dirs.push(`s${n}_${i}`);
+    }
+    // Merge order on the command line does not matter: slice order is used.
+    const m = await qcal(['merge', ...dirs.reverse(), '--out', `merged${n}`, '--quiet'], dir);
+    expect(m.stderr).toBe('');
+    expect(m.code).toBe(0);
+    const a = readJson(path.join(dir, `single${n}`, 'minmax.table.json'));
+    const b = readJson(path.join(dir, `merged${n}`, 'minmax.table.json'));
+    expect(b.samples).toBe(WIDTHS.length);
+    expect(b.tensors).toEqual(a.tensors);
+  });
+
+  it('refuses to merge shards of different options, or an incomplete set', async () => {
+    const cfg = path.join(dir, 'sym.json');
+    fs.writeFileSync(cfg, JSON.stringify({ collectors: [['minmax', { symmetric: true }]] }));
+    let r = await qcal(['calibrate', ...base, '--config', cfg, '--shard', '2/2', '--out', 'sym2'], dir);
+    expect(r.code).toBe(0);
+    r = await qcal(['calibrate', ...base, '--collector', 'minmax', '--shard', '1/2', '--out', 'plain1'], dir);
+    expect(r.code).toBe(0);
+    r = await qcal(['merge', 'plain1', 'sym2', '--out', 'bad'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/different collector options/);
+    r = await qcal(['merge', 'plain1', '--out', 'bad'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/got shards 1 of 2/);
+    expect(fs.existsSync(path.join(dir, 'bad'))).toBe(false);
+  });
+});
+
+describe('reuse of a finished calibration', () => {
+  it('a second identical run performs no inference; a change of data or options recomputes', async () => {
+    const dir = tmpDir();
+    samples(dir);
+    const create = jest.spyOn(ort.InferenceSession, 'create');
+    const args = ['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'out', '--quiet', '--num-samples', '2'];
+    expect((await qcal(args, dir)).code).toBe(0);
+    expect(create).toHaveBeenCalledTimes(1);
+    const first = fs.readFileSync(path.join(dir, 'out', 'minmax.table.json'), 'utf8');
+
+    const again = await qcal([...args.filter((a) => a !== '--quiet')], dir);
+    expect(again.code).toBe(0);
+    expect(create).toHaveBeenCalledTimes(1); // no session, no inference
+    expect(again.stderr).toMatch(/reusing the tables/);
+    expect(fs.readFileSync(path.join(dir, 'out', 'minmax.table.json'), 'utf8')).toBe(first);
+
+    expect((await qcal([...args, '--force'], dir)).code).toBe(0);
+    expect(create).toHaveBeenCalledTimes(2);
+    expect((await qcal(args.map((a) => (a === '2' ? '3' : a)), dir)).code).toBe(0); // other data subset
+    expect(create).toHaveBeenCalledTimes(3);
+    expect((await qcal([...args, '--exclude', 'x'], dir)).code).toBe(0); // other selection
+    expect(create).toHaveBeenCalledTimes(4);
+    const cfg = path.join(dir, 'ma.json');
+    fs.writeFileSync(cfg, JSON.stringify({ collectors: [['minmax', { movingAverage: true }]] }));
+    expect((await qcal([...args, '--config', cfg], dir)).code).toBe(0); // other options
+    expect(create).toHaveBeenCalledTimes(5);
+    create.mockRestore();
+  });
+});
