@@ -1,2 +1,7 @@
-/** @qcal/collector-hfmg (work in progress). */
+/** @qcal/collector-hfmg: Huawei AMCT HFMG (work in progress). */
+export { histcInto, finiteRange } from './histc';
+export { createHfmgHistogram, hfmgAddBatch, hfmgRebinInto, hfmgMergeHistograms, floorDivF32 } from './hfmg-histogram';
+export type { HfmgHistogram } from './hfmg-histogram';
+export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, amctScaleOffset, hfmgSearch } from './hfmg-search';
+export type { HfmgResult } from './hfmg-search';
 export const collectors = [];

@@ -1,0 +1,136 @@
+import { f32, FLT_EPSILON, rint } from './float32';
+
+const STEP_DIVISOR = 100000;
+const MIN_BIN_RATIO = 4;
+
+/**
+ * AMCT's `hfmg_get_search_range`: from (0, nbins−1), repeatedly take `step = max(ceil(total/1e5), 1)`
+ * counts from each end (scanning bins inward); the side that needed more bins moves (ties move the
+ * right side); stop when the width is `ceil(nbins/4)` or less. Returns the (left, right) pairs.
+ */
+export function hfmgSearchRange(counts: Float64Array): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const n = counts.length;
+  if (!n) return out;
+  let left = 0;
+  let right = n - 1;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += counts[i]!;
+  const step = Math.max(Math.ceil(total / STEP_DIVISOR), 1);
+  const minBins = Math.ceil(n / MIN_BIN_RATIO);
+  while (right - left > minBins) {
+    let tl = left;
+    let tr = right;
+    let ls = 0;
+    let rs = 0;
+    while (tl < tr && ls < step) ls += counts[tl++]!;
+    while (tl < tr && rs < step) rs += counts[tr--]!;
+    if (right - tr >= tl - left) right = tr;
+    else left = tl;
+    out.push([left, right]);
+  }
+  return out;
+}
+
+/** The bin width AMCT's search uses: re-derived through `transform_hist` (float32). */
+export function hfmgBinWidth(min: number, max: number, nbins: number): number {
+  const w0 = f32(f32(max - min) / nbins);
+  const top = f32(min + f32(nbins * w0));
+  return f32(f32(top - min) / nbins);
+}
+
+/**
+ * AMCT's `hfmg_calculate_loss` for one candidate: the L2 error of quantizing the source bins
+ * (uniform density inside each) to `dstBins` destination bins spanning source bins [left, right],
+ * with the closed-form ∫(x − centre)² of every overlap; bins outside clip to the first/last
+ * destination centre. 0 when the destination width is below FLT_EPSILON. Float64 arithmetic.
+ */
+export function hfmgLoss(counts: Float64Array, bw: number, left: number, right: number, dstBins: number): number {
+  const dw = (bw * (right - left + 1)) / dstBins;
+  if (dw < FLT_EPSILON) return 0;
+  const half = dw / 2;
+  const last = dstBins - 1;
+  const mid = (2 * half * half * half) / 3; // ∫_{-h}^{h} x² dx
+  let loss = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    const density = c / bw;
+    const begin = (i - left) * bw;
+    const end = begin + bw;
+    const bi = Math.min(last, Math.max(0, Math.floor(begin / dw)));
+    const ei = Math.min(last, Math.max(0, Math.floor(end / dw)));
+    const centre = bi * dw + half;
+    if (bi === ei) {
+      const a = begin - centre, b = end - centre;
+      loss += (density * (b * b * b - a * a * a)) / 3;
+    } else {
+      const a = begin - centre;
+      loss += (density * (half * half * half - a * a * a)) / 3;
+      loss += (ei - bi - 1) * density * mid;
+      const e = end - ei * dw - half;
+      loss += (density * (e * e * e + half * half * half)) / 3;
+    }
+  }
+  return loss;
+}
+
+/** What AMCT's `calculate_scale_offset` gives for a clip range (float32), and the clip values it emits. */
+export function amctScaleOffset(rangeMin: number, rangeMax: number, withOffset: boolean, numBits: number): { scale: number; offset: number; clipMin: number; clipMax: number } {
+  const half = 2 ** (numBits - 1);
+  let scale: number;
+  let offset: number;
+  if (withOffset) {
+    const mx = Math.max(rangeMax, 0);
+    const mn = Math.min(rangeMin, 0);
+    scale = f32(f32(mx - mn) / (2 ** numBits - 1));
+    offset = mx !== mn ? f32(-half - f32(mn / scale)) : -half;
+    if (scale < FLT_EPSILON) { scale = 1; offset = -half; }
+  } else {
+    const negative = Math.abs(rangeMax) < Math.abs(rangeMin);
+    const boundary = Math.abs(rangeMax) > Math.abs(rangeMin) ? Math.abs(rangeMax) : Math.abs(rangeMin);
+    scale = f32(boundary / (half - 1 + (negative ? 1 : 0)));
+    offset = 0;
+    if (scale < FLT_EPSILON) scale = 1;
+  }
+  offset = rint(offset) + 0;
+  const clipMax = f32(f32(half - 1 - offset) * scale);
+  const clipMin = f32(f32(half + offset) * -scale);
+  return { scale, offset, clipMin, clipMax };
+}
+
+export interface HfmgResult {
+  readonly scale: number;
+  readonly offset: number;
+  /** What AMCT emits as clip_min / clip_max. */
+  readonly clipMin: number;
+  readonly clipMax: number;
+  /** The searched range `min + left·w`, `min + (right + 1)·w`. */
+  readonly rangeMin: number;
+  readonly rangeMax: number;
+  readonly diag: { readonly nCandidates: number; readonly bestIndex: number; readonly bestBins: readonly [number, number]; readonly loss: number };
+}
+
+/**
+ * AMCT HFMG's search (`hfmg_compute`, Python): candidates from {@link hfmgSearchRange}, the L2 loss
+ * of each against 2^numBits destination bins, the global first minimum, then AMCT's scale/offset.
+ * With no candidate (a histogram already narrower than nbins/4) the full range is used.
+ */
+export function hfmgSearch(counts: Float64Array, min: number, max: number, withOffset: boolean, numBits: number): HfmgResult {
+  const n = counts.length;
+  const ranges = hfmgSearchRange(counts);
+  const bw = hfmgBinWidth(min, max, n);
+  const dst = 2 ** numBits;
+  let best = 0;
+  let bestLoss = Infinity;
+  for (let k = 0; k < ranges.length; k++) {
+    const [l, r] = ranges[k]!;
+    const loss = hfmgLoss(counts, bw, l, r, dst);
+    if (loss < bestLoss) { bestLoss = loss; best = k; }
+  }
+  const [left, right] = ranges[best] ?? [0, n - 1];
+  const rangeMin = f32(min + f32(left * bw));
+  const rangeMax = f32(min + f32((right + 1) * bw));
+  const so = amctScaleOffset(rangeMin, rangeMax, withOffset, numBits);
+  return { ...so, rangeMin, rangeMax, diag: { nCandidates: ranges.length, bestIndex: best, bestBins: [left, right], loss: ranges.length ? bestLoss : 0 } };
+}
