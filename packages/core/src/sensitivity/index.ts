@@ -15,3 +15,5 @@ export { collectEvalSet, splitEvalSet } from './eval-set';
 export type { EvalItem, EvalSet } from './eval-set';
 export { formatSensitivity, formatFallback, sensitivityToJson } from './format-sensitivity';
 export type { ModelInput } from './model-input';
+export { chooseCollectorPerLayer } from './choose-collectors';
+export type { CollectorChoiceOptions, CollectorChoice, CollectorChoiceResult } from './choose-collectors';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildQdqModel } from '../../src/qdq/build-qdq';
 import {
-  applyFallback, fallbackExclusions, loadFidelityMetric, measureSensitivity, searchFallback, withoutFallback, cosineMetric, sqnrMetric,
+  applyFallback, chooseCollectorPerLayer, fallbackExclusions, loadFidelityMetric, measureSensitivity, searchFallback, withoutFallback, cosineMetric, sqnrMetric,
 } from '../../src/sensitivity';
 import { minMaxTable, samples, sensitiveModel } from './helpers';
 
@@ -84,5 +84,16 @@ describe('sensitivity on a model with one layer sensitive by construction', () =
     const t = applyFallback(table, ['t2'], { metric: 'cosine', target: 0.99 });
     expect(JSON.stringify(table)).toBe(before);
     expect(Object.keys(t.tensors)).not.toContain('t2');
+  });
+
+  test('per-layer collector choice takes the clipped range where it pays and keeps ties on the first table', async () => {
+    const t2 = table.tensors.t2!;
+    const clipped = { ...table, collector: 'clip', tensors: { ...table.tensors, t2: { ...t2, min: t2.min / 200, max: t2.max / 200 } } };
+    const r = await chooseCollectorPerLayer({ model, tables: { minmax: table, clip: clipped }, data: evalData, evalSamples: 8 });
+    const byTensor = Object.fromEntries(r.choices.map((c) => [c.tensor, c.collector]));
+    expect(byTensor.t2).toBe('clip');
+    for (const [t, c] of Object.entries(byTensor)) if (t !== 't2') expect(c).toBe('minmax');
+    expect(r.table.tensors.t2!.max).toBe(t2.max / 200);
+    expect(r.allQuantized.mixed!).toBeGreaterThan(r.allQuantized.minmax!);
   });
 });
