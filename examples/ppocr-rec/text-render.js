@@ -58,9 +58,9 @@ function addNoise(buf, r, amp) {
 }
 
 /** One text line as a PNG buffer: tight box around the text plus a small random margin. */
-async function renderLine(r) {
+async function renderLine(r, { minSize = 18, maxSize = 40 } = {}) {
   const text = randomText(r);
-  const size = r.int(18, 40);
+  const size = r.int(minSize, maxSize);
   const font = r.pick(FONTS);
   const weight = r.next() < 0.3 ? 'bold' : 'normal';
   const { bg, fg } = colours(r);
@@ -71,8 +71,8 @@ async function renderLine(r) {
     `<text x="20" y="${Math.round(size * 1.35)}" font-family="${font}" font-weight="${weight}" font-size="${size}" fill="${css(fg)}">${esc(text)}</text></svg>`;
   const m = () => r.int(2, Math.max(3, Math.round(size / 4)));
   const bgc = { r: bg[0], g: bg[1], b: bg[2] };
-  const trimmed = await sharp(Buffer.from(svg)).flatten({ background: bgc }).trim({ background: bgc, threshold: 20 }).toBuffer();
-  const { data, info } = await sharp(trimmed)
+  // One libvips pipeline: sharp trims before it extends.
+  const { data, info } = await sharp(Buffer.from(svg)).flatten({ background: bgc }).trim({ background: bgc, threshold: 20 })
     .extend({ top: m(), bottom: m(), left: m(), right: m(), background: bgc })
     .removeAlpha().raw().toBuffer({ resolveWithObject: true });
   addNoise(data, r, r.int(2, 12));
@@ -87,7 +87,7 @@ async function renderScene(r, size) {
   const placed = [];
   const composites = [];
   for (let k = 0; k < lines * 4 && placed.length < lines; k++) {
-    const line = await renderLine(r);
+    const line = await renderLine(r, { minSize: 14, maxSize: Math.max(16, Math.min(40, Math.round(size / 16))) });
     if (line.width > size - 20 || line.height > size / 4) continue;
     const left = r.int(5, size - line.width - 5);
     const top = r.int(5, size - line.height - 5);

@@ -18,7 +18,15 @@ interface Planned { ref: SampleRef; dims: Record<string, number[]> }
  * Open calibration data for a model: enumerate it, select (shuffle/numSamples/shard), read every
  * header and check every sample against the model inputs, and plan the batches — all before
  * returning, so a mismatch is reported (DataError naming the file and the input) before the
- * first inference. Payloads are decoded lazily, one batch at a time (plus one prefetched).
+ * first inference. Payloads are decoded lazily: one batch in use plus one prefetched.
+ *
+ * Batching: dim 0 of every input is the batch dim. An array with the input's rank keeps its own
+ * dim 0 (usually 1); an array with one dim less gets a leading 1. A batch concatenates up to
+ * `batchSize` samples on dim 0 (dims[0] of a feed = sum of the samples' dim 0; `Batch.size` =
+ * number of samples). Only samples whose other dims agree on every input are stacked: file
+ * sources are bucketed by shape (buckets in order of first appearance, then cut into batches),
+ * a programmatic source starts a new batch when the shape changes. When every input fixes its
+ * batch dim to the same F > 1, batchSize defaults to F, and each batch must hold exactly F rows.
  */
 export async function openData(opts: DataOptions, inputs: readonly ModelInputSpec[], cwd: string = process.cwd()): Promise<OpenedData> {
   checkSelectOptions(opts);

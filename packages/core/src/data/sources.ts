@@ -172,7 +172,17 @@ export async function collectSamples(
       stamps.set(file, { file, size: fst.size, mtimeMs: fst.mtimeMs });
       const kind = kindOf(file)!;
       if (kind === 'npz') {
-        const members = await maker.npz(file, fst.size);
+        let members = await maker.npz(file, fst.size);
+        const keys = Object.keys(members);
+        // np.savez(f, a, b) names positional arrays arr_0, arr_1, …: take them in input order.
+        if (keys.every((k) => /^arr_\d+$/.test(k)) && !keys.some((k) => inputs.some((i) => i.name === k))) {
+          members = Object.fromEntries(keys.map((k) => {
+            const idx = Number(k.slice(4));
+            const input = inputs[idx];
+            if (!input) throw new DataError(`${members[k]!.label}: positional array ${k} but the model has ${inputs.length} input${inputs.length > 1 ? 's' : ''}`);
+            return [input.name, members[k]!];
+          }));
+        }
         for (const [name, p] of Object.entries(members)) {
           if (parts[name]) throw new DataError(`${s.where}: input '${name}' given twice (${parts[name]!.label} and ${p.label})`);
           parts[name] = p;

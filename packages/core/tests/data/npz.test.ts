@@ -53,6 +53,12 @@ describe('npz', () => {
     expect(bs[1]!.feeds.mask!.data).toEqual(new BigInt64Array([2n, 1n, 2n]));
   });
 
+  test('positional arrays (np.savez(f, a, b) → arr_0, arr_1) feed the inputs in order', async () => {
+    t.write('pos/a.npz', writeNpz({ arr_1: writeNpy([4, 5, 6], [1, 3], 'int64'), arr_0: writeNpy(new Float32Array(12), [1, 3, 2, 2], 'float32') }));
+    const [b] = await allBatches(await openData({ data: 'pos' }, inputs, t.dir));
+    expect(b!.feeds.mask!.data).toEqual(new BigInt64Array([4n, 5n, 6n]));
+  });
+
   test('a big deflated member: only its header is inflated up front', async () => {
     const big = Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i));
     t.write('big/a.npz', writeNpz({ x: writeNpy(big, [1, 3, 64, 64], 'float32'), mask: writeNpy([1, 2, 3], [1, 3], 'int64') }, { compress: true }));
