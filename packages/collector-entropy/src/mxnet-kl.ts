@@ -12,6 +12,9 @@ export interface KlResult {
 
 const EPS = 1e-4;
 
+/** Relative differences below this are rounding noise of the prefix-sum evaluation. */
+const TIE_TOL = 1e-11;
+
 /** How the divergences are evaluated; see {@link mxnetKlThreshold}. */
 export type KlPrecision = 'float32' | 'float64';
 
@@ -174,12 +177,14 @@ export function mxnetKlThreshold(
       }
       if (p0 !== 0) B += (p0 - cp) * Math.log(q0 !== 0 ? q0 - cq : EPS);
       if (pL !== 0) B += (pL - cp) * Math.log(qL !== 0 ? qL - cq : EPS);
-      div = (A - B) / total + Math.log(sumQ) - lnTotal;
+      // KL >= 0; the prefix-sum form can land a few ulps below an exact 0.
+      div = Math.max(0, (A - B) / total + Math.log(sumQ) - lnTotal);
       A_ = A - B;
     }
     divs[i - halfQ] = div;
     As[i - halfQ] = A_;
-    if (div < bestDiv) { bestDiv = div; best = i; } // first minimum
+    // First minimum; differences at the level of the prefix sums' rounding count as ties.
+    if (best < 0 ? div < Infinity : div < bestDiv - TIE_TOL * (1e-3 + bestDiv)) { bestDiv = div; best = i; }
   }
   if (best < 0) return fallback;
   if (precision === 'float32') {
