@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { PluginError, messageOf } from '../errors';
+import { ctcCharAccuracyMetric } from './ctc-metric';
 import { notFoundMessage, tryResolvePlugin, type PluginSearch } from '../plugins/resolve-plugin';
 
 /** One model output of one inference, as metrics see it (a copy: safe to keep). */
@@ -76,7 +77,7 @@ export const sqnrMetric: FidelityMetric = {
 };
 
 /** Built-in metrics by name. */
-export const BUILTIN_METRICS: Readonly<Record<string, FidelityMetric>> = { cosine: cosineMetric, sqnr: sqnrMetric };
+export const BUILTIN_METRICS: Readonly<Record<string, FidelityMetric>> = { cosine: cosineMetric, sqnr: sqnrMetric, 'ctc-char-accuracy': ctcCharAccuracyMetric };
 
 /**
  * A metric by built-in name (`cosine`, `sqnr`) or module specifier (a path, relative to the config

@@ -17,3 +17,4 @@ export { formatSensitivity, formatFallback, sensitivityToJson } from './format-s
 export type { ModelInput } from './model-input';
 export { chooseCollectorPerLayer } from './choose-collectors';
 export type { CollectorChoiceOptions, CollectorChoice, CollectorChoiceResult } from './choose-collectors';
+export { ctcCharAccuracyMetric, ctcGreedy, editDistance as labelEditDistance } from './ctc-metric';

@@ -40,6 +40,8 @@ export interface FallbackOptions {
   session?: SessionSettings;
   /** Called after every measured configuration. */
   onTrial?: (t: FallbackTrial) => void;
+  /** Called during the ranking (one switch-model configuration each) with (done, total). */
+  onRankProgress?: (done: number, total: number) => void;
 }
 
 export interface FallbackTrial {
@@ -124,6 +126,7 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
       for (const [order, tensor] of probe.switches.entries()) {
         const on = rankBy === 'loss' ? new Set([tensor]) : new Set([...all].filter((t) => t !== tensor));
         const s = await probe.score(on);
+        opts.onRankProgress?.(order + 1, probe.switches.length);
         layers.push(rankBy === 'loss' ? { tensor, op: '', opType: '', order, quantizedAlone: s, loss: base - s } : { tensor, op: '', opType: '', order, floatAlone: s, gain: s - base });
       }
       const idx = indexGraph(src.model);
