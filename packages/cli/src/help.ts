@@ -56,7 +56,7 @@ Example:
   qcal calibrate --model rec.onnx --data lines/list.txt --collector entropy --format tensorrt
 `;
 
-export const INSPECT_HELP = `Usage: qcal inspect M.onnx [--include PAT]... [--exclude PAT]... [--json]
+export const INSPECT_HELP = `Usage: qcal inspect M.onnx [--include PAT]... [--exclude PAT]... [--all] [--json]
 
 Lists the tensors qcal can calibrate (float32 activations and graph inputs) with their producer
 node, op type and static shape, so you can write include/exclude patterns. With patterns, shows

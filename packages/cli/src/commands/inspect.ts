@@ -8,6 +8,7 @@ const FLAGS = {
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -35,7 +36,8 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
     return 0;
   }
   const shape = (t: TensorInfo): string => (t.shape ? `[${t.shape.join(', ')}]` : '?');
-  const table = rows.map((r) => [filtered ? (r.selected ? '+' : '-') : '', r.tensor.name, r.tensor.opType, r.tensor.opName || '(graph input)', shape(r.tensor), r.tensor.consumers.map((c) => c.opType).join(',')]);
+  const shown = filtered && !v.all ? rows.filter((r) => r.selected) : rows;
+  const table = shown.map((r) => [filtered ? (r.selected ? '+' : '-') : '', r.tensor.name, r.tensor.opType, r.tensor.opName || '(graph input)', shape(r.tensor), r.tensor.consumers.map((c) => c.opType).join(',')]);
   const head = [filtered ? 'sel' : '', 'tensor', 'op type', 'producer', 'shape', 'consumers'];
   const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...table.map((r) => r[i]!.length))));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -44,6 +46,7 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
   for (const r of table) out(io, line(r));
   const byOp = new Map<string, number>();
   for (const t of index.calibratable) byOp.set(t.opType, (byOp.get(t.opType) ?? 0) + 1);
+  if (shown.length < rows.length) out(io, `(${rows.length - shown.length} tensors not selected; --all lists them with the pattern that decided)`);
   out(io, `\nby producer op type: ${[...byOp].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   out(io, `filter with --include/--exclude: exact name, glob (*conv*), /regex/, op:Conv`);
   return 0;
