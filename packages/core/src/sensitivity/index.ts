@@ -18,3 +18,5 @@ export type { ModelInput } from './model-input';
 export { chooseCollectorPerLayer } from './choose-collectors';
 export type { CollectorChoiceOptions, CollectorChoice, CollectorChoiceResult } from './choose-collectors';
 export { ctcCharAccuracyMetric, ctcGreedy, editDistance as labelEditDistance } from './ctc-metric';
+export { rankTensors } from './rank-tensors';
+export type { RankOptions, RankedTensor } from './rank-tensors';

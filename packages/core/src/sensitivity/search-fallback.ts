@@ -10,6 +10,7 @@ import { loadFidelityMetric, type FidelityMetric, type ModelOutputs } from './fi
 import { rankLayers, type LayerSensitivity, type SensitivityReport } from './measure-sensitivity';
 import { readModelInput, type ModelInput } from './model-input';
 import { createSensitivityProbe } from './sensitivity-probe';
+import { rankTensors } from './rank-tensors';
 
 export interface FallbackOptions {
   model: ModelInput;
@@ -34,6 +35,8 @@ export interface FallbackOptions {
   sensitivity?: SensitivityReport;
   /** Rank by the loss of quantizing a tensor alone (default) or the gain of keeping it alone float. */
   rankBy?: 'loss' | 'gain';
+  /** Rank in blocks of this many tensors first, refining only harmful blocks (see rankTensors; default 1: every tensor). */
+  groupSize?: number;
   /** After the prefix search, try re-quantizing each float tensor, least harmful first (default true; up to 16). */
   prune?: boolean;
   qdq?: QdqOptions;
@@ -120,18 +123,7 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
   else {
     const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet: searchSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch });
     try {
-      const all = new Set(probe.switches);
-      const base = await probe.score(rankBy === 'loss' ? new Set() : all);
-      const layers: LayerSensitivity[] = [];
-      for (const [order, tensor] of probe.switches.entries()) {
-        const on = rankBy === 'loss' ? new Set([tensor]) : new Set([...all].filter((t) => t !== tensor));
-        const s = await probe.score(on);
-        opts.onRankProgress?.(order + 1, probe.switches.length);
-        layers.push(rankBy === 'loss' ? { tensor, op: '', opType: '', order, quantizedAlone: s, loss: base - s } : { tensor, op: '', opType: '', order, floatAlone: s, gain: s - base });
-      }
-      const idx = indexGraph(src.model);
-      for (const l of layers) { const t = idx.tensors.get(l.tensor); l.op = t?.opName ?? ''; l.opType = t?.opType ?? ''; }
-      ranking = rankLayers(layers, rankBy);
+      ranking = await rankTensors(probe, indexGraph(src.model), { by: rankBy, groupSize: opts.groupSize, onProgress: opts.onRankProgress });
     } finally { await probe.release(); }
   }
   const ranked = ranking.map((l) => l.tensor).filter((t) => t in opts.table.tensors);

@@ -48,6 +48,13 @@ describe('sensitivity on a model with one layer sensitive by construction', () =
     expect(withoutFallback(a.table).tensors[sensitive]).toEqual(table.tensors[sensitive]);
   });
 
+  test('grouped ranking (blocks of 2, harmful blocks refined) finds the same tensor and the same exclusion', async () => {
+    const r = await searchFallback({ model, table, data: evalData, evalSamples: 8, target: 0.99, groupSize: 2, qdq: { quantizeMode: 'full' } });
+    expect(r.ranking[0]!.tensor).toBe(sensitive);
+    expect(r.exclude).toEqual([sensitive]);
+    expect(new Set(r.ranking.map((l) => l.tensor)).size).toBe(r.ranking.length);
+  });
+
   test('maxFloatLayers caps the fallback and says the target was not met', async () => {
     const r = await searchFallback({ model, table, data: evalData, evalSamples: 8, target: 0.99, maxFloatLayers: 0 });
     expect(r.met).toBe(false);

@@ -1,0 +1,80 @@
+import type { GraphIndex } from '../onnx/graph-index';
+import { rankLayers, type LayerSensitivity } from './measure-sensitivity';
+import type { SensitivityProbe } from './sensitivity-probe';
+
+export interface RankOptions {
+  /** 'loss' (quantize one alone) or 'gain' (leave one alone float). */
+  by: 'loss' | 'gain';
+  /**
+   * 0 or 1 (default): measure every tensor. G > 1: two-level search — first blocks of G tensors
+   * (consecutive in graph order) are measured as one, then only the members of the most harmful
+   * blocks (those with at least `refineFraction` of the worst block's harm, at least the top 2)
+   * one by one. Members of other blocks follow in block order, then graph order; their `loss` /
+   * `gain` is left undefined and `blockHarm` says how harmful their block was.
+   */
+  groupSize?: number;
+  refineFraction?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A ranking row with the harm of its block (grouped ranking). */
+export type RankedTensor = LayerSensitivity & { blockHarm?: number };
+
+/**
+ * Ranks the probe's quantized activations, most harmful first (ties in graph order). Cost:
+ * N configurations exhaustively; about N/G + refined·G with blocks of G.
+ */
+export async function rankTensors(probe: SensitivityProbe, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
+  const all = new Set(probe.switches);
+  const loss = opts.by === 'loss';
+  const base = await probe.score(loss ? new Set() : all);
+  const harmOf = async (members: readonly string[]): Promise<number> => {
+    const on = loss ? new Set(members) : new Set([...all].filter((t) => !members.includes(t)));
+    const s = await probe.score(on);
+    return loss ? base - s : s - base;
+  };
+  const row = (tensor: string, order: number): RankedTensor => {
+    const t = idx.tensors.get(tensor);
+    return { tensor, op: t?.opName ?? '', opType: t?.opType ?? '', order };
+  };
+  const setHarm = (r: RankedTensor, h: number): void => {
+    if (loss) { r.loss = h; r.quantizedAlone = base - h; } else { r.gain = h; r.floatAlone = base + h; }
+  };
+  const n = probe.switches.length;
+  const g = Math.max(1, Math.floor(opts.groupSize ?? 1));
+  if (g <= 1) {
+    const rows: RankedTensor[] = [];
+    for (const [order, tensor] of probe.switches.entries()) {
+      const r = row(tensor, order);
+      setHarm(r, await harmOf([tensor]));
+      rows.push(r);
+      opts.onProgress?.(order + 1, n);
+    }
+    return rankLayers(rows, opts.by);
+  }
+  const blocks: { members: number[]; harm: number }[] = [];
+  for (let i = 0; i < n; i += g) blocks.push({ members: Array.from({ length: Math.min(g, n - i) }, (_, k) => i + k), harm: 0 });
+  let done = 0;
+  for (const b of blocks) {
+    b.harm = await harmOf(b.members.map((i) => probe.switches[i]!));
+    opts.onProgress?.(++done, blocks.length);
+  }
+  const key = (h: number): number => (Number.isNaN(h) ? Infinity : h);
+  const byHarm = blocks.map((b, i) => ({ b, i })).sort((x, y) => key(y.b.harm) - key(x.b.harm) || x.i - y.i);
+  const worst = Math.max(0, key(byHarm[0]!.b.harm));
+  const frac = opts.refineFraction ?? 0.1;
+  const refine = byHarm.filter((x, rank) => rank < 2 || key(x.b.harm) >= frac * worst);
+  const refined: RankedTensor[] = [];
+  const total = blocks.length + refine.reduce((a, x) => a + x.b.members.length, 0);
+  for (const { b } of refine) {
+    for (const i of b.members) {
+      const r: RankedTensor = { ...row(probe.switches[i]!, i), blockHarm: b.harm };
+      setHarm(r, await harmOf([probe.switches[i]!]));
+      refined.push(r);
+      opts.onProgress?.(++done, total);
+    }
+  }
+  const refinedBlocks = new Set(refine.map((x) => x.b));
+  const rest: RankedTensor[] = byHarm.filter((x) => !refinedBlocks.has(x.b)).flatMap(({ b }) => b.members.map((i) => ({ ...row(probe.switches[i]!, i), blockHarm: b.harm })));
+  return [...rankLayers(refined, opts.by), ...rest];
+}
