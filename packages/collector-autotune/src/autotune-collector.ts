@@ -69,20 +69,26 @@ class AutotuneCollector implements CalibrationCollector {
     if (!tuning) this.logger.warn(`autotune: no tuning context was offered; the ${this.options.base} table is kept as is`);
     const { tuneSteps, minTunedDiff } = this.options;
     const out: Record<string, TensorRange> = {};
-    let tuned = 0;
-    for (const t of ctx.tensors) {
+    // One pass over the tune samples answers every (tensor, consumer) question.
+    const plans = ctx.tensors.flatMap((t) => {
       const r = baseRanges[t.name];
-      if (!r) continue;
-      const { min: baseMin, max: baseMax, ...baseExtras } = r;
-      const th0 = Math.max(Math.abs(baseMin), Math.abs(baseMax));
+      if (!r) return [];
+      const th0 = Math.max(Math.abs(r.min), Math.abs(r.max));
       const absMax = this.absMax.get(t.name) ?? th0;
       const candidates = tuning ? tuneCandidates(th0, absMax, tuneSteps, minTunedDiff) : [];
       const consumers = candidates.length && tuning ? tuning.consumers(t.name) : [];
-      const perConsumer: { c: { name: string; opType: string }; d: number[]; best: number }[] = [];
-      for (const c of consumers) {
-        const d = await tuning!.distances(t.name, c.name, candidates);
-        perConsumer.push({ c, d, best: firstMinIndex(d) });
-      }
+      return [{ t, r, th0, absMax, candidates, consumers }];
+    });
+    const requests = plans.flatMap((p) => p.consumers.map((c) => ({ tensor: p.t.name, consumer: c.name, thresholds: p.candidates })));
+    const answers = requests.length ? await tuning!.distancesMany(requests) : [];
+    let next = 0;
+    let tuned = 0;
+    for (const { t, r, th0, absMax, candidates, consumers } of plans) {
+      const { min: baseMin, max: baseMax, ...baseExtras } = r;
+      const perConsumer = consumers.map((c) => {
+        const d = answers[next++]!;
+        return { c, d, best: firstMinIndex(d) };
+      });
       // With several consumers the largest threshold wins (tpu-mlir updates the table only upward).
       const bestIndex = perConsumer.reduce((m, p) => Math.max(m, p.best), 0);
       const threshold = candidates.length && perConsumer.length ? candidates[bestIndex]! : th0;

@@ -32,6 +32,13 @@ export interface CollectorContext {
   readonly createCollector?: (name: string, options?: Readonly<Record<string, unknown>>) => CalibrationCollector;
 }
 
+/** One question to {@link TuningContext.distancesMany}: candidate thresholds of `tensor` judged at `consumer`. */
+export interface TuningRequest {
+  readonly tensor: string;
+  readonly consumer: string;
+  readonly thresholds: readonly number[];
+}
+
 /**
  * Offered at postCollect to collectors that declare `needs.tuning` (auto-tune): runs the consumer
  * ops of a tensor on the stored FP32 reference inputs of the tune samples, with that input
@@ -50,6 +57,12 @@ export interface TuningContext {
    * ref is the op's FP32 output; other activation inputs of the op are fed their FP32 values.
    */
   distances(tensor: string, consumer: string, thresholds: readonly number[]): Promise<number[]>;
+  /**
+   * {@link distances} for many (tensor, consumer) pairs in one pass over the tune samples: each
+   * sample is run through the FP32 model once and dropped, so memory stays one sample's
+   * activations. Prefer it to many `distances` calls (each of which is such a pass).
+   */
+  distancesMany(requests: readonly TuningRequest[]): Promise<number[][]>;
 }
 
 /** Given to postCollect: what a collector may need at the end, and nothing more. */

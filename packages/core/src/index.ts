@@ -5,6 +5,7 @@ export type {
   CollectorContext,
   PostCollectContext,
   TuningContext,
+  TuningRequest,
   CalibrationCollector,
   CollectorDefinition,
   CollectorNeeds,

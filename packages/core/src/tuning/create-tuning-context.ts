@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { TensorInfo, TuningContext } from '../collector';
+import type { TensorInfo, TuningContext, TuningRequest } from '../collector';
 import type { Logger } from '../logger';
 import { encodeModel, type OnnxModel } from '../onnx/model';
 import type { GraphIndex } from '../onnx/graph-index';
@@ -7,7 +7,7 @@ import type { OpenedData } from '../data';
 import { createSession, type SessionSettings } from '../runner/session';
 import { CalibrationError, messageOf } from '../errors';
 import { buildOpModel, type OpModel } from './op-model';
-import { collectReferences, type SampleValues } from './reference-store';
+import { countSamples, createReferenceRunner, type SampleValues } from './reference-store';
 import { accumulateDistance, distanceOf, fakeQuantActivation } from './fake-quant';
 
 export interface TuningContextArgs {
@@ -84,10 +84,20 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const needed = new Set<string>();
   for (const op of ops.values()) for (const n of [...op.activationInputs, ...op.outputs]) needed.add(n);
 
-  const t0 = performance.now();
-  let refs: SampleValues[] = await collectReferences({ model, index, data: args.data, needed, numSamples: tuneNum, session: args.session, where: 'auto-tune reference pass' });
-  stats.referenceMs = performance.now() - t0;
-  stats.samples = refs.length;
+  const numSamples = ops.size ? await countSamples(args.data, tuneNum) : 0;
+  stats.samples = numSamples;
+  const reference = await createReferenceRunner({ model, index, data: args.data, needed, numSamples, session: args.session, where: 'auto-tune reference pass' });
+  /** The tune samples one at a time; the time spent in the reference model is counted apart. */
+  async function* sweep(): AsyncGenerator<SampleValues> {
+    const it = reference.samples();
+    for (;;) {
+      const t0 = performance.now();
+      const r = await it.next();
+      stats.referenceMs += performance.now() - t0;
+      if (r.done) return;
+      yield r.value;
+    }
+  }
 
   const sessions = new Map<string, Promise<ort.InferenceSession>>();
   const unbatchable = new Set<string>();
@@ -167,41 +177,56 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     return distanceOf(s);
   };
 
+  /** Adds one sample's distances for every candidate of `req` into `sums`. */
+  const evaluateSample = async (req: TuningRequest, op: OpModel, sample: SampleValues, sums: number[]): Promise<void> => {
+    const session = await sessionFor(op);
+    const { tensor, thresholds } = req;
+    const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
+    const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats)));
+    let k0 = 0;
+    while (k0 < thresholds.length) {
+      const k = Math.min(chunk, thresholds.length - k0);
+      if (k > 1 && op.batchable && !unbatchable.has(op.name)) {
+        if (await stacked(session, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
+        unbatchable.add(op.name);
+      }
+      sums[k0]! += await single(session, op, tensor, sample, thresholds[k0]!);
+      k0++;
+    }
+  };
+
+  const distancesMany = async (requests: readonly TuningRequest[]): Promise<number[][]> => {
+    const resolved = requests.map((req) => {
+      const op = ops.get(req.consumer);
+      if (!op || !op.activationInputs.includes(req.tensor)) {
+        throw new CalibrationError(`auto-tune: "${req.consumer}" is not a runnable consumer of "${req.tensor}"; ask ctx.tuning.consumers("${req.tensor}") first`);
+      }
+      return { req, op, sums: req.thresholds.map(() => 0) };
+    });
+    if (!resolved.some((r) => r.req.thresholds.length)) return resolved.map((r) => r.sums);
+    let n = 0;
+    for await (const sample of sweep()) {
+      n++;
+      for (const r of resolved) if (r.req.thresholds.length) await evaluateSample(r.req, r.op, sample, r.sums);
+    }
+    for (const r of resolved) stats.evaluations += r.req.thresholds.length * n;
+    return resolved.map((r) => r.sums.map((s) => (n ? s / n : 0)));
+  };
+
   const ctx: ReleasableTuningContext = {
     stats,
-    get numSamples() { return refs.length; },
+    numSamples,
     consumers: (tensor) => consumersOf.get(tensor) ?? [],
+    distancesMany,
     async distances(tensor, consumer, thresholds) {
-      const op = ops.get(consumer);
-      if (!op || !op.activationInputs.includes(tensor)) {
-        throw new CalibrationError(`auto-tune: "${consumer}" is not a runnable consumer of "${tensor}"; ask ctx.tuning.consumers("${tensor}") first`);
-      }
-      const sums = thresholds.map(() => 0);
-      if (refs.length === 0 || thresholds.length === 0) return sums;
-      const session = await sessionFor(op);
-      for (const sample of refs) {
-        const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
-        const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats)));
-        let k0 = 0;
-        while (k0 < thresholds.length) {
-          const k = Math.min(chunk, thresholds.length - k0);
-          if (k > 1 && op.batchable && !unbatchable.has(op.name)) {
-            if (await stacked(session, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
-            unbatchable.add(op.name);
-          }
-          sums[k0]! += await single(session, op, tensor, sample, thresholds[k0]!);
-          k0++;
-        }
-      }
-      stats.evaluations += thresholds.length * refs.length;
-      return sums.map((s) => s / refs.length);
+      return (await distancesMany([{ tensor, consumer, thresholds }]))[0]!;
     },
     async release() {
       const all = await Promise.allSettled(sessions.values());
       sessions.clear();
-      refs = [];
+      await reference.release();
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference pass ${Math.round(stats.referenceMs)} ms, sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms`);
     },
   };
   return ctx;

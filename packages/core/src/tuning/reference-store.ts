@@ -23,12 +23,19 @@ function splitFeeds(feeds: Readonly<Record<string, FeedTensor>>, size: number): 
   });
 }
 
+/** The reference model: the FP32 model with the needed tensors exposed, and what to fetch. */
+export interface ReferenceRunner {
+  /** The tune samples one at a time (a batch is split on dim 0); each call starts over. */
+  samples(): AsyncGenerator<SampleValues>;
+  release(): Promise<void>;
+}
+
 /**
- * Runs the FP32 model over the first `numSamples` samples (one at a time: a batch is split on
- * dim 0) with `needed` exposed as outputs, and keeps only those tensors. Graph inputs among
- * `needed` come from the feeds. Memory: numSamples × the needed tensors of one sample.
+ * Prepares to run the FP32 model over the first `numSamples` samples with `needed` exposed as
+ * outputs, keeping only those tensors of each sample (graph inputs among them come from the feeds).
+ * Samples are produced one at a time, so memory is one sample's needed tensors.
  */
-export async function collectReferences(args: {
+export async function createReferenceRunner(args: {
   readonly model: OnnxModel;
   readonly index: GraphIndex;
   readonly data: OpenedData;
@@ -36,9 +43,8 @@ export async function collectReferences(args: {
   readonly numSamples: number;
   readonly session?: SessionSettings;
   readonly where: string;
-}): Promise<SampleValues[]> {
+}): Promise<ReferenceRunner> {
   const { model, index, needed, numSamples } = args;
-  if (numSamples <= 0 || needed.size === 0) return [];
   const g = model.graph!;
   const existing = new Set(g.output.map((o) => o.name));
   const fetches = [...needed].filter((n) => !index.tensors.get(n)?.isGraphInput);
@@ -47,24 +53,40 @@ export async function collectReferences(args: {
     // The element type only: onnxruntime infers shapes; non-float tensors (dynamic shapes) are kept too.
     if (!existing.has(n)) outputs.push({ name: n, type: { tensorType: { elemType: index.tensors.get(n)?.elemType ?? 1 } } });
   }
-  const session = await createSession(encodeModel({ ...model, graph: { ...g, output: outputs } }), args.where, { ...args.session, optimizedModelFilePath: undefined });
-  const samples: SampleValues[] = [];
-  try {
-    for await (const batch of args.data.batches()) {
-      for (const feeds of splitFeeds(batch.feeds, batch.size)) {
-        const out = await runBatch(session, feeds, fetches, `tune sample ${samples.length + 1}`);
-        const values = new Map<string, ort.Tensor>();
-        const ortFeeds = toOrtFeeds(feeds);
-        for (const n of needed) {
-          const v = ortFeeds[n] ?? out[n];
-          if (v) values.set(n, v);
+  let session: ort.InferenceSession | undefined;
+  return {
+    async *samples() {
+      if (numSamples <= 0 || needed.size === 0) return;
+      session ??= await createSession(encodeModel({ ...model, graph: { ...g, output: outputs } }), args.where, { ...args.session, optimizedModelFilePath: undefined });
+      let count = 0;
+      for await (const batch of args.data.batches()) {
+        for (const feeds of splitFeeds(batch.feeds, batch.size)) {
+          const out = await runBatch(session, feeds, fetches, `tune sample ${count + 1}`);
+          const values = new Map<string, ort.Tensor>();
+          const ortFeeds = toOrtFeeds(feeds);
+          for (const n of needed) {
+            const v = ortFeeds[n] ?? out[n];
+            if (v) values.set(n, v);
+          }
+          yield values;
+          if (++count >= numSamples) return;
         }
-        samples.push(values);
-        if (samples.length >= numSamples) return samples;
       }
-    }
-    return samples;
-  } finally {
-    await session.release();
+    },
+    async release() {
+      await session?.release();
+      session = undefined;
+    },
+  };
+}
+
+/** How many samples the data holds, up to `max` (decodes, does not run the model). */
+export async function countSamples(data: OpenedData, max: number): Promise<number> {
+  let n = 0;
+  if (max <= 0) return 0;
+  for await (const batch of data.batches()) {
+    n += splitFeeds(batch.feeds, batch.size).length;
+    if (n >= max) return max;
   }
+  return n;
 }

@@ -92,6 +92,24 @@ describe('createTuningContext', () => {
     }
   });
 
+  it('answers many (tensor, consumer) questions in one pass over the samples, as separate calls would', async () => {
+    const ctx = await context(3);
+    try {
+      const many = await ctx.distancesMany([
+        { tensor: 'r', consumer: 'conv2', thresholds: [1, 6] },
+        { tensor: 'x', consumer: 'conv1', thresholds: [3, 20] },
+        { tensor: 'c', consumer: 'relu', thresholds: [] },
+      ]);
+      expect(many[2]).toEqual([]);
+      const r = await ctx.distances('r', 'conv2', [1, 6]);
+      const x = await ctx.distances('x', 'conv1', [3, 20]);
+      many[0]!.forEach((v, i) => expect(v).toBeCloseTo(r[i]!, 12));
+      many[1]!.forEach((v, i) => expect(v).toBeCloseTo(x[i]!, 12));
+    } finally {
+      await ctx.release();
+    }
+  });
+
   it('feeds the other activation input of a two-input op its FP32 reference', async () => {
     // x → relu → a;  x → sigmoid → b;  add(a, b) → y
     const m = makeModel([node('Relu', ['x'], ['a'], 'relu'), node('Sigmoid', ['x'], ['b'], 'sig'), node('Add', ['a', 'b'], ['y'], 'add')], ['x'], ['y']);
