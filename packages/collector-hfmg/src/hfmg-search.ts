@@ -39,27 +39,63 @@ export function hfmgBinWidth(min: number, max: number, nbins: number): number {
   return f32(f32(top - min) / nbins);
 }
 
+/** Prefix sums of count·i^k (k = 0, 1, 2) for the clipped bins' closed form in {@link hfmgLoss}. */
+export interface BinMoments { readonly p0: Float64Array; readonly p1: Float64Array; readonly p2: Float64Array }
+
+export function binMoments(counts: Float64Array): BinMoments {
+  const n = counts.length;
+  const p0 = new Float64Array(n + 1), p1 = new Float64Array(n + 1), p2 = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const c = counts[i]!;
+    p0[i + 1] = p0[i]! + c;
+    p1[i + 1] = p1[i]! + c * i;
+    p2[i + 1] = p2[i]! + c * i * i;
+  }
+  return { p0, p1, p2 };
+}
+
+/**
+ * Σ over bins i in [from, to) of count_i·(a_i² + a_i·bw + bw²/3) with a_i = i·bw − K: the error of
+ * bins that all round to one destination centre, ∫(x − centre)² over each bin with the bin's
+ * uniform density, in closed form from the prefix sums.
+ */
+function clippedError(m: BinMoments, from: number, to: number, bw: number, K: number): number {
+  if (to <= from) return 0;
+  const s0 = m.p0[to]! - m.p0[from]!;
+  const s1 = m.p1[to]! - m.p1[from]!;
+  const s2 = m.p2[to]! - m.p2[from]!;
+  // Σc·(i·bw − K)² + bw·Σc·(i·bw − K) + bw²/3·Σc
+  return bw * bw * s2 - 2 * K * bw * s1 + K * K * s0 + bw * (bw * s1 - K * s0) + ((bw * bw) / 3) * s0;
+}
+
 /**
  * AMCT's `hfmg_calculate_loss` for one candidate: the L2 error of quantizing the source bins
  * (uniform density inside each) to `dstBins` destination bins spanning source bins [left, right],
  * with the closed-form ∫(x − centre)² of every overlap; bins outside clip to the first/last
- * destination centre. 0 when the destination width is below FLT_EPSILON. Float64 arithmetic.
+ * destination centre (computed in closed form from `moments`). 0 when the destination width is
+ * below FLT_EPSILON. Float64 arithmetic (AMCT: float32 tensors).
  */
-export function hfmgLoss(counts: Float64Array, bw: number, left: number, right: number, dstBins: number): number {
+export function hfmgLoss(counts: Float64Array, bw: number, left: number, right: number, dstBins: number, moments: BinMoments = binMoments(counts)): number {
   const dw = (bw * (right - left + 1)) / dstBins;
   if (dw < FLT_EPSILON) return 0;
   const half = dw / 2;
   const last = dstBins - 1;
   const mid = (2 * half * half * half) / 3; // ∫_{-h}^{h} x² dx
-  let loss = 0;
-  for (let i = 0; i < counts.length; i++) {
+  // Left of `left`: every bin rounds to the centre of destination bin 0: a_i = (i − left)·bw − half.
+  let loss = clippedError(moments, 0, left, bw, left * bw + half);
+  // Right of `right`: the centre of the last destination bin, last·dw + half.
+  loss += clippedError(moments, right + 1, counts.length, bw, left * bw + last * dw + half);
+  for (let i = left; i <= right; i++) {
     const c = counts[i]!;
     if (c === 0) continue;
     const density = c / bw;
     const begin = (i - left) * bw;
     const end = begin + bw;
-    const bi = Math.min(last, Math.max(0, Math.floor(begin / dw)));
-    const ei = Math.min(last, Math.max(0, Math.floor(end / dw)));
+    // begin, end ≥ 0 here, so `| 0` is floor (no Math.* calls in the loop).
+    let bi = (begin / dw) | 0;
+    if (bi > last) bi = last;
+    let ei = (end / dw) | 0;
+    if (ei > last) ei = last;
     const centre = bi * dw + half;
     if (bi === ei) {
       const a = begin - centre, b = end - centre;
@@ -121,11 +157,12 @@ export function hfmgSearch(counts: Float64Array, min: number, max: number, withO
   const ranges = hfmgSearchRange(counts);
   const bw = hfmgBinWidth(min, max, n);
   const dst = 2 ** numBits;
+  const moments = binMoments(counts);
   let best = 0;
   let bestLoss = Infinity;
   for (let k = 0; k < ranges.length; k++) {
     const [l, r] = ranges[k]!;
-    const loss = hfmgLoss(counts, bw, l, r, dst);
+    const loss = hfmgLoss(counts, bw, l, r, dst, moments);
     if (loss < bestLoss) { bestLoss = loss; best = k; }
   }
   const [left, right] = ranges[best] ?? [0, n - 1];

@@ -13,10 +13,15 @@ export function histcInto(counts: Float64Array, data: Float32Array, lo: number, 
   if (lo === hi) { lo = f32(lo - 1); hi = f32(hi + 1); }
   const range = f32(hi - lo);
   const last = nbins - 1;
+  // Float32 rounding through a typed-array store (no Math.fround call in the loop; V8 does not
+  // inline builtins across contexts, e.g. under jest). nbins is a power of two: the product is exact.
+  const F = new Float32Array(2);
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     if (x < lo || x > hi) continue;
-    let b = f32((f32(x - lo) * nbins) / range) | 0;
+    F[0] = x - lo;
+    F[1] = (F[0]! * nbins) / range;
+    let b = F[1]! | 0;
     if (b > last) b = last;
     counts[b]! += 1;
   }

@@ -17,10 +17,14 @@ export function histogramMse(h: MomentHistogram, c: IfmrCandidate): number {
   if (h.n === 0 || h.exp === null) return 0;
   const { lo, hi, scale } = c;
   const w = 2 ** h.exp;
+  // Float32 rounding via a typed-array store, integer rounding via `| 0` (|v| ≤ 2^(b−1)): no
+  // Math.* calls in the loop (V8 does not inline builtins across contexts, e.g. under jest).
+  const F = new Float32Array(1);
   const level = (x: number): number => {
-    const v = f32((x < lo ? lo : x > hi ? hi : x) / scale);
-    let r = Math.round(v);
-    if (r - v === 0.5 && r % 2 !== 0) r -= 1;
+    F[0] = (x < lo ? lo : x > hi ? hi : x) / scale;
+    const v = F[0]!;
+    let r = v >= 0 ? (v + 0.5) | 0 : -((0.5 - v) | 0);
+    if ((r - v === 0.5 || v - r === 0.5) && (r & 1) !== 0) r += v > r ? 1 : -1;
     return r;
   };
   let total = 0;

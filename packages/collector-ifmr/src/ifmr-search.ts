@@ -71,15 +71,19 @@ export function ifmrCandidates(maxInit: number, minInit: number, p: IfmrParams):
  * torch does it, round half to even; the squares are summed in float64).
  */
 export function quantizationMse(data: Float32Array, lo: number, hi: number, scale: number): number {
+  // Float32 rounding by a typed-array store and integer rounding by `| 0` (|v| ≤ 2^(b−1) here):
+  // no Math.* calls in the loop, which V8 cannot inline across contexts (e.g. under jest).
+  const F = new Float32Array(2);
   let acc = 0;
   const n = data.length;
   for (let i = 0; i < n; i++) {
     const x = data[i]!;
-    const c = x < lo ? lo : x > hi ? hi : x;
-    const v = f32(c / scale);
-    let r = Math.round(v);
-    if (r - v === 0.5 && r % 2 !== 0) r -= 1;
-    const d = f32(r * scale) - x;
+    F[0] = (x < lo ? lo : x > hi ? hi : x) / scale;
+    const v = F[0]!;
+    let r = v >= 0 ? (v + 0.5) | 0 : -((0.5 - v) | 0); // half away from zero …
+    if ((r - v === 0.5 || v - r === 0.5) && (r & 1) !== 0) r += v > r ? 1 : -1; // … then ties to even
+    F[1] = r * scale;
+    const d = F[1]! - x;
     acc += d * d;
   }
   return n ? acc / n : 0;
