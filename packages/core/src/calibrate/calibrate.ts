@@ -214,29 +214,58 @@ async function runAll(
   let batches = 0;
   let inferenceMs = 0;
   let collectMs = 0;
-  for await (const batch of data.batches()) {
+  // Overlap: batch k+1's inference runs on onnxruntime's worker thread while collectors work on
+  // batch k on this thread. Collect calls stay in batch order; only `inFlight` and the batch
+  // being collected are referenced, so at most two batches of activations are alive.
+  const overlap = opts.session?.overlap ?? true;
+  const fullList = [...fullTargets];
+  const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name)! }));
+  const it = data.batches()[Symbol.asyncIterator]();
+  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number } | undefined> => {
+    const next = await it.next();
+    if (next.done) return undefined;
+    const batch = next.value;
     const ti = performance.now();
     const out = await runBatch(session, batch.feeds, instrumented.fetches, batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`);
-    const tc = performance.now();
-    inferenceMs += tc - ti;
-    for (const [name, targets] of fullTargets) {
-      const v = out[name];
-      if (!v) throw new CalibrationError(`onnxruntime returned no value for the exposed tensor "${name}"`);
-      if (v.type !== 'float32') throw new CalibrationError(`tensor "${name}" is ${v.type}, expected float32`);
-      const act = { data: v.data as Float32Array, dims: v.dims };
-      for (const t of targets) await t.c.collect(name, t.opName, act);
+    return { out, size: batch.size, ms: performance.now() - ti };
+  };
+  let inFlight: ReturnType<typeof start> | undefined = start();
+  try {
+    while (inFlight) {
+      const tw = performance.now();
+      const done = await inFlight;
+      inFlight = undefined;
+      if (!done) break;
+      // Time spent waiting for inference (with overlap, only the part not hidden behind collection).
+      inferenceMs += overlap ? performance.now() - tw : done.ms;
+      if (overlap) inFlight = start();
+      const tc = performance.now();
+      const out = done.out as { [name: string]: (typeof done.out)[string] };
+      for (const [name, targets] of fullList) {
+        const v = out[name];
+        if (!v) throw new CalibrationError(`onnxruntime returned no value for the exposed tensor "${name}"`);
+        if (v.type !== 'float32') throw new CalibrationError(`tensor "${name}" is ${v.type}, expected float32`);
+        const act = { data: v.data as Float32Array, dims: v.dims };
+        for (const t of targets) await t.c.collect(name, t.opName, act);
+        // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
+        delete out[name];
+      }
+      for (const { name, targets, o } of rangeList) {
+        const mn = (out[o.min]!.data as Float32Array)[0]!;
+        const mx = (out[o.max]!.data as Float32Array)[0]!;
+        const act = { data: Float32Array.of(mn, mx), dims: [2] };
+        for (const t of targets) await t.c.collect(name, t.opName, act);
+      }
+      collectMs += performance.now() - tc;
+      samples += done.size;
+      batches++;
+      opts.onProgress?.({ samples, total: data.count, batches });
+      if (!overlap) inFlight = start();
     }
-    for (const [name, targets] of rangeTargets) {
-      const o = instrumented.rangeOutputs.get(name)!;
-      const mn = (out[o.min]!.data as Float32Array)[0]!;
-      const mx = (out[o.max]!.data as Float32Array)[0]!;
-      const act = { data: Float32Array.of(mn, mx), dims: [2] };
-      for (const t of targets) await t.c.collect(name, t.opName, act);
-    }
-    collectMs += performance.now() - tc;
-    samples += batch.size;
-    batches++;
-    opts.onProgress?.({ samples, total: data.count, batches });
+  } finally {
+    // Never leave an inference running on a session that is about to be released.
+    if (inFlight) await inFlight.catch(() => undefined);
+    await it.return?.();
   }
   if (samples === 0) throw new DataError(`${typeof opts.data.data === 'string' ? opts.data.data : 'data source'}: no samples to calibrate with`);
   return { samples, batches, inferenceMs, collectMs };

@@ -10,6 +10,16 @@ export interface SessionSettings {
   intraOpNumThreads?: number;
   /** Save the optimized model (to check which kernels onnxruntime picked). */
   optimizedModelFilePath?: string;
+  /**
+   * Overlap inference with collection (default true): the next batch's inference runs on
+   * onnxruntime's worker thread while collectors process the current batch on the JS thread.
+   * Collectors still see batches in order; at most two batches of exposed activations are alive.
+   */
+  overlap?: boolean;
+  /** onnxruntime's CPU memory arena (default true). */
+  enableCpuMemArena?: boolean;
+  /** onnxruntime's memory pattern planning (default true). */
+  enableMemPattern?: boolean;
 }
 
 /** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
@@ -18,6 +28,8 @@ export async function createSession(bytes: Uint8Array, where: string, settings: 
     graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
     ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+    ...(settings.enableCpuMemArena !== undefined ? { enableCpuMemArena: settings.enableCpuMemArena } : {}),
+    ...(settings.enableMemPattern !== undefined ? { enableMemPattern: settings.enableMemPattern } : {}),
     ...(settings.optimizedModelFilePath ? { optimizedModelFilePath: settings.optimizedModelFilePath } : {}),
   };
   try {
