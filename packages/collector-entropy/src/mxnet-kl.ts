@@ -195,12 +195,17 @@ export function mxnetKlThreshold(
     const order = Array.from(divs.keys()).filter((k) => Number.isFinite(divs[k]!)).sort((x, y) => divs[x]! - divs[y]! || x - y);
     const scratch = f32Scratch(n);
     const corrected = new Float64Array(divs.length).fill(Infinity);
+    // Integer counts sum exactly in float32 below 2^24, so the reference's sequential float32
+    // sums of raw counts equal the prefix sums; above that, take the slow exact path.
+    const exactCounts = total < 16777216 && hMin >= 1 && Number.isInteger(total);
     let minCorr = Infinity;
     let maxShift = 0;
     for (const k of order) {
       const d64 = divs[k]!;
       if (d64 > minCorr + 2 * maxShift + F32_WINDOW_REL * Math.abs(minCorr) + 1e-8) break;
-      const sums = mxnetSmoothedF32(hist, k + halfQ, nq, scratch);
+      let sums: { ps: number; qs: number } | undefined;
+      if (exactCounts) sums = smoothedSumsF32(hist, C, N, n, k + halfQ, nq);
+      else sums = mxnetSmoothedF32(hist, k + halfQ, nq, scratch);
       if (!sums) continue;
       const c = (As[k]! + total * Math.log(sums.qs / sums.ps)) / sums.ps;
       corrected[k] = c;
@@ -219,4 +224,63 @@ export function mxnetKlThreshold(
     if (b32 >= 0) return { index: b32, threshold: edges[zero + b32 + 1]!, divergence: d32 };
   }
   return { index: best, threshold: edges[zero + best + 1]!, divergence: bestDiv };
+}
+
+const f32 = Math.fround;
+const EPS32 = Math.fround(EPS);
+
+/**
+ * The reference's float32 sums of smoothed p and q for candidate `i`, in its summation order,
+ * in one pass over the slice without building p and q: equal to {@link mxnetSmoothedF32}'s for
+ * integer counts whose total is below 2^24 (then every raw-count sum is exact in float32).
+ */
+function smoothedSumsF32(hist: ArrayLike<number>, C: Float64Array, N: Float64Array, n: number, i: number, nq: number): { ps: number; qs: number } | undefined {
+  const zero = n >> 1;
+  const start = zero - i;
+  const stop = zero + i + 1;
+  const L = stop - start;
+  const m = Math.floor(L / nq);
+  const a = start + 1;
+  const b = stop - 1;
+  const p0 = C[start + 1]!;
+  const pL = C[n]! - C[stop - 1]!;
+  const nnzInt = N[b]! - N[a]!;
+  const g0b = start + m;
+  const qb0 = C[g0b]! - C[a]!;
+  const norm0 = N[g0b]! - N[a]!;
+  const gLa = start + (nq - 1) * m;
+  const normL = N[stop]! - N[gLa]!;
+  const hasQ0 = p0 !== 0 && norm0 !== 0;
+  const hasQL = pL !== 0 && normL !== 0;
+  const nnzP = nnzInt + (p0 !== 0 ? 1 : 0) + (pL !== 0 ? 1 : 0);
+  const nnzQ = nnzInt + (hasQ0 ? 1 : 0) + (hasQL ? 1 : 0);
+  if (nnzQ === 0 || nnzP === 0) return undefined;
+  const e1q = f32(f32(EPS32 * (L - nnzQ)) / nnzQ);
+  if (e1q >= 1) return undefined;
+  const e1p = f32(f32(EPS32 * (L - nnzP)) / nnzP);
+  if (e1p >= 1) return undefined;
+  // group value of q: float(qb) / norm (the last group's qb is float(head) + tail)
+  const qv = (g: number): number => {
+    const ga = g === 0 ? a : start + g * m;
+    const gb = g === nq - 1 ? stop : start + (g + 1) * m;
+    const norm = N[gb]! - N[ga]!;
+    let qb = C[gb]! - C[ga]!;
+    if (g === nq - 1) qb = f32(C[start + g * m + m]! - C[ga]! + (C[gb]! - C[start + g * m + m]!));
+    return norm ? f32(f32(qb) / norm) : 0;
+  };
+  let ps = p0 !== 0 ? f32(p0 - e1p) : EPS32;
+  let qs = hasQ0 ? f32(qv(0) - e1q) : EPS32;
+  for (let g = 0; g < nq; g++) {
+    const ga = g === 0 ? a : start + g * m;
+    const gb = g === nq - 1 ? b : start + (g + 1) * m;
+    const qg = N[gb]! - N[ga]! > 0 ? f32(qv(g) - e1q) : 0;
+    for (let k = ga; k < gb; k++) {
+      const h = hist[k]!;
+      if (h !== 0) { ps = f32(ps + f32(h - e1p)); qs = f32(qs + qg); }
+      else { ps = f32(ps + EPS32); qs = f32(qs + EPS32); }
+    }
+  }
+  ps = f32(ps + (pL !== 0 ? f32(pL - e1p) : EPS32));
+  qs = f32(qs + (hasQL ? f32(qv(nq - 1) - e1q) : EPS32));
+  return { ps, qs };
 }

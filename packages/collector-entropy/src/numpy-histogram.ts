@@ -30,17 +30,25 @@ export function histogramInto(counts: Float64Array, edges: Float32Array, data: F
   const hi = edges[n]!;
   const last = n - 1;
   const scale = hi > lo ? n / (hi - lo) : 0;
+  // A float32 edge sits within half an ulp of |th| (≤ n·2^-24 bins) of its exact position, so an
+  // estimate whose fractional part is farther than that from 0 and 1 is already NumPy's bin; only
+  // values close to an edge need the comparisons against the edges.
+  const delta = n * 2 ** -21 + 1e-9;
   let added = 0;
   const len = data.length;
   for (let i = 0; i < len; i++) {
     const v = data[i]!;
     if (!(v >= lo && v <= hi)) continue; // NaN, ±Inf and out-of-range values
-    let k = ((v - lo) * scale) | 0;
-    if (k > last) k = last;
-    // NumPy's correction: one step down if below the bin's left edge, one up if at or past its
-    // right edge (except in the last bin, which is closed).
-    if (v < edges[k]!) k--;
-    else if (k !== last && v >= edges[k + 1]!) k++;
+    const f = (v - lo) * scale;
+    let k = f | 0;
+    const fr = f - k;
+    if (fr < delta || fr > 1 - delta || k >= last) {
+      if (k > last) k = last;
+      // NumPy's correction: one step down if below the bin's left edge, one up if at or past its
+      // right edge (except in the last bin, which is closed).
+      if (v < edges[k]!) k--;
+      else if (k !== last && v >= edges[k + 1]!) k++;
+    }
     counts[k] = counts[k]! + 1;
     added++;
   }
