@@ -23,8 +23,8 @@ export function naiveMxnetDivergences(hist: ArrayLike<number>, nq: number): numb
     const p = new Float64Array(L);
     const sliced = new Float64Array(L);
     for (let j = 0; j < n; j++) {
-      if (j <= start) p[0] += hist[j]!;
-      else if (j >= stop) p[L - 1] += hist[j]!;
+      if (j <= start) p[0] = p[0]! + hist[j]!;
+      else if (j >= stop) p[L - 1] = p[L - 1]! + hist[j]!;
       else { sliced[j - start] = hist[j]!; p[j - start] = hist[j]!; }
     }
     const m = Math.floor(L / nq);
@@ -65,13 +65,13 @@ export function naiveModeloptDivergences(hist: ArrayLike<number>, levels: number
     for (let j = 0; j < i; j++) {
       if (bins[j] === 0) continue;
       const g = Math.floor((levels * j) / i);
-      groupSum[g] += bins[j]!;
-      groupCnt[g]++;
+      groupSum[g] = groupSum[g]! + bins[j]!;
+      groupCnt[g] = groupCnt[g]! + 1;
     }
     const Q = new Float64Array(i);
     for (let j = 0; j < i; j++) if (bins[j] !== 0) { const g = Math.floor((levels * j) / i); Q[j] = groupSum[g]! / groupCnt[g]!; }
     const P = bins.slice(0, i);
-    for (let j = i; j < n; j++) P[i - 1] += bins[j]!;
+    for (let j = i; j < n; j++) P[i - 1] = P[i - 1]! + bins[j]!;
     const sq = Q.reduce((x, y) => x + y, 0);
     let kl = 0;
     for (let j = 0; j < i; j++) {
