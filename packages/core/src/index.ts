@@ -77,3 +77,6 @@ export type { QdqOptions, QdqReport, QuantizeFileOptions, QuantizeFileResult, Ac
 export { evaluateModels, dequantizedMap, formatEvaluation, formatEvaluationSummary, evaluationToJson, inspectKernels, INTEGER_KERNEL_OPS } from './evaluate';
 export type { EvaluateOptions, EvaluationReport, KernelUsage, TensorMetrics, EvaluationItem, ModelSource } from './evaluate';
 export * from './sensitivity';
+export { upgradeOpset, OPSET_UPGRADE_CONVERTED_OPS, OPSET_UPGRADE_UNCHANGED_OPS } from './onnx/opset-upgrade';
+export type { OpsetUpgradeResult } from './onnx/opset-upgrade';
+export { readTableFile } from './qdq';
