@@ -14,7 +14,7 @@ export function formatSensitivity(r: SensitivityReport, opts: { limit?: number }
   const shown = r.layers.slice(0, opts.limit ?? 30);
   return [
     `sensitivity (${r.metric}) over ${r.samples} sample(s), ${r.layers.length} quantized activations, ranked by ${r.rankedBy}:`,
-    `  int8 weights only: ${num(r.baseline.weightsOnly)}   all activations quantized: ${num(r.baseline.allQuantized)}`,
+    `  nothing quantized (FP32 check): ${num(r.baseline.noneQuantized)}   all activations quantized: ${num(r.baseline.allQuantized)}`,
     '',
     ...grid(['tensor', 'op', 'quantized alone', 'loss', 'float alone', 'gain'],
       shown.map((l) => [l.tensor, l.opType, num(l.quantizedAlone), num(l.loss), num(l.floatAlone), num(l.gain)])),

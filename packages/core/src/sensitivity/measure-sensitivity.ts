@@ -40,7 +40,7 @@ export interface LayerSensitivity {
   order: number;
   /** Metric with only this tensor's activation quantized. */
   quantizedAlone?: number;
-  /** weightsOnly − quantizedAlone: what quantizing this tensor alone costs. */
+  /** noneQuantized − quantizedAlone: what quantizing this tensor alone costs. */
   loss?: number;
   /** Metric with every activation quantized but this one. */
   floatAlone?: number;
@@ -52,8 +52,8 @@ export interface SensitivityReport {
   metric: string;
   /** Samples every configuration was evaluated on. */
   samples: number;
-  /** Metric with int8 weights and no activation quantized / with every activation quantized. */
-  baseline: { weightsOnly: number; allQuantized: number };
+  /** Metric with nothing quantized (the FP32 model: a check, 1 for cosine) / with every activation and its weights quantized. */
+  baseline: { noneQuantized: number; allQuantized: number };
   /** Most harmful first: by loss (or gain when only float-alone was measured), ties in graph order. */
   layers: LayerSensitivity[];
   rankedBy: 'loss' | 'gain';
@@ -88,7 +88,7 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
     const total = 2 + views.length * all.size;
     let done = 0;
     const step = (): void => { done++; opts.onProgress?.(done, total); };
-    const weightsOnly = await probe.score(new Set()); step();
+    const noneQuantized = await probe.score(new Set()); step();
     const allQuantized = await probe.score(all); step();
     const layers: LayerSensitivity[] = [];
     for (const [order, tensor] of probe.switches.entries()) {
@@ -96,7 +96,7 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
       const l: LayerSensitivity = { tensor, op: t?.opName ?? '', opType: t?.opType ?? '', order };
       if (views.includes('quantized-alone')) {
         l.quantizedAlone = await probe.score(new Set([tensor])); step();
-        l.loss = weightsOnly - l.quantizedAlone;
+        l.loss = noneQuantized - l.quantizedAlone;
       }
       if (views.includes('float-alone')) {
         const rest = new Set(all); rest.delete(tensor);
@@ -109,7 +109,7 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
     return {
       metric: metric.name,
       samples: evalSet.samples,
-      baseline: { weightsOnly, allQuantized },
+      baseline: { noneQuantized, allQuantized },
       layers: rankLayers(layers, rankedBy),
       rankedBy,
       cost: { configurations: done, inferences: probe.inferences, ms: performance.now() - t0 },

@@ -17,7 +17,7 @@ export interface SensitivityProbe {
   readonly switchModel: SwitchModel;
   /** FP32 reference outputs of the evaluation set. */
   readonly reference: readonly ModelOutputs[];
-  /** The metric with exactly the tensors in `on` quantized (weights always int8). */
+  /** The metric with exactly the tensors in `on` quantized, with the weights of the ops reading them. */
   score(on: ReadonlySet<string>): Promise<number>;
   /** Inferences run so far (reference pass excluded). */
   readonly inferences: number;

@@ -1,4 +1,7 @@
-import { DataType, makeIntTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { DataType, makeFloatTensor, makeIntTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { upgradeOpset } from '../onnx/opset-upgrade';
+import { Constants } from '../qdq/constants';
+import { foldBatchNorms } from '../qdq/fold-batchnorm';
 import { NameScope, makeNode } from '../onnx/graph-builder';
 import { buildQdqModel, type QdqOptions, type QdqReport } from '../qdq/build-qdq';
 import type { CalibrationTable } from '../table';
@@ -23,10 +26,11 @@ export interface SwitchModel {
  * ({@link SWITCH_INPUT}). Where selects exactly, so all switches on computes what the QDQ model
  * computes in float simulation and all off the FP32 activations.
  *
- * Weights (per-channel int8) and constant operands stay quantized in every configuration: the
- * switches measure activation quantization on top of int8 weights. (The QDQ writer leaves a
- * node's weights float when its input is excluded; the fallback search measures that with
- * real writer builds.)
+ * A node's quantized constants (int8 weights, int32 bias, quantized Add/Mul operands) follow the
+ * switch of the node's first quantized activation input: `Where(switch, dequantized, float)`, the
+ * float value taken from the model as the writer saw it (opset-upgraded, BatchNorm folded). So
+ * "tensor t on" quantizes t and the weights of the ops reading it, as the writer does when t is
+ * the only table entry, and all switches off is the FP32 model.
  */
 export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts: QdqOptions = {}): SwitchModel {
   const built = buildQdqModel(model, table, opts);
@@ -34,6 +38,7 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
   const names = new NameScope(g);
   const switches = built.report.tensors.map((t) => t.name);
   const dqToSel = new Map<string, string>();
+  const switchGate = new Map<string, string>(); // an activation's dq output → its switch (bool scalar)
   const extra: OnnxNode[] = [];
   const inits: OnnxTensor[] = [];
   const producedBy = new Map<string, number>();
@@ -50,11 +55,44 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
     const at = producedBy.get(dq) ?? -1;
     after.set(at, [...(after.get(at) ?? []), ...nodes]);
     dqToSel.set(dq, sel);
+    switchGate.set(dq, on);
   });
-  // Keep topological order: each Where right after its DequantizeLinear.
+  // Float originals of the quantized constants, from the graph the writer quantized.
+  const up = upgradeOpset(model, 13).model;
+  const work = opts.foldBatchNorm === false ? up : foldBatchNorms(up).model;
+  const consts = new Constants(work.graph!);
+  const initNames = new Set(g.initializer.map((t) => t.name ?? ''));
+  const constDq = new Map<string, string>(); // DequantizeLinear output → float constant name (in `work`)
+  for (const n of g.node) {
+    const q = n.input[0];
+    if (n.opType !== 'DequantizeLinear' || !q || !initNames.has(q) || !n.output[0]) continue;
+    const base = q.replace(/_quantized(_\d+)?$/, '');
+    if (base !== q && consts.isFloat(base)) constDq.set(n.output[0], base);
+  }
+  const floatInit = new Map<string, string>();
+  // Keep topological order: each Where right after its DequantizeLinear; constants' Where before their node.
   for (const n of after.get(-1) ?? []) extra.push(n);
   g.node.forEach((n, i) => {
-    extra.push(n.input.some((x) => dqToSel.has(x)) ? { ...n, input: n.input.map((x) => dqToSel.get(x) ?? x) } : n);
+    let node = n.input.some((x) => dqToSel.has(x)) ? { ...n, input: n.input.map((x) => dqToSel.get(x) ?? x) } : n;
+    const act = n.input.find((x) => x && switchGate.has(x));
+    if (act && n.input.some((x) => constDq.has(x))) {
+      const gate = switchGate.get(act)!;
+      node = { ...node, input: node.input.map((x, k) => {
+        const base = constDq.get(n.input[k]!);
+        if (!base) return x;
+        let f = floatInit.get(base);
+        if (!f) {
+          const c = consts.get(base)!;
+          f = names.fresh(`${base}_float`);
+          inits.push(makeFloatTensor(f, c.dims, c.values));
+          floatInit.set(base, f);
+        }
+        const sel = names.fresh(`${n.input[k]}_switched`);
+        extra.push(makeNode('Where', [gate, n.input[k]!, f], [sel], names.fresh(`${sel}_Where`)));
+        return sel;
+      }) };
+    }
+    extra.push(node);
     for (const s of after.get(i) ?? []) extra.push(s);
   });
   const input = [...g.input, { name: SWITCH_INPUT, type: { tensorType: { elemType: DataType.BOOL, shape: { dim: [{ dimValue: switches.length }] } } } }];

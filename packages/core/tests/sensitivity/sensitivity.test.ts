@@ -21,6 +21,8 @@ describe('sensitivity on a model with one layer sensitive by construction', () =
     expect(r.samples).toBe(8);
     expect(r.layers[0]!.tensor).toBe(sensitive);
     expect(r.baseline.allQuantized).toBeLessThan(0.99);
+    // All switches off is the FP32 model exactly: weights follow their input's switch.
+    expect(r.baseline.noneQuantized).toBeCloseTo(1, 6);
     expect(r.layers[0]!.quantizedAlone!).toBeLessThan(0.99);
     const others = r.layers.filter((l) => l.tensor !== sensitive);
     for (const l of others) expect(l.quantizedAlone!).toBeGreaterThan(0.99);
