@@ -79,4 +79,3 @@ export type { EvaluateOptions, EvaluationReport, KernelUsage, TensorMetrics, Eva
 export * from './sensitivity';
 export { upgradeOpset, OPSET_UPGRADE_CONVERTED_OPS, OPSET_UPGRADE_UNCHANGED_OPS } from './onnx/opset-upgrade';
 export type { OpsetUpgradeResult } from './onnx/opset-upgrade';
-export { readTableFile } from './qdq';
