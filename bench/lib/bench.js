@@ -60,6 +60,7 @@ function loadProblem(name) {
  * @param {boolean} [o.onlyAll]       only all of them in one pass (the quick CI mode)
  * @param {string[]} [o.growth]       configurations whose peak RSS is also measured at 10·N ('all', 'minmax', …)
  * @param {number} [o.growthFactor]   default 10
+ * @param {number} [o.growthSamples]  n for the growth runs (n and 10·n; default N)
  * @param {number} [o.reps]           repetitions of each configuration (ratios use medians; default 1)
  * @param {object} [o.session]        SessionSettings for the calibrations (and threads for the baseline)
  * @param {boolean} [o.isolate]       child process per measurement (default true)
@@ -132,24 +133,27 @@ async function runBench(o) {
       const row = results.find((r) => r.label === label);
       const conf = label === 'baseline' ? { mode: 'baseline' } : configs.find((c) => c.label === label) && { mode: 'calibrate', collectors: configs.find((c) => c.label === label).collectors };
       if (!row || row.error || !conf) continue;
-      const big = await run({ kind: m.kind, samples: m.samples * growthFactor, label, ...conf });
+      // Growth from n to 10·n; n is N unless growthSamples makes it smaller (slow collectors).
+      const n = o.growthSamples ?? m.samples;
+      const small = n === m.samples ? row : await run({ kind: m.kind, samples: n, label, ...conf });
+      const big = small.error ? small : await run({ kind: m.kind, samples: n * growthFactor, label, ...conf });
       row.growth = big.error
         ? { error: big.error }
-        : { samples: big.samples, peakRssMB: big.peakRssMB, factor: big.peakRssMB / row.peakRssMB, wallMs: big.wallMs };
+        : { fromSamples: n, samples: big.samples, fromPeakRssMB: small.peakRssMB, peakRssMB: big.peakRssMB, factor: big.peakRssMB / small.peakRssMB, wallMs: big.wallMs };
     }
     models.push({ kind: m.kind, samples: m.samples, baseline: { wallMs: baseWall, inferenceMs: baseInfer, perSampleMs: baseInfer / m.samples }, results });
   }
   return {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg(), node: process.version },
-    options: { collectors, unavailable, reps, growthFactor, isolate, session: o.session ?? null },
+    options: { collectors, unavailable, reps, growthFactor, growthSamples: o.growthSamples ?? null, isolate, session: o.session ?? null },
     models,
   };
 }
 
 /** The results as a Markdown table (ratios, not absolute times). */
 function formatTable(res) {
-  const lines = ['| model | N | config | wall / baseline | pass / inference | peak RSS MB | RSS at 10·N | growth |', '|---|---|---|---|---|---|---|---|'];
+  const lines = ['| model | N | config | wall / baseline | pass / inference | peak RSS MB | RSS n → 10·n | growth |', '|---|---|---|---|---|---|---|---|'];
   for (const m of res.models) {
     for (const r of m.results) {
       if (r.error) {
@@ -157,7 +161,7 @@ function formatTable(res) {
         continue;
       }
       const g = r.growth;
-      lines.push(`| ${m.kind} | ${m.samples} | ${r.label} | ${r.label === 'baseline' ? '1.00' : r.ratio.toFixed(2)} | ${r.label === 'baseline' ? '1.00' : r.passRatio.toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${g ? (g.error ? `error: ${g.error}` : g.peakRssMB.toFixed(0)) : ''} | ${g && !g.error ? `${g.factor.toFixed(2)}×` : ''} |`);
+      lines.push(`| ${m.kind} | ${m.samples} | ${r.label} | ${r.label === 'baseline' ? '1.00' : r.ratio.toFixed(2)} | ${r.label === 'baseline' ? '1.00' : r.passRatio.toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${g ? (g.error ? `error: ${g.error}` : `${g.fromPeakRssMB.toFixed(0)} → ${g.peakRssMB.toFixed(0)} (n=${g.fromSamples})`) : ''} | ${g && !g.error ? `${g.factor.toFixed(2)}×` : ''} |`);
     }
   }
   return lines.join('\n');

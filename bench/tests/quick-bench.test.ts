@@ -13,7 +13,7 @@ describe('bench --quick', () => {
   test('options: recognizer only, every collector in one pass, no growth runs', () => {
     const o = benchOptions(['--quick']);
     expect(o.models).toEqual([{ kind: 'rec', samples: 3 }]);
-    expect(o.collectors).toEqual(['minmax', 'entropy', 'ifmr', 'hfmg', 'autotune']);
+    expect(o.collectors).toEqual(['minmax', 'entropy', 'ifmr', 'hfmg']);
     expect(o.onlyAll).toBe(true);
     expect(o.growth).toEqual([]);
     const full = benchOptions(['--rec', '20', '--det', '0', '--threads', '1']);
@@ -35,7 +35,7 @@ describe('bench --quick', () => {
       for (const k of ['wallMs', 'ratio', 'passRatio', 'inferenceMs', 'collectMs', 'postCollectMs', 'peakRssMB']) expect(Number.isFinite(r[k])).toBe(true);
     }
     const all = m.results[1];
-    expect(all.growth).toMatchObject({ samples: 2 });
+    expect(all.growth).toMatchObject({ fromSamples: 1, samples: 2 });
     expect(Number.isFinite(all.growth.factor)).toBe(true);
     expect(formatTable(res)).toContain('| rec | 1 | all |');
   });

@@ -155,7 +155,10 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     }
   });
   const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
-  const session = await createSession(encodeModel(instrumented.model), opts.model, opts.session);
+  // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
+  // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
+  // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
+  const session = await createSession(encodeModel(instrumented.model), opts.model, { enableMemPattern: false, ...opts.session });
   try {
     const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts);
     return { instances, counts };
