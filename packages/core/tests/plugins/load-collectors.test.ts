@@ -49,9 +49,10 @@ describe('built-ins', () => {
     expect(e.message).toBe('unknown collector "minmx" (did you mean "minmax"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
     expect(exitCodeFor(e)).toBe(2);
   });
-  test('a built-in package that does not define its collector yet', () => {
-    const e = caught(() => loadCollectors(['entropy'], { configDir: dir, cwd }));
-    expect(e.message).toBe('plugin @qcal/collector-entropy: does not export the built-in collector "entropy" (it exports none)');
+  test('every built-in loads through the plugin path and defines its collector', () => {
+    const names = ['minmax', 'entropy', 'ifmr', 'hfmg', 'autotune'];
+    const { collectors } = loadCollectors(names, { configDir: dir, cwd });
+    expect(collectors.map((c) => [c.name, c.source])).toEqual(names.map((n) => [n, `@qcal/collector-${n}`]));
   });
   test('option problems of every collector at once, before anything runs', () => {
     plugin('p.js', `module.exports = { collectors: [{ name: 'acme/p', apiVersion: 1, optionsSchema: { q: { type: 'number', min: 0, max: 100, description: 'q' } }, defaultOptions: { q: 50 }, create() {} }] };`);
