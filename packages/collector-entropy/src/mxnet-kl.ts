@@ -81,6 +81,7 @@ export function mxnetKlThreshold(
   const nzIdx = new Int32Array(n);
   let nnzAll = 0;
   let hMin = Infinity;
+  let allInteger = true;
   for (let k = 0; k < n; k++) {
     const h = hist[k]!;
     C[k + 1] = C[k]! + h;
@@ -95,6 +96,7 @@ export function mxnetKlThreshold(
       R2[k + 1] = R2[k]! + r * r;
       R3[k + 1] = R3[k]! + r * r * r;
       if (h < hMin) hMin = h;
+      if (allInteger && !Number.isInteger(h)) allInteger = false;
     } else {
       N[k + 1] = N[k]!;
       HL[k + 1] = HL[k]!;
@@ -113,78 +115,104 @@ export function mxnetKlThreshold(
   const divs = new Float64Array(zero - halfQ + 1);
   // A − B of each candidate, for the float32 correction below.
   const As = new Float64Array(zero - halfQ + 1);
+  // The middle groups j = 1 … nq−2 of a candidate are windows [start + j·m, start + (j+1)·m) of
+  // the histogram. Candidates with the same m share most of those windows (start moves by one
+  // per candidate, the windows by m), so for each m the per-window terms are summed once along
+  // stride-m chains (G below) and each candidate takes a difference of two chain sums: O(1)
+  // instead of nq logarithms. q's smoothing constant cq enters through ln(S/K − cq) =
+  // ln(S/K) + ln(1 − cq·K/S), a 4-term series in x = cq·K/S ≤ cq/hMin, used when x ≤ 1e-3
+  // (truncation < x⁵/5 ≤ 2e-16 relative); otherwise the candidate's groups are summed directly.
+  const G = new StridedSums(n);
+  const seriesMaxCq = 1e-3 * hMin;
   let best = -1;
   let bestDiv = Infinity;
-  for (let i = halfQ; i <= zero; i++) {
-    const start = zero - i;
-    const stop = zero + i + 1;
-    const L = stop - start;
-    const m = Math.floor(L / nq);
-    // p's end bins: left outliers + the start bin; the last slice bin + right outliers.
-    const p0 = C[start + 1]!;
-    const pL = total - C[stop - 1]!;
-    const hLast = hist[stop - 1]!;
-    // Interior bins (p = sliced = hist) are hist[start+1 .. stop-2].
-    const a = start + 1;
-    const b = stop - 1;
-    const nnzInt = N[b]! - N[a]!;
-    // Group 0 is hist[start+1, start+m) (sliced[0] = 0), the last group hist[start+(nq-1)m, stop).
-    const g0b = start + m;
-    const qb0 = C[g0b]! - C[a]!;
-    const norm0 = N[g0b]! - N[a]!;
-    const gLa = start + (nq - 1) * m;
-    const qbL = C[stop]! - C[gLa]!;
-    const normL = N[stop]! - N[gLa]!;
-    const q0 = p0 !== 0 && norm0 !== 0 ? qb0 / norm0 : 0;
-    const qL = pL !== 0 && normL !== 0 ? qbL / normL : 0;
-    const nnzP = nnzInt + (p0 !== 0 ? 1 : 0) + (pL !== 0 ? 1 : 0);
-    // q is non-zero where p is, except at the end bins when their group is empty.
-    const nnzQ = nnzInt + (q0 !== 0 ? 1 : 0) + (qL !== 0 ? 1 : 0);
-    let div = Infinity;
-    let A_ = NaN;
-    const cp = (EPS * (L - nnzP)) / nnzP;
-    const cq = (EPS * (L - nnzQ)) / nnzQ;
-    if (nnzQ > 0 && cq < 1 && nnzP > 0 && cp < 1) {
-      // Σq: the group sums of the slice (each spread over exactly its non-zero bins), plus the
-      // end bins' shares where p is non-zero but the slice bin is zero.
-      let sumQ = C[stop]! - C[a]! + q0;
-      if (hLast === 0) sumQ += qL;
-      // A = Σ (p−c) ln(p−c) over non-zero p.
-      let A: number;
-      if (cp <= seriesMaxC) {
-        A = HL[b]! - HL[a]! - cp * (LN[b]! - LN[a]! + nnzInt) + ((cp * cp) / 2) * (R1[b]! - R1[a]!)
-          + ((cp * cp * cp) / 6) * (R2[b]! - R2[a]!) + ((cp * cp * cp * cp) / 12) * (R3[b]! - R3[a]!);
-      } else {
-        A = 0;
-        for (let t = N[a]!, te = N[b]!; t < te; t++) {
-          const v = hist[nzIdx[t]!]! - cp;
-          A += v * Math.log(v);
+  for (let iRun = halfQ; iRun <= zero;) {
+    const m = Math.floor((2 * iRun + 1) / nq);
+    // last candidate with this m: 2i+1 < (m+1)·nq
+    const iEnd = Math.min(zero, Math.floor(((m + 1) * nq - 2) / 2));
+    const startLo = zero - iEnd;
+    const startHi = zero - iRun;
+    const chainEnd = startHi + (nq - 2) * m;
+    // Chains cost one log per window position; the direct sums nq−2 per candidate.
+    const useChains = nq > 2 && chainEnd - startLo + 1 < (iEnd - iRun + 1) * (nq - 2);
+    if (useChains) G.build(C, N, m, startLo, chainEnd);
+    for (let i = iRun; i <= iEnd; i++) {
+      const start = zero - i;
+      const stop = zero + i + 1;
+      const L = stop - start;
+      // p's end bins: left outliers + the start bin; the last slice bin + right outliers.
+      const p0 = C[start + 1]!;
+      const pL = total - C[stop - 1]!;
+      const hLast = hist[stop - 1]!;
+      // Interior bins (p = sliced = hist) are hist[start+1 .. stop-2].
+      const a = start + 1;
+      const b = stop - 1;
+      const nnzInt = N[b]! - N[a]!;
+      // Group 0 is hist[start+1, start+m) (sliced[0] = 0), the last group hist[start+(nq-1)m, stop).
+      const g0b = start + m;
+      const qb0 = C[g0b]! - C[a]!;
+      const norm0 = N[g0b]! - N[a]!;
+      const gLa = start + (nq - 1) * m;
+      const qbL = C[stop]! - C[gLa]!;
+      const normL = N[stop]! - N[gLa]!;
+      const q0 = p0 !== 0 && norm0 !== 0 ? qb0 / norm0 : 0;
+      const qL = pL !== 0 && normL !== 0 ? qbL / normL : 0;
+      const nnzP = nnzInt + (p0 !== 0 ? 1 : 0) + (pL !== 0 ? 1 : 0);
+      // q is non-zero where p is, except at the end bins when their group is empty.
+      const nnzQ = nnzInt + (q0 !== 0 ? 1 : 0) + (qL !== 0 ? 1 : 0);
+      let div = Infinity;
+      let A_ = NaN;
+      const cp = (EPS * (L - nnzP)) / nnzP;
+      const cq = (EPS * (L - nnzQ)) / nnzQ;
+      if (nnzQ > 0 && cq < 1 && nnzP > 0 && cp < 1) {
+        // Σq: the group sums of the slice (each spread over exactly its non-zero bins), plus the
+        // end bins' shares where p is non-zero but the slice bin is zero.
+        let sumQ = C[stop]! - C[a]! + q0;
+        if (hLast === 0) sumQ += qL;
+        // A = Σ (p−c) ln(p−c) over non-zero p.
+        let A: number;
+        if (cp <= seriesMaxC) {
+          A = HL[b]! - HL[a]! - cp * (LN[b]! - LN[a]! + nnzInt) + ((cp * cp) / 2) * (R1[b]! - R1[a]!)
+            + ((cp * cp * cp) / 6) * (R2[b]! - R2[a]!) + ((cp * cp * cp * cp) / 12) * (R3[b]! - R3[a]!);
+        } else {
+          A = 0;
+          for (let t = N[a]!, te = N[b]!; t < te; t++) {
+            const v = hist[nzIdx[t]!]! - cp;
+            A += v * Math.log(v);
+          }
         }
+        if (p0 !== 0) A += (p0 - cp) * Math.log(p0 - cp);
+        if (pL !== 0) A += (pL - cp) * Math.log(pL - cp);
+        // B = Σ (p−c) ln(q') over non-zero p; q' is constant over a group's non-zero bins.
+        let B = 0;
+        // group 0 (its q is over the same bins) and the last group (q over [gLa, stop), p over [gLa, b))
+        if (norm0 !== 0) B += (qb0 - cp * norm0) * Math.log(qb0 / norm0 - cq);
+        const cntL = N[b]! - N[gLa]!;
+        if (cntL !== 0) B += (C[b]! - C[gLa]! - cp * cntL) * Math.log(qbL / normL - cq);
+        if (useChains && cq <= seriesMaxCq) {
+          B += G.sum(start, start + (nq - 2) * m, cp, cq, N[gLa]! - N[g0b]!);
+        } else {
+          for (let j = 1; j < nq - 1; j++) {
+            const ga = start + j * m;
+            const gb = ga + m;
+            const cnt = N[gb]! - N[ga]!;
+            if (cnt === 0) continue;
+            const s = C[gb]! - C[ga]!;
+            B += (s - cp * cnt) * Math.log(s / cnt - cq);
+          }
+        }
+        if (p0 !== 0) B += (p0 - cp) * Math.log(q0 !== 0 ? q0 - cq : EPS);
+        if (pL !== 0) B += (pL - cp) * Math.log(qL !== 0 ? qL - cq : EPS);
+        // KL >= 0; the prefix-sum form can land a few ulps below an exact 0.
+        div = Math.max(0, (A - B) / total + Math.log(sumQ) - lnTotal);
+        A_ = A - B;
       }
-      if (p0 !== 0) A += (p0 - cp) * Math.log(p0 - cp);
-      if (pL !== 0) A += (pL - cp) * Math.log(pL - cp);
-      // B = Σ (p−c) ln(q') over non-zero p; q' is constant over a group's non-zero bins.
-      let B = 0;
-      for (let j = 0; j < nq; j++) {
-        const ga = j === 0 ? a : start + j * m;
-        const gb = j === nq - 1 ? b : start + (j + 1) * m;
-        const cnt = N[gb]! - N[ga]!;
-        if (cnt === 0) continue;
-        const s = C[gb]! - C[ga]!;
-        // interior bins of group j; their q is the group's mean over its non-zero slice bins
-        const qMean = j === nq - 1 ? qbL / normL : j === 0 ? qb0 / norm0 : s / cnt;
-        B += (s - cp * cnt) * Math.log(qMean - cq);
-      }
-      if (p0 !== 0) B += (p0 - cp) * Math.log(q0 !== 0 ? q0 - cq : EPS);
-      if (pL !== 0) B += (pL - cp) * Math.log(qL !== 0 ? qL - cq : EPS);
-      // KL >= 0; the prefix-sum form can land a few ulps below an exact 0.
-      div = Math.max(0, (A - B) / total + Math.log(sumQ) - lnTotal);
-      A_ = A - B;
+      divs[i - halfQ] = div;
+      As[i - halfQ] = A_;
+      // First minimum; differences at the level of the prefix sums' rounding count as ties.
+      if (best < 0 ? div < Infinity : div < bestDiv - TIE_TOL * (1e-3 + bestDiv)) { bestDiv = div; best = i; }
     }
-    divs[i - halfQ] = div;
-    As[i - halfQ] = A_;
-    // First minimum; differences at the level of the prefix sums' rounding count as ties.
-    if (best < 0 ? div < Infinity : div < bestDiv - TIE_TOL * (1e-3 + bestDiv)) { bestDiv = div; best = i; }
+    iRun = iEnd + 1;
   }
   if (best < 0) return fallback;
   if (precision === 'float32') {
@@ -197,7 +225,7 @@ export function mxnetKlThreshold(
     const corrected = new Float64Array(divs.length).fill(Infinity);
     // Integer counts sum exactly in float32 below 2^24, so the reference's sequential float32
     // sums of raw counts equal the prefix sums; above that, take the slow exact path.
-    const exactCounts = total < 16777216 && hMin >= 1 && Number.isInteger(total);
+    const exactCounts = total < 16777216 && allInteger;
     let minCorr = Infinity;
     let maxShift = 0;
     for (const k of order) {
@@ -226,12 +254,83 @@ export function mxnetKlThreshold(
   return { index: best, threshold: edges[zero + best + 1]!, divergence: bestDiv };
 }
 
+/**
+ * Sums of the per-window terms of B along stride-m chains: for the window [p, p+m) with S counts
+ * over K non-zero bins (K > 0), LQ = ln(S/K) and R = K/S, the chain sum at p of f is
+ * f(p) + f(p−m) + … (down to the first position built). Six terms: S·LQ, K·LQ, K·R … K·R⁴.
+ */
+class StridedSums {
+  private readonly slq: Float64Array;
+  private readonly klq: Float64Array;
+  private readonly kr1: Float64Array;
+  private readonly kr2: Float64Array;
+  private readonly kr3: Float64Array;
+  private readonly kr4: Float64Array;
+
+  constructor(n: number) {
+    this.slq = new Float64Array(n + 1);
+    this.klq = new Float64Array(n + 1);
+    this.kr1 = new Float64Array(n + 1);
+    this.kr2 = new Float64Array(n + 1);
+    this.kr3 = new Float64Array(n + 1);
+    this.kr4 = new Float64Array(n + 1);
+  }
+
+  /** Chain sums for windows of width m starting at lo … hi (C, N: prefix counts and non-zeros). */
+  build(C: Float64Array, N: Float64Array, m: number, lo: number, hi: number): void {
+    const { slq, klq, kr1, kr2, kr3, kr4 } = this;
+    for (let p = lo; p <= hi; p++) {
+      const K = N[p + m]! - N[p]!;
+      let fSlq = 0, fKlq = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0;
+      if (K !== 0) {
+        const S = C[p + m]! - C[p]!;
+        const lq = Math.log(S / K);
+        const r = K / S;
+        fSlq = S * lq;
+        fKlq = K * lq;
+        f1 = K * r;
+        f2 = f1 * r;
+        f3 = f2 * r;
+        f4 = f3 * r;
+      }
+      const q = p - m;
+      if (q >= lo) {
+        slq[p] = slq[q]! + fSlq; klq[p] = klq[q]! + fKlq;
+        kr1[p] = kr1[q]! + f1; kr2[p] = kr2[q]! + f2; kr3[p] = kr3[q]! + f3; kr4[p] = kr4[q]! + f4;
+      } else {
+        slq[p] = fSlq; klq[p] = fKlq; kr1[p] = f1; kr2[p] = f2; kr3[p] = f3; kr4[p] = f4;
+      }
+    }
+  }
+
+  /**
+   * Σ (S − cp·K)·ln(S/K − cq) over the windows at p0+m, p0+2m, …, p1 (p1 − p0 a multiple of m),
+   * whose non-zero bins number `k`: the series form, for cq·K/S ≤ 1e-3.
+   */
+  sum(p0: number, p1: number, cp: number, cq: number, k: number): number {
+    const slq = this.slq[p1]! - this.slq[p0]!;
+    const klq = this.klq[p1]! - this.klq[p0]!;
+    const r1 = this.kr1[p1]! - this.kr1[p0]!;
+    const r2 = this.kr2[p1]! - this.kr2[p0]!;
+    const r3 = this.kr3[p1]! - this.kr3[p0]!;
+    const r4 = this.kr4[p1]! - this.kr4[p0]!;
+    const cq2 = cq * cq;
+    return slq - cp * klq - cq * (k - cp * r1) - (cq2 / 2) * (r1 - cp * r2) - ((cq2 * cq) / 3) * (r2 - cp * r3)
+      - ((cq2 * cq2) / 4) * (r3 - cp * r4);
+  }
+}
+
+/** 2^(e+1) for x in [2^e, 2^(e+1)), 1 ≤ x < 2^30. */
+function binadeTop(x: number): number {
+  return 1 << (32 - Math.clz32(x | 0));
+}
+
 const f32 = Math.fround;
 const EPS32 = Math.fround(EPS);
 
 /**
  * The reference's float32 sums of smoothed p and q for candidate `i`, in its summation order,
- * in one pass over the slice without building p and q: equal to {@link mxnetSmoothedF32}'s for
+ * group by group without building p and q (bin by bin only where rounding is not predictable): equal to {@link mxnetSmoothedF32}'s for
  * integer counts whose total is below 2^24 (then every raw-count sum is exact in float32).
  */
 function smoothedSumsF32(hist: ArrayLike<number>, C: Float64Array, N: Float64Array, n: number, i: number, nq: number): { ps: number; qs: number } | undefined {
@@ -268,16 +367,49 @@ function smoothedSumsF32(hist: ArrayLike<number>, C: Float64Array, N: Float64Arr
     if (g === nq - 1) qb = f32(C[start + g * m + m]! - C[ga]! + (C[gb]! - C[start + g * m + m]!));
     return norm ? f32(f32(qb) / norm) : 0;
   };
+  // Sequential float32 sums, group by group. Once the accumulator x is in [2^11, 2^24), its ulp
+  // u is in [2^-12, 1] and every term rounds onto the u-grid predictably: a zero bin's eps
+  // (< u/2) vanishes, p's f32(h − e1p) (within 2·e1p < u/2 of the integer h) adds exactly h,
+  // and q's constant group value adds its rounding to a multiple of u (unless it is a tie).
+  // While the group's total stays inside x's binade, the whole group is one exact addition;
+  // otherwise (small x, binade crossings, ties) it is summed bin by bin as the reference does.
   let ps = p0 !== 0 ? f32(p0 - e1p) : EPS32;
   let qs = hasQ0 ? f32(qv(0) - e1q) : EPS32;
   for (let g = 0; g < nq; g++) {
     const ga = g === 0 ? a : start + g * m;
     const gb = g === nq - 1 ? b : start + (g + 1) * m;
-    const qg = N[gb]! - N[ga]! > 0 ? f32(qv(g) - e1q) : 0;
-    for (let k = ga; k < gb; k++) {
-      const h = hist[k]!;
-      if (h !== 0) { ps = f32(ps + f32(h - e1p)); qs = f32(qs + qg); }
-      else { ps = f32(ps + EPS32); qs = f32(qs + EPS32); }
+    const cnt = N[gb]! - N[ga]!;
+    const qg = cnt > 0 ? f32(qv(g) - e1q) : 0;
+    let pDone = false;
+    if (ps >= 2048 && ps < 16777216) {
+      const top = binadeTop(ps);
+      const u = top * 2 ** -24;
+      const sum = C[gb]! - C[ga]!;
+      if (4 * e1p < u && ps + sum < top) { ps += sum; pDone = true; }
+    }
+    let qDone = false;
+    if (qs >= 2048 && qs < 16777216) {
+      const top = binadeTop(qs);
+      const u = top * 2 ** -24;
+      const t = qg / u;
+      const fl = Math.floor(t);
+      const fr = t - fl;
+      if (fr !== 0.5) {
+        const add = cnt * (fr < 0.5 ? fl : fl + 1) * u;
+        if (qs + add <= top - u) { qs += add; qDone = true; }
+      }
+    }
+    if (pDone && qDone) continue;
+    if (!pDone && !qDone) {
+      for (let k = ga; k < gb; k++) {
+        const h = hist[k]!;
+        if (h !== 0) { ps = f32(ps + f32(h - e1p)); qs = f32(qs + qg); }
+        else { ps = f32(ps + EPS32); qs = f32(qs + EPS32); }
+      }
+    } else if (!pDone) {
+      for (let k = ga; k < gb; k++) { const h = hist[k]!; ps = f32(ps + (h !== 0 ? f32(h - e1p) : EPS32)); }
+    } else {
+      for (let k = ga; k < gb; k++) qs = f32(qs + (hist[k] !== 0 ? qg : EPS32));
     }
   }
   ps = f32(ps + (pL !== 0 ? f32(pL - e1p) : EPS32));
