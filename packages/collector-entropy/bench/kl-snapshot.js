@@ -14,7 +14,7 @@ const { snapshot, table } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
 const detail = process.argv.includes('--detail');
 
 (async () => {
-  const c = e.entropyCollector.create({ ...e.entropyCollector.defaultOptions }, { tensors: [], logger: core.nullLogger ?? console });
+  const c = e.entropyCollector.create({ ...e.entropyCollector.defaultOptions, ...(process.env.KL_THREADS ? { threads: +process.env.KL_THREADS } : {}) }, { tensors: [], logger: core.nullLogger ?? console });
   c.merge(snapshot);
   const c0 = process.cpuUsage();
   const w0 = performance.now();

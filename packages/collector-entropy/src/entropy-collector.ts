@@ -12,8 +12,9 @@ import { scanFinite } from './finite-scan';
 import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
 import { linspaceEdges32 } from './numpy-histogram';
 import { absHistogram, addToAbsHistogram, type AbsHistogram } from './abs-histogram';
-import { mxnetKlThreshold, type KlResult } from './mxnet-kl';
-import { modeloptKlThreshold } from './modelopt-kl';
+import type { KlResult } from './mxnet-kl';
+import type { KlTask } from './kl-task';
+import { defaultKlThreads, runKlTasks } from './kl-pool';
 import { mergeSignedHistograms, mergeAbsHistograms } from './merge-histograms';
 
 export type EntropyMode = 'mxnet' | 'tensorrt';
@@ -32,6 +33,8 @@ export interface EntropyOptions {
   startBin: number;
   /** tensorrt: candidate stride. */
   stride: number;
+  /** Worker threads for the threshold searches at postCollect (default: the machine's parallelism, at most 4; 1 = in-thread). */
+  threads?: number;
 }
 
 interface TensorStat {
@@ -114,27 +117,32 @@ class EntropyCollector implements CalibrationCollector {
     }
   }
 
-  postCollect(): Record<string, TensorRange> {
+  async postCollect(): Promise<Record<string, TensorRange>> {
     const out: Record<string, TensorRange> = {};
     const { mode, quantizedDtype } = this.options;
+    // The searches are independent: run them on a worker pool, then assemble the table in order.
+    const tasks: KlTask[] = [];
+    const taskOf = new Map<string, number>();
+    for (const [name, s] of this.stats) {
+      const unsignedOut = s.min >= 0 && quantizedDtype !== 'int8';
+      if (s.signed) {
+        const nq = unsignedOut ? 2 * this.options.numQuantizedBins + 1 : this.options.numQuantizedBins;
+        taskOf.set(name, tasks.push({ kind: 'mxnet', counts: s.signed.counts, edges: s.signed.edges, numQuantizedBins: nq }) - 1);
+      } else if (s.abs) {
+        taskOf.set(name, tasks.push({
+          kind: 'modelopt',
+          counts: s.abs.counts,
+          edges: s.abs.edges,
+          options: { numBits: 8, unsigned: quantizedDtype === 'uint8' && s.min >= 0, startBin: this.options.startBin, stride: this.options.stride },
+        }) - 1);
+      }
+    }
+    const results = await runKlTasks(tasks, this.options.threads ?? defaultKlThreads());
     for (const [name, s] of this.stats) {
       const extras = { mode, nanCount: s.nan, infCount: s.inf };
       const unsignedOut = s.min >= 0 && quantizedDtype !== 'int8';
-      let r: KlResult | undefined;
-      let numBins = 0;
-      if (s.signed) {
-        const nq = unsignedOut ? 2 * this.options.numQuantizedBins + 1 : this.options.numQuantizedBins;
-        r = mxnetKlThreshold(s.signed.counts, s.signed.edges, nq);
-        numBins = s.signed.counts.length;
-      } else if (s.abs) {
-        r = modeloptKlThreshold(s.abs.counts, s.abs.edges, {
-          numBits: 8,
-          unsigned: quantizedDtype === 'uint8' && s.min >= 0,
-          startBin: this.options.startBin,
-          stride: this.options.stride,
-        });
-        numBins = s.abs.counts.length;
-      }
+      const k = taskOf.get(name);
+      const r: KlResult | undefined = k === undefined ? undefined : results[k];
       if (!r) {
         // Only zeros (or no finite value at all): the range is the single point 0.
         out[name] = { min: 0, max: 0, threshold: 0, divergence: null, numBins: 0, ...extras };
@@ -146,7 +154,7 @@ class EntropyCollector implements CalibrationCollector {
         max: t,
         threshold: t,
         divergence: Number.isFinite(r.divergence) ? r.divergence : null,
-        numBins,
+        numBins: tasks[k!]!.counts.length,
         ...extras,
       };
     }
@@ -226,6 +234,7 @@ export const entropyCollector = defineCollector<EntropyOptions>({
     quantizedDtype: { type: 'string', enum: ['int8', 'uint8', 'auto'], description: 'auto: uint8 range (0, T) for non-negative tensors, as MXNet quantize_net' },
     startBin: { type: 'integer', min: 1, description: 'tensorrt: first candidate number of kept bins (128)' },
     stride: { type: 'integer', min: 1, description: 'tensorrt: candidate stride (1)' },
+    threads: { type: 'integer', min: 1, max: 64, description: 'worker threads for the threshold searches (default: available parallelism, at most 4; 1 = in-thread)' },
   },
   defaultOptions: { mode: 'mxnet', numQuantizedBins: 255, quantizedDtype: 'auto', startBin: 128, stride: 1 },
   create: (options) => new EntropyCollector(options),
