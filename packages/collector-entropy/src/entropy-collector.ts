@@ -8,9 +8,9 @@ import {
   type EncodedArray,
   type TensorRange,
 } from '@qcal/core';
-import { scanFinite } from './finite-scan';
+import { scanFinite, type FiniteScan } from './finite-scan';
 import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
-import { linspaceEdges32 } from './numpy-histogram';
+import { histogramInto, histogramScanInto, linspaceEdges32 } from './numpy-histogram';
 import { absHistogram, addToAbsHistogram, type AbsHistogram } from './abs-histogram';
 import type { KlResult } from './mxnet-kl';
 import type { KlTask } from './kl-task';
@@ -86,12 +86,24 @@ class EntropyCollector implements CalibrationCollector {
 
   collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
     const data = tensor.data;
-    const scan = scanFinite(data);
     let s = this.stats.get(name);
     if (!s) {
       s = { min: Infinity, max: -Infinity, finite: 0, nan: 0, inf: 0, pendingZeros: 0, records: [] };
       this.stats.set(name, s);
     }
+    let scan: FiniteScan;
+    let filled = false;
+    if (s.signed) {
+      // Most batches fit the grid: bin and scan in one pass; a value outside it undoes the partial
+      // fill, and the batch takes the scan-then-grow path below.
+      const h = s.signed;
+      const fused = histogramScanInto(h.counts, h.edges, data, h.th);
+      if (fused.stoppedAt < 0) { scan = fused; filled = true; }
+      else {
+        histogramInto(h.counts, h.edges, data.subarray(0, fused.stoppedAt), -1);
+        scan = scanFinite(data);
+      }
+    } else scan = scanFinite(data);
     s.nan += scan.nan;
     s.inf += scan.inf;
     s.finite += scan.finite;
@@ -101,7 +113,7 @@ class EntropyCollector implements CalibrationCollector {
     if (scan.min < s.min) s.min = scan.min;
     if (scan.max > s.max) s.max = scan.max;
     if (this.options.mode === 'mxnet') {
-      if (s.signed) s.signed = addToSignedHistogram(s.signed, data, scan);
+      if (s.signed) { if (!filled) s.signed = addToSignedHistogram(s.signed, data, scan); }
       else if (scan.absMax > 0) {
         s.signed = signedHistogram(data, scan.absMax, this.numBins);
         addZeros(s.signed.counts, this.numBins >> 1, s.pendingZeros);

@@ -1,3 +1,5 @@
+import type { FiniteScan } from './finite-scan';
+
 /**
  * `np.histogram(a, bins=n, range=(lo, hi))` for float32 `a` and float64 (Python float) bounds, as
  * NumPy 2.x computes it: edges are `np.linspace(lo, hi, n + 1)` evaluated in float64 and stored as
@@ -22,9 +24,10 @@ export function linspaceEdges32(lo: number, hi: number, n: number): Float32Array
  * (length n), with NumPy's bin assignment. `edges` must be non-decreasing float32 values from
  * {@link linspaceEdges32}. NaN and ±Infinity are skipped (NaN fails every comparison; infinities
  * fall outside the range), as are values outside the range; the caller counts them.
+ * `weight` is added per value (−1 undoes an earlier fill of the same values).
  * @returns the number of values added.
  */
-export function histogramInto(counts: Float64Array, edges: Float32Array, data: Float32Array): number {
+export function histogramInto(counts: Float64Array, edges: Float32Array, data: Float32Array, weight = 1): number {
   const n = counts.length;
   const lo = edges[0]!;
   const hi = edges[n]!;
@@ -49,8 +52,61 @@ export function histogramInto(counts: Float64Array, edges: Float32Array, data: F
       if (v < edges[k]!) k--;
       else if (k !== last && v >= edges[k + 1]!) k++;
     }
-    counts[k] = counts[k]! + 1;
+    counts[k] = counts[k]! + weight;
     added++;
   }
   return added;
+}
+
+/** {@link scanFinite}'s result from {@link histogramScanInto}, and where it stopped. */
+export interface HistogramScan extends FiniteScan {
+  /** -1 when every value was handled; else the index of the first finite value outside the range. */
+  stoppedAt: number;
+}
+
+/**
+ * {@link histogramInto} and {@link scanFinite} in one pass, for a batch expected to fit the grid of
+ * a signed histogram over `[-limit, limit]` (float64 `limit`, MXNet's `th`; the test is against it,
+ * not the float32 edges, exactly as `combine_histogram` decides on growth): bins the values and
+ * tracks min/max/NaN/±Infinity. At the first finite value outside `[-limit, limit]` it stops
+ * (`stoppedAt`), leaving the values before it added to `counts`;
+ * the caller undoes them (`histogramInto(counts, edges, data.subarray(0, stoppedAt), -1)`) and
+ * grows the grid. When it runs through, the scan fields equal `scanFinite(data)`.
+ */
+export function histogramScanInto(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): HistogramScan {
+  const n = counts.length;
+  const lo = edges[0]!;
+  const hi = edges[n]!;
+  const last = n - 1;
+  const scale = hi > lo ? n / (hi - lo) : 0;
+  const delta = n * 2 ** -21 + 1e-9;
+  // A float32 in [-limit, limit] is within [edges[0], edges[n]] (the float32 roundings of ∓limit).
+  const neg = -limit;
+  let min = Infinity;
+  let max = -Infinity;
+  let nan = 0;
+  let inf = 0;
+  const len = data.length;
+  for (let i = 0; i < len; i++) {
+    const v = data[i]!;
+    if (v >= neg && v <= limit) {
+      // selects, not branches: V8 compiles these without a mispredicted jump per new extreme
+      min = v < min ? v : min;
+      max = v > max ? v : max;
+      const f = (v - lo) * scale;
+      let k = f | 0;
+      const fr = f - k;
+      if (fr < delta || fr > 1 - delta || k >= last) {
+        if (k > last) k = last;
+        if (v < edges[k]!) k--;
+        else if (k !== last && v >= edges[k + 1]!) k++;
+      }
+      counts[k] = counts[k]! + 1;
+    } else if (v !== v) nan++;
+    else if (v === Infinity || v === -Infinity) inf++;
+    else return { min, max, absMax: 0, finite: 0, nan, inf, stoppedAt: i };
+  }
+  const finite = len - nan - inf;
+  const absMax = finite > 0 ? Math.max(-min, max) : 0;
+  return { min, max, absMax, finite, nan, inf, stoppedAt: -1 };
 }

@@ -1,8 +1,9 @@
 import { expectClose } from '@qcal/core/testkit';
 import {
   entropyCollector, histogramInto, linspaceEdges32, modeloptKlThreshold, mxnetKlThreshold, pythonFloorDiv, scanFinite,
-  signedHistogram, growthFor, histcAbsInto,
+  signedHistogram, growthFor, histcAbsInto, histogramScanInto, addToSignedHistogram,
 } from '@qcal/collector-entropy';
+import { decodeFloat64 } from '@qcal/core';
 import { runCollector } from '@qcal/core/testkit';
 import { naiveModeloptDivergences, naiveMxnetDivergences } from './naive-kl';
 
@@ -169,5 +170,43 @@ describe('entropy collector edge cases', () => {
 
   it('rejects an even bin count in mxnet mode with a message that says what to do', () => {
     expect(() => entropyCollector.create({ ...entropyCollector.defaultOptions, numBins: 8000 }, { tensors: [], logger: console as never })).toThrow(/odd.*8001/);
+  });
+});
+
+describe('fused histogram + scan (collect fast path)', () => {
+  it('equals scanFinite + histogramInto when the batch fits, and stops at the first value outside', () => {
+    const r = rng(17);
+    const edges = linspaceEdges32(-3, 3, 801);
+    const data = gaussian(r, 20000, 0.8).map((v) => Math.max(-3, Math.min(3, v)));
+    data.set([NaN, Infinity, -Infinity, 3, -3, Math.fround(3)], 100);
+    const a = new Float64Array(801);
+    const b = new Float64Array(801);
+    histogramInto(a, edges, data);
+    const fused = histogramScanInto(b, edges, data, 3);
+    expect(fused).toEqual({ ...scanFinite(data), stoppedAt: -1 });
+    expect(Array.from(b)).toEqual(Array.from(a));
+    // a value beyond the float64 limit (even one equal to the float32 edge above it) stops the pass
+    const th = 0.1; // Math.fround(0.1) > 0.1
+    const e2 = linspaceEdges32(-th, th, 11);
+    const d2 = Float32Array.from([0.05, -0.02, Math.fround(0.1), 0.01]);
+    const c2 = new Float64Array(11);
+    const s2 = histogramScanInto(c2, e2, d2, th);
+    expect(s2.stoppedAt).toBe(2);
+    histogramInto(c2, e2, d2.subarray(0, 2), -1);
+    expect(Array.from(c2).every((x) => x === 0)).toBe(true);
+  });
+
+  it('the collector keeps the same histograms as the scan-then-fill kernels (growing batches, NaN, zeros)', () => {
+    const r = rng(23);
+    const batches = [gaussian(r, 5000, 1), gaussian(r, 5000, 0.5), gaussian(r, 5000, 2), new Float32Array(300), gaussian(r, 5000, 1.9)];
+    batches[1]![7] = NaN;
+    batches[4]![9] = -Infinity;
+    const c = entropyCollector.create({ ...entropyCollector.defaultOptions, numBins: 2001 }, { tensors: [], logger: console as never });
+    for (const b of batches) void c.collect('t', 'op', { data: b, dims: [b.length] } as never);
+    let h = signedHistogram(batches[0]!, scanFinite(batches[0]!).absMax, 2001);
+    for (const b of batches.slice(1)) h = addToSignedHistogram(h, b, scanFinite(b));
+    const snap = c.snapshot!() as { tensors: { t: { counts: Parameters<typeof decodeFloat64>[0]; th: number } } };
+    expect(snap.tensors.t.th).toBe(h.th);
+    expect(Array.from(decodeFloat64(snap.tensors.t.counts))).toEqual(Array.from(h.counts));
   });
 });
