@@ -1,3 +1,7 @@
+// Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
+const { max: M_max } = Math;
+const INF = Infinity;
+
 /** Min, max and abs-max of the finite values of a tensor, with counts of what was left out. */
 export interface FiniteScan {
   /** Smallest finite value; +Infinity when there is none. */
@@ -17,8 +21,8 @@ export interface FiniteScan {
  * infinite range is meaningless) and are counted instead, so the collector can report them.
  */
 export function scanFinite(data: Float32Array): FiniteScan {
-  let min = Infinity;
-  let max = -Infinity;
+  let min = INF;
+  let max = -INF;
   let nan = 0;
   const n = data.length;
   for (let i = 0; i < n; i++) {
@@ -28,18 +32,18 @@ export function scanFinite(data: Float32Array): FiniteScan {
     if (v !== v) nan++;
   }
   let inf = 0;
-  if (min === -Infinity || max === Infinity) {
+  if (min === -INF || max === INF) {
     // Rare path: infinities present; redo over finite values only.
-    min = Infinity;
-    max = -Infinity;
+    min = INF;
+    max = -INF;
     for (let i = 0; i < n; i++) {
       const v = data[i]!;
-      if (v === Infinity || v === -Infinity) { inf++; continue; }
+      if (v === INF || v === -INF) { inf++; continue; }
       if (v < min) min = v;
       if (v > max) max = v;
     }
   }
   const finite = n - nan - inf;
-  const absMax = finite > 0 ? Math.max(-min, max) : 0;
+  const absMax = finite > 0 ? M_max(-min, max) : 0;
   return { min, max, absMax, finite, nan, inf };
 }

@@ -2,6 +2,9 @@ import { growthFor, type SignedHistogram } from './mxnet-histogram';
 import { linspaceEdges32 } from './numpy-histogram';
 import { torchArange0, type AbsHistogram } from './abs-histogram';
 
+// Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
+const { abs: M_abs, ceil: M_ceil, floor: M_floor, max: M_max, min: M_min } = Math;
+
 /**
  * Merging the histogram of a later data shard (B) into an earlier one (A), for sharded runs.
  *
@@ -41,7 +44,7 @@ function binOf(edges: Float32Array, v: number): number {
   const hi = edges[n]!;
   if (v <= lo) return 0;
   if (v >= hi) return n - 1;
-  let k = Math.min(n - 1, Math.floor(((v - lo) / (hi - lo)) * n));
+  let k = M_min(n - 1, M_floor(((v - lo) / (hi - lo)) * n));
   while (k > 0 && v < edges[k]!) k--;
   while (k < n - 1 && v >= edges[k + 1]!) k++;
   return k;
@@ -69,7 +72,7 @@ export function mergeSignedHistograms(
   const nB = b.counts.length;
   const wT = (2 * t.th) / nT;
   const wB = (2 * b.th) / nB;
-  if (Math.abs(wT - wB) <= ALIGN_RTOL * wT && nT >= nB && (nT - nB) % 2 === 0) {
+  if (M_abs(wT - wB) <= ALIGN_RTOL * wT && nT >= nB && (nT - nB) % 2 === 0) {
     const off = (nT - nB) >> 1;
     for (let k = 0; k < nB; k++) t.counts[off + k] = t.counts[off + k]! + b.counts[k]!;
   } else {
@@ -91,7 +94,7 @@ function growAbs(a: AbsHistogram, records: readonly number[]): AbsHistogram {
   for (const r of records) {
     if (!(r > edges[edges.length - 1]!)) continue;
     const width = f32(edges[1]! - edges[0]!);
-    n = Math.ceil(f32(f32(r) / width));
+    n = M_ceil(f32(f32(r) / width));
     edges = torchArange0(f32(f32(r) + width), width);
   }
   const counts = new Float64Array(n);
@@ -125,7 +128,7 @@ export function mergeAbsHistograms(
       const c = b.counts[k]!;
       if (c === 0) continue;
       const centre = (b.edges[k]! + b.edges[k + 1]!) / 2;
-      const j = Math.min(n - 1, Math.max(0, Math.floor((centre / last) * n)));
+      const j = M_min(n - 1, M_max(0, M_floor((centre / last) * n)));
       t.counts[j] = t.counts[j]! + c;
     }
   }

@@ -2,6 +2,9 @@ import { histogramInto, linspaceEdges32 } from './numpy-histogram';
 import { pythonFloorDiv } from './python-floor-div';
 import type { FiniteScan } from './finite-scan';
 
+// Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
+const { trunc: M_trunc } = Math;
+
 /**
  * The running histogram of MXNet's `_LayerHistogramCollector` (ALGORITHMS.md §1 steps 1-3): an odd
  * number of bins over `[-th, th]`, bin `numBins/2` centred on zero. Counts are exact integers
@@ -30,7 +33,7 @@ export function signedHistogram(data: Float32Array, th: number, numBins: number)
  */
 export function growthFor(th: number, numBins: number, newTh: number): { half: number; th: number; numBins: number } {
   const oldStep = (2 * th) / numBins;
-  const half = Math.trunc(pythonFloorDiv(newTh - th, oldStep) + 1);
+  const half = M_trunc(pythonFloorDiv(newTh - th, oldStep) + 1);
   return { half, th: half * oldStep + th, numBins: numBins + 2 * half };
 }
 

@@ -1,5 +1,9 @@
 import type { FiniteScan } from './finite-scan';
 
+// Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
+const { max: M_max } = Math;
+const INF = Infinity;
+
 /**
  * `np.histogram(a, bins=n, range=(lo, hi))` for float32 `a` and float64 (Python float) bounds, as
  * NumPy 2.x computes it: edges are `np.linspace(lo, hi, n + 1)` evaluated in float64 and stored as
@@ -82,8 +86,8 @@ export function histogramScanInto(counts: Float64Array, edges: Float32Array, dat
   const delta = n * 2 ** -21 + 1e-9;
   // A float32 in [-limit, limit] is within [edges[0], edges[n]] (the float32 roundings of ∓limit).
   const neg = -limit;
-  let min = Infinity;
-  let max = -Infinity;
+  let min = INF;
+  let max = -INF;
   let nan = 0;
   let inf = 0;
   const len = data.length;
@@ -103,10 +107,10 @@ export function histogramScanInto(counts: Float64Array, edges: Float32Array, dat
       }
       counts[k] = counts[k]! + 1;
     } else if (v !== v) nan++;
-    else if (v === Infinity || v === -Infinity) inf++;
+    else if (v === INF || v === -INF) inf++;
     else return { min, max, absMax: 0, finite: 0, nan, inf, stoppedAt: i };
   }
   const finite = len - nan - inf;
-  const absMax = finite > 0 ? Math.max(-min, max) : 0;
+  const absMax = finite > 0 ? M_max(-min, max) : 0;
   return { min, max, absMax, finite, nan, inf, stoppedAt: -1 };
 }
