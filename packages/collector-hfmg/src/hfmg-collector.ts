@@ -2,8 +2,7 @@ import {
   COLLECTOR_API_VERSION, CalibrationError, decodeFloat64, defineCollector, encodeArray,
   type ActivationTensor, type CalibrationCollector, type CollectorState, type EncodedArray, type TensorRange,
 } from '@qcal/core';
-import { finiteRange } from './histc';
-import { createHfmgHistogram, hfmgAddBatch, hfmgMergeHistograms, type HfmgHistogram } from './hfmg-histogram';
+import { createHfmgHistogram, hfmgCollectBatch, hfmgMergeHistograms, type HfmgHistogram } from './hfmg-histogram';
 import { hfmgSearch } from './hfmg-search';
 
 export interface HfmgOptions {
@@ -44,13 +43,8 @@ class HfmgCollector implements CalibrationCollector {
     const st = this.tensor(name);
     if (this.options.batchNum > 0 && st.batches >= this.options.batchNum) return;
     st.batches++;
-    const r = finiteRange(tensor.data);
-    st.nan += r.nan;
-    st.inf += r.inf;
-    if (r.min > r.max) return; // nothing finite
-    let data = tensor.data;
-    if (r.nan || r.inf) data = data.filter((v) => v - v === 0); // AMCT raises on non-finite values; qcal drops and counts them
-    hfmgAddBatch(st.hist, data, r.min, r.max);
+    // NaN and ±Infinity: AMCT raises; qcal drops and counts them.
+    hfmgCollectBatch(st.hist, tensor.data, st);
   }
 
   postCollect(): Record<string, TensorRange> {

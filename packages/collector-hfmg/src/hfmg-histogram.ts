@@ -1,5 +1,5 @@
 import { f32, FLT_EPSILON } from './float32';
-import { histcInto } from './histc';
+import { finiteRange, histcInto, histcRun } from './histc';
 
 /** AMCT HFMG's running histogram: `nbins` counts over [min, max] (float32 bounds). */
 export interface HfmgHistogram {
@@ -91,6 +91,45 @@ export function hfmgAddBatch(h: HfmgHistogram, data: Float32Array, min: number, 
   h.counts = fresh;
   h.min = cMin;
   h.max = cMax;
+}
+
+/**
+ * {@link hfmgAddBatch} for a raw batch that may hold NaN and ±Infinity (not counted; their numbers
+ * are added to `bad`), in one pass when the batch lies inside the running range, which is then the
+ * combined range: AMCT histograms the batch on it and adds the old counts bin-wise, i.e. exactly
+ * what binning straight into the running counts does. The first value outside the range (or not
+ * finite) stops that pass; its counts are taken back and the batch goes the general way, with the
+ * combined range from the rest of the batch (the values before it lie inside the old range).
+ */
+export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { nan: number; inf: number }): void {
+  const n = data.length;
+  if (h.min === null || h.max === null || h.min === h.max) {
+    const r = finiteRange(data);
+    bad.nan += r.nan;
+    bad.inf += r.inf;
+    if (r.min > r.max) return; // nothing finite
+    hfmgAddBatch(h, data, r.min, r.max); // histc skips NaN and ±Infinity (outside the finite range)
+    return;
+  }
+  const lo = h.min;
+  const hi = h.max;
+  const range = f32(hi - lo);
+  const stop = histcRun(h.counts, data, 0, n, lo, hi, range, 1);
+  if (stop === n) return;
+  const r = finiteRange(data.subarray(stop));
+  bad.nan += r.nan;
+  bad.inf += r.inf;
+  if (r.min >= lo && r.max <= hi) {
+    // Only NaN/±Infinity were outside: the combined range is the running one, keep binning.
+    let i = stop + 1;
+    while (i < n) {
+      i = histcRun(h.counts, data, i, n, lo, hi, range, 1);
+      i++;
+    }
+    return;
+  }
+  histcRun(h.counts, data, 0, stop, lo, hi, range, -1); // take the optimistic counts back
+  hfmgAddBatch(h, data, r.min < lo ? r.min : lo, r.max > hi ? r.max : hi);
 }
 
 /**

@@ -3,10 +3,10 @@ import { hfmgCollector } from './hfmg-collector';
 
 export { hfmgCollector };
 export type { HfmgOptions } from './hfmg-collector';
-export { histcInto, finiteRange } from './histc';
-export { createHfmgHistogram, hfmgAddBatch, hfmgRebinInto, hfmgMergeHistograms, floorDivF32 } from './hfmg-histogram';
+export { histcInto, histcRun, finiteRange } from './histc';
+export { createHfmgHistogram, hfmgAddBatch, hfmgCollectBatch, hfmgRebinInto, hfmgMergeHistograms, floorDivF32 } from './hfmg-histogram';
 export type { HfmgHistogram } from './hfmg-histogram';
-export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, binMoments, amctScaleOffset, hfmgSearch } from './hfmg-search';
+export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, hfmgLossDirect, binMoments, amctScaleOffset, hfmgSearch } from './hfmg-search';
 export type { HfmgResult, BinMoments } from './hfmg-search';
 export const collectors = [hfmgCollector];
 export default hfmgCollector;
