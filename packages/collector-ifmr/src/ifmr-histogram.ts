@@ -5,7 +5,8 @@ import { percentileRank } from './percentile';
 import { DEFAULT_IFMR_PARAMS, ifmrSelect, type IfmrCandidate, type IfmrParams, type IfmrResult } from './ifmr-search';
 
 /**
- * IFMR's loss for one candidate, from a moment histogram instead of raw data, in O(bins):
+ * IFMR's loss for one candidate, from a moment histogram instead of raw data, in O(bins) additions
+ * and O(levels) float32 quantizations:
  * Σ(q(x) − x)² = Σ_bins Σ_pieces (n_p·q_p² − 2·q_p·S_p) + Σx², where q is the quantize-dequantize
  * level. A bin that lies inside one level's cell contributes exactly (its count and value sum are
  * known). A bin crossed by a rounding midpoint `(k + ½)·scale` is split there, its count and sum
@@ -30,41 +31,83 @@ export function histogramMse(h: MomentHistogram, c: IfmrCandidate): number {
   let total = 0;
   const count = h.count;
   const sum = h.sum;
-  for (let j = 0; j < h.bins; j++) {
-    const n = count[j]!;
-    if (n === 0) continue;
-    const S = sum[j]!;
-    const a = (h.origin + j) * w;
-    const b = a + w;
-    const ka = level(a);
-    const kb = level(b);
-    if (ka === kb) {
+  const bins = h.bins;
+  const origin = h.origin;
+  // `level` is monotone (clamp, division by scale > 0, float32 rounding and rint all are), so the
+  // bins whose edges share one level form runs: a run's end is found from the level's upper
+  // midpoint (k + ½)·scale and checked with `level` at the run's edges, and the bins inside it are
+  // summed without further `level` calls: O(levels) calls per candidate instead of 2 per bin, and
+  // the same terms added in the same order as bin by bin.
+  const kTop = level(hi > lo ? hi : lo);
+  // Only the bins from the minimum's to the maximum's hold values (binning is floor(v/w) − origin).
+  let j = Math.floor(h.min / w) - origin;
+  if (!(j >= 0)) j = 0;
+  let jEnd = Math.floor(h.max / w) - origin + 1;
+  if (!(jEnd <= bins)) jEnd = bins;
+  while (j < jEnd) {
+    const a0 = (origin + j) * w;
+    const ka = level(a0);
+    // Last bin J ≥ j − 1 whose right edge still has level ka.
+    let J: number;
+    if (ka >= kTop) J = bins - 1;
+    else {
+      const t = (ka + 0.5) * scale / w - origin; // the midpoint, in bins
+      J = t > bins ? bins - 1 : t < j ? j - 1 : (t | 0) - 1;
+      if (J < j - 1) J = j - 1;
+      while (J + 1 < bins && level((origin + J + 2) * w) === ka) J++;
+      while (J >= j && level((origin + J + 1) * w) !== ka) J--;
+    }
+    if (J >= jEnd) J = jEnd - 1;
+    if (J >= j) {
       const q = f32(ka * scale);
-      total += n * q * q - 2 * q * S;
+      for (let i = j; i <= J; i++) {
+        const n = count[i]!;
+        if (n === 0) continue;
+        total += n * q * q - 2 * q * sum[i]!;
+      }
+      j = J + 1;
       continue;
     }
-    // Linear density on [a, b) with the bin's count and sum: f(x) = alpha + beta·(x − m).
-    const m = a + w / 2;
-    const alpha = n / w;
-    const beta = (12 * (S - n * m)) / (w * w * w);
-    let u = a;
-    let nLeft = n;
-    let sLeft = S;
-    for (let k = ka; k < kb; k++) {
-      const t = Math.min(Math.max((k + 0.5) * scale, a), b);
-      const du1 = u - m, du2 = t - m;
-      const np = alpha * (t - u) + (beta / 2) * (du2 * du2 - du1 * du1);
-      const sp = m * np + (alpha / 2) * (du2 * du2 - du1 * du1) + (beta / 3) * (du2 * du2 * du2 - du1 * du1 * du1);
-      const q = f32(k * scale);
-      total += np * q * q - 2 * q * sp;
-      nLeft -= np;
-      sLeft -= sp;
-      u = t;
+    // Bin j is crossed by at least one rounding midpoint.
+    const n = count[j]!;
+    if (n !== 0) {
+      const S = sum[j]!;
+      const a = a0;
+      const b = a + w;
+      const kb = level(b);
+      total = crossedBin(total, n, S, a, b, w, ka, kb, scale);
     }
-    const q = f32(kb * scale);
-    total += nLeft * q * q - 2 * q * sLeft;
+    j++;
   }
   return Math.max((total + h.sumSq) / h.n, 0);
+}
+
+/**
+ * A bin [a, b) crossed by the rounding midpoints between levels ka < kb: split at each midpoint
+ * under the linear density with the bin's count n and sum S, each piece at its level; returns
+ * `total` plus the pieces' terms (added one by one).
+ */
+function crossedBin(total: number, n: number, S: number, a: number, b: number, w: number, ka: number, kb: number, scale: number): number {
+  // Linear density on [a, b) with the bin's count and sum: f(x) = alpha + beta·(x − m).
+  const m = a + w / 2;
+  const alpha = n / w;
+  const beta = (12 * (S - n * m)) / (w * w * w);
+  let u = a;
+  let nLeft = n;
+  let sLeft = S;
+  for (let k = ka; k < kb; k++) {
+    const t = Math.min(Math.max((k + 0.5) * scale, a), b);
+    const du1 = u - m, du2 = t - m;
+    const np = alpha * (t - u) + (beta / 2) * (du2 * du2 - du1 * du1);
+    const sp = m * np + (alpha / 2) * (du2 * du2 - du1 * du1) + (beta / 3) * (du2 * du2 * du2 - du1 * du1 * du1);
+    const q = f32(k * scale);
+    total += np * q * q - 2 * q * sp;
+    nLeft -= np;
+    sLeft -= sp;
+    u = t;
+  }
+  const q = f32(kb * scale);
+  return total + (nLeft * q * q - 2 * q * sLeft);
 }
 
 /**
