@@ -6,7 +6,7 @@ export type { HfmgOptions } from './hfmg-collector';
 export { histcInto, histcRun, finiteRange } from './histc';
 export { createHfmgHistogram, hfmgAddBatch, hfmgCollectBatch, hfmgRebinInto, hfmgMergeHistograms, floorDivF32 } from './hfmg-histogram';
 export type { HfmgHistogram } from './hfmg-histogram';
-export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, hfmgLossDirect, binMoments, amctScaleOffset, hfmgSearch } from './hfmg-search';
+export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, hfmgLossDirect, hfmgClipLoss, binMoments, amctScaleOffset, hfmgSearch } from './hfmg-search';
 export type { HfmgResult, BinMoments } from './hfmg-search';
 export const collectors = [hfmgCollector];
 export default hfmgCollector;
