@@ -150,7 +150,8 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
       for (const f of written) out(io, `  wrote ${path.relative(cfg.cwd, f) || f}`);
     }
   }
-  if (cfg.qdq) {
+  // --evaluate and --target-cos are about the INT8 model: they imply --qdq.
+  if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined) {
     await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger);
   }
   return 0;

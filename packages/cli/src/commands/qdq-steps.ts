@@ -4,10 +4,15 @@ import {
   evaluateModels,
   formatEvaluationSummary,
   evaluationToJson,
+  searchFallback,
+  formatFallback,
+  sensitivityToJson,
   writeFileAtomic,
+  writeRunOutputs,
   type ResolvedConfig,
   type CalibrationTable,
   type Logger,
+  type TableFormat,
 } from '@qcal/core';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
@@ -15,24 +20,59 @@ import { summarizeReport } from './int8';
 
 /** Evaluation samples when neither evalSamples nor a separate evalData says otherwise. */
 export const DEFAULT_EVAL_SAMPLES = 16;
+/** Samples the FP32-fallback search ranks and searches on (held-out ones follow them). */
+export const DEFAULT_SEARCH_SAMPLES = 8;
 
 /**
- * After calibration: `<out>/<collector>.qdq.onnx` per collector and, with `evaluate`, FP32-vs-INT8
- * metrics per collector side by side (also written as `<collector>.evaluation.json`).
+ * After calibration, per collector: with `targetCos`, the FP32-fallback search (the most harmful
+ * tensors kept float until the target holds on held-out samples; the table is rewritten with the
+ * exclusion list in `meta.floatFallback`, and `<collector>.fallback.json` reports the trade);
+ * `<out>/<collector>.qdq.onnx`; with `evaluate`, FP32-vs-INT8 metrics side by side.
  */
 export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label: string; table: CalibrationTable }[], io: CliIo, logger: Logger): Promise<void> {
   const summaries: string[] = [];
-  for (const { label, table } of tables) {
+  const evalSource = (numSamples: number) => openEvalData(cfg.model!, {
+    data: cfg.evalData ?? cfg.data!,
+    ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+    numSamples,
+  }, cfg.cwd);
+  for (const entry of tables) {
+    const { label } = entry;
+    let table = entry.table;
+    if (cfg.targetCos !== undefined) {
+      const searchData = await openEvalData(cfg.model!, {
+        data: cfg.data!,
+        ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+        ...(cfg.evalData ? { numSamples: DEFAULT_SEARCH_SAMPLES } : {}),
+      }, cfg.cwd);
+      const heldOut = cfg.evalSamples ?? DEFAULT_SEARCH_SAMPLES;
+      const evalData = cfg.evalData ? await evalSource(heldOut) : undefined;
+      const r = await searchFallback({
+        model: cfg.model!,
+        table,
+        data: searchData.batches(),
+        ...(evalData ? { evalData: () => evalData.batches() } : {}),
+        evalSamples: DEFAULT_SEARCH_SAMPLES,
+        heldOutSamples: heldOut,
+        target: cfg.targetCos,
+        ...(cfg.maxFloatLayers !== undefined ? { maxFloatLayers: cfg.maxFloatLayers } : {}),
+        search: { configDir: cfg.configDir, cwd: cfg.cwd },
+        qdq: { quantizeMode: cfg.quantizeMode },
+      });
+      const { table: searched, ...report } = r;
+      table = searched;
+      writeRunOutputs(cfg.out, [{ label, table }], cfg.formats.filter((f): f is TableFormat => f !== 'json'), [
+        { name: `${label}.fallback.json`, data: sensitivityToJson(report) },
+      ]);
+      if (!cfg.quiet) out(io, `  ${label}: ${formatFallback(r).split('\n').join('\n    ')}`);
+      if (!r.met) logger.warn(`${label}: the target cosine ${cfg.targetCos} was not reached${cfg.maxFloatLayers !== undefined ? ` within ${cfg.maxFloatLayers} float layers` : ''}`);
+    }
     const outPath = path.join(cfg.out, `${label}.qdq.onnx`);
     const r = await quantizeFile({ model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode });
     for (const w of r.warnings) logger.warn(w);
     if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, outPath) || outPath}: ${summarizeReport(r.report)}`);
-    if (cfg.evaluate || cfg.targetCos !== undefined) {
-      const data = await openEvalData(cfg.model!, {
-        data: cfg.evalData ?? cfg.data!,
-        ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
-        numSamples: cfg.evalSamples ?? (cfg.evalData ? cfg.numSamples ?? Number.MAX_SAFE_INTEGER : DEFAULT_EVAL_SAMPLES),
-      }, cfg.cwd);
+    if (cfg.evaluate) {
+      const data = await evalSource(cfg.evalSamples ?? (cfg.evalData ? cfg.numSamples ?? Number.MAX_SAFE_INTEGER : DEFAULT_EVAL_SAMPLES));
       const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0 });
       writeFileAtomic(path.join(cfg.out, `${label}.evaluation.json`), evaluationToJson(report));
       summaries.push(formatEvaluationSummary(report, `${label}: `));
