@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '@qcal/cli';
-import { writeNpy } from '@qcal/core';
+import { writeNpy, mulberry32 } from '@qcal/core';
 
 /** Runs `qcal ...args` in-process with captured output. */
 export async function qcal(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -22,16 +22,7 @@ export function tmpDir(prefix = 'qcal-test-'): string {
 }
 
 /** A seeded generator (mulberry32) for reproducible synthetic inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Writes `count` float32 .npy samples of the given dims (uniform in [-1, 1]) into dir. */
 export function writeSamples(dir: string, dimsList: number[][], seed = 1): string[] {

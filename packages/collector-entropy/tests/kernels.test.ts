@@ -1,3 +1,4 @@
+import { mulberry32 } from '@qcal/core';
 import { expectClose } from '@qcal/core/testkit';
 import {
   entropyCollector, histogramInto, linspaceEdges32, modeloptKlThreshold, mxnetKlThreshold, pythonFloorDiv, scanFinite,
@@ -8,16 +9,7 @@ import { runCollector } from '@qcal/core/testkit';
 import { naiveModeloptDivergences, naiveMxnetDivergences } from './naive-kl';
 
 /** Deterministic PRNG (mulberry32) so the property tests are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 function gaussian(r: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

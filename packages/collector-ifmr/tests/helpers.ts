@@ -1,3 +1,4 @@
+import { mulberry32 } from '@qcal/core';
 import type { IfmrParams } from '@qcal/collector-ifmr';
 
 /** Golden params (AMCT names) → kernel params. */
@@ -24,16 +25,7 @@ export function concat(batches: Float32Array[]): Float32Array {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32) and a normal sample via Box-Muller. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function normal(n: number, seed: number, sd = 1, mean = 0): Float32Array {
   const r = rng(seed);

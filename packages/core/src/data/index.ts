@@ -10,3 +10,4 @@ export type { NpyHeader, WriteNpyOptions } from './npy';
 export { writeNpz } from './npz-write';
 export type { FeedType, StoredType } from './dtype';
 export { halfToFloat, floatToHalf } from './dtype';
+export { mulberry32 } from './select';
