@@ -44,9 +44,13 @@ Options:
   --out DIR              output directory (default calib-out)
   --format F             also write F: tensorrt, tpu-mlir, ort (repeatable; json is always written)
   --qdq                  also write <out>/<collector>.qdq.onnx (INT8 QDQ model)
-  --evaluate             with --qdq: compare INT8 with FP32 and print a summary per collector
-  --target-cos C         with --qdq: keep the most harmful layers in FP32 until the output cosine >= C
-  --max-float-layers K   with --target-cos: keep at most K layers in FP32
+  --quantize-mode M      smart (default: Q/DQ where onnxruntime has integer kernels) or full
+  --evaluate             compare INT8 with FP32 (implies --qdq) and print a summary per collector
+  --eval-data DIR|LIST   held-out data for --evaluate and --target-cos (default: the calibration data)
+  --eval-samples N       how many evaluation samples to use
+  --target-cos C         keep the most harmful tensors in FP32 until the held-out output cosine >= C
+                         (implies --qdq; the table records them in meta.floatFallback)
+  --max-float-layers K   with --target-cos: keep at most K tensors in FP32
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --quiet                no progress or summary output
