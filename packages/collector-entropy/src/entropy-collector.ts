@@ -16,14 +16,16 @@ import type { KlResult } from './mxnet-kl';
 import type { KlTask } from './kl-task';
 import { defaultKlThreads, runKlTasks } from './kl-pool';
 import { mergeSignedHistograms, mergeAbsHistograms } from './merge-histograms';
+import { addToTpumlirHistogram, tpumlirHistogram, TPUMLIR_SKIP_ABS, type TpuMlirHistogram } from './tpumlir-histogram';
+import { tpumlirKlThreshold, tpumlirPadHistogram } from './tpumlir-kl';
 
-export type EntropyMode = 'mxnet' | 'tensorrt';
+export type EntropyMode = 'mxnet' | 'tensorrt' | 'tpumlir';
 export type QuantizedDtype = 'int8' | 'uint8' | 'auto';
 
 export interface EntropyOptions {
-  /** `mxnet` (MXNet/TVM 8001-bin signed histogram, default) or `tensorrt` (NVIDIA 2048-bin |x|). */
+  /** `mxnet` (MXNet/TVM 8001-bin signed histogram, default), `tensorrt` (NVIDIA 2048-bin |x|) or `tpumlir` (tpu-mlir KLD, 2048 bins centred on k·w). */
   mode: EntropyMode;
-  /** Histogram bins of the first batch; default 8001 (mxnet, must be odd) or 2048 (tensorrt). */
+  /** Histogram bins of the first batch; default 8001 (mxnet, must be odd) or 2048 (tensorrt, tpumlir). */
   numBins?: number;
   /** mxnet: quantized bins (255; doubled to 511 for non-negative tensors with uint8/auto). */
   numQuantizedBins: number;
@@ -49,6 +51,7 @@ interface TensorStat {
   records: number[];
   signed?: SignedHistogram;
   abs?: AbsHistogram;
+  tpu?: TpuMlirHistogram;
 }
 
 interface EncodedStat {
@@ -82,6 +85,13 @@ class EntropyCollector implements CalibrationCollector {
     if (options.mode === 'tensorrt' && this.numBins < options.startBin) {
       throw new Error(`entropy: numBins (${this.numBins}) must be at least startBin (${options.startBin}) in tensorrt mode`);
     }
+    if (options.mode === 'tpumlir') {
+      if (this.numBins < 2) throw new Error(`entropy: numBins must be at least 2 in tpumlir mode, got ${this.numBins}`);
+      // tpu-mlir's growth is order-dependent and re-bins only the batch that grows the grid, so a
+      // merged histogram cannot equal a single run's: sharding is refused before any inference.
+      Object.defineProperty(this, 'snapshot', { value: undefined });
+      Object.defineProperty(this, 'merge', { value: undefined });
+    }
   }
 
   collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
@@ -91,6 +101,7 @@ class EntropyCollector implements CalibrationCollector {
       s = { min: Infinity, max: -Infinity, finite: 0, nan: 0, inf: 0, pendingZeros: 0, records: [] };
       this.stats.set(name, s);
     }
+    if (this.options.mode === 'tpumlir') { this.collectTpumlir(s, data); return; }
     let scan: FiniteScan;
     let filled = false;
     if (s.signed) {
@@ -129,7 +140,53 @@ class EntropyCollector implements CalibrationCollector {
     }
   }
 
+  /**
+   * tpu-mlir (`kld_calibrator.py` process_statistic): running min/max first, abs_value = max(|min|,
+   * |max|) (cumulative), the sample is skipped for the histogram when its own max |x| < 1e-8.
+   */
+  private collectTpumlir(s: TensorStat, data: Float32Array): void {
+    const scan = scanFinite(data);
+    s.nan += scan.nan;
+    s.inf += scan.inf;
+    s.finite += scan.finite;
+    if (scan.finite === 0) return;
+    if (scan.min < s.min) s.min = scan.min;
+    if (scan.max > s.max) s.max = scan.max;
+    if (scan.absMax < TPUMLIR_SKIP_ABS) return;
+    const absValue = Math.max(-s.min, s.max);
+    s.tpu = s.tpu ? addToTpumlirHistogram(s.tpu, data, absValue, this.numBins) : tpumlirHistogram(data, absValue, this.numBins);
+  }
+
+  /** tpu-mlir: KL threshold capped at abs_max; deploy range (min < 0 ? −T : 0, T); cali-table min/max as extras. */
+  private postCollectTpumlir(): Record<string, TensorRange> {
+    const out: Record<string, TensorRange> = {};
+    for (const [name, s] of this.stats) {
+      const extras = {
+        mode: 'tpumlir', nanCount: s.nan, infCount: s.inf,
+        caliMin: Number.isFinite(s.min) ? s.min : 0, caliMax: Number.isFinite(s.max) ? s.max : 0,
+      };
+      if (!s.tpu) {
+        out[name] = { min: 0, max: 0, threshold: 0, divergence: null, numBins: 0, ...extras };
+        continue;
+      }
+      const padded = tpumlirPadHistogram(s.tpu.counts, s.tpu.width);
+      const r = tpumlirKlThreshold(padded.counts, padded.width, Math.max(-s.min, s.max));
+      const t = r.threshold;
+      out[name] = {
+        min: s.min < 0 ? -t : 0,
+        max: t,
+        threshold: t,
+        divergence: Number.isFinite(r.divergence) ? r.divergence : null,
+        numBins: s.tpu.counts.length,
+        keptBins: r.bins,
+        ...extras,
+      };
+    }
+    return out;
+  }
+
   async postCollect(): Promise<Record<string, TensorRange>> {
+    if (this.options.mode === 'tpumlir') return this.postCollectTpumlir();
     const out: Record<string, TensorRange> = {};
     const { mode, quantizedDtype } = this.options;
     // The searches are independent: run them on a worker pool, then assemble the table in order.
@@ -174,6 +231,7 @@ class EntropyCollector implements CalibrationCollector {
   }
 
   snapshot(): CollectorState {
+    if (this.options.mode === 'tpumlir') throw new Error('entropy: tpumlir mode cannot be sharded (no snapshot/merge); run it without --shard');
     const tensors: Record<string, EncodedStat> = {};
     for (const [name, s] of this.stats) {
       const e: EncodedStat = {
@@ -190,6 +248,7 @@ class EntropyCollector implements CalibrationCollector {
   }
 
   merge(state: CollectorState): void {
+    if (this.options.mode === 'tpumlir') throw new Error('entropy: tpumlir mode cannot be sharded (no snapshot/merge); run it without --shard');
     const st = state as EntropyState;
     if (!st || st.version !== 1 || !st.tensors) throw new Error('entropy: not an entropy collector snapshot (expected { version: 1, tensors })');
     if (st.mode !== this.options.mode || st.numBins !== this.numBins) {
@@ -238,10 +297,10 @@ function decodeStat(e: EncodedStat, mode: EntropyMode): TensorStat {
 export const entropyCollector = defineCollector<EntropyOptions>({
   name: 'entropy',
   apiVersion: COLLECTOR_API_VERSION,
-  description: 'KL-divergence (entropy) calibration: MXNet/TVM 8001-bin signed histogram (default) or TensorRT/modelopt 2048-bin |x| histogram',
+  description: 'KL-divergence (entropy) calibration: MXNet/TVM 8001-bin signed histogram (default), TensorRT/modelopt 2048-bin |x| histogram, or tpu-mlir KLD',
   optionsSchema: {
-    mode: { type: 'string', enum: ['mxnet', 'tensorrt'], description: 'mxnet: MXNet calibrate_entropy / TVM MinimizeKL; tensorrt: NVIDIA modelopt HistogramCalibrator entropy (GTC\'17)' },
-    numBins: { type: 'integer', min: 3, max: 1 << 24, description: 'histogram bins of the first batch (default 8001 in mxnet mode, odd; 2048 in tensorrt mode)' },
+    mode: { type: 'string', enum: ['mxnet', 'tensorrt', 'tpumlir'], description: 'mxnet: MXNet calibrate_entropy / TVM MinimizeKL; tensorrt: NVIDIA modelopt HistogramCalibrator entropy (GTC\'17); tpumlir: tpu-mlir run_calibration kl (before auto-tune)' },
+    numBins: { type: 'integer', min: 3, max: 1 << 24, description: 'histogram bins of the first batch (default 8001 in mxnet mode, odd; 2048 in tensorrt and tpumlir modes)' },
     numQuantizedBins: { type: 'integer', min: 3, max: 65535, description: 'mxnet: quantized bins (255); 2n+1 for non-negative tensors when quantizedDtype is uint8 or auto' },
     quantizedDtype: { type: 'string', enum: ['int8', 'uint8', 'auto'], description: 'auto: uint8 range (0, T) for non-negative tensors, as MXNet quantize_net' },
     startBin: { type: 'integer', min: 1, description: 'tensorrt: first candidate number of kept bins (128)' },
