@@ -1,3 +1,4 @@
+import { toOrtFeeds as toRunnerFeeds } from '../runner/session';
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError } from '../errors';
@@ -44,11 +45,10 @@ export type EvaluationItem = Record<string, FeedTensor> | { ids: string[]; feeds
 export function toOrtFeeds(item: EvaluationItem): { feeds: Record<string, ort.Tensor>; count: number } {
   const isBatch = Array.isArray((item as { ids?: unknown }).ids) && typeof (item as { feeds?: unknown }).feeds === 'object';
   const src = (isBatch ? (item as { feeds: Record<string, FeedTensor> }).feeds : item) as Record<string, FeedTensor>;
-  const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(src)) {
     if (!t || typeof t !== 'object' || !('data' in t) || !('dims' in t)) throw new DataError(`evaluation data: input "${name}" is not a tensor ({ type, data, dims })`);
-    feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, [...t.dims]);
   }
+  const feeds = toRunnerFeeds(src);
   const count = isBatch ? (item as { ids: string[] }).ids.length : (src[Object.keys(src)[0] ?? '']?.dims[0] ?? 1);
   return { feeds, count };
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
 import { ModelError } from '../errors';
 import { ONNX_SCHEMA } from './schema';
+import { halfToFloat } from '../data/dtype';
 
 /** int64 fields arrive as Long (protobufjs) or number; see {@link toNumber}. */
 export type Int64 = number | { toNumber(): number; toString(): string };
@@ -209,16 +210,6 @@ export function tensorToFloat32(t: OnnxTensor, where = t.name ?? 'tensor'): Floa
     out[i] = dt === 10 ? halfToFloat(v as number) : toNumber(v as Int64);
   }
   return out;
-}
-
-/** IEEE half (as uint16 bits) to float. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /** A float32 TensorProto with raw_data. */

@@ -1,6 +1,6 @@
 export { buildQdqModel, checkTableForModel, DEQUANTIZED_METADATA_KEY } from './build-qdq';
 export type { QdqOptions, QdqReport, QuantizedTensorInfo, QuantizedWeightInfo } from './build-qdq';
-export { quantizeFile, readTableFile } from './quantize-file';
+export { quantizeFile } from './quantize-file';
 export type { QuantizeFileOptions, QuantizeFileResult } from './quantize-file';
 export { activationParams, quantizeWeights, quantizeBias, roundEven } from './quant-params';
 export type { ActivationType, QuantParams, PerChannelWeights } from './quant-params';

@@ -1,5 +1,5 @@
+import { readTableFile } from '../formats';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { writeFileAtomic } from '../atomic-write';
 import { TableError } from '../errors';
 import { encodeModel } from '../onnx/model';
@@ -24,19 +24,6 @@ export interface QuantizeFileResult {
   outPath?: string;
   /** Non-fatal findings (the table was computed for different model bytes). */
   warnings: string[];
-}
-
-/** Reads and validates a table file; errors name the file. */
-export function readTableFile(file: string): CalibrationTable {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
-    throw new TableError(`${file}: cannot read the calibration table (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  let json: unknown;
-  try { json = JSON.parse(text); } catch (err) {
-    throw new TableError(`${file}: not valid JSON (${(err as Error).message}); expected a qcal table (<collector>.table.json)`, { cause: err });
-  }
-  return validateTable(json, file);
 }
 
 /**
