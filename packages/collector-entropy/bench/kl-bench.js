@@ -14,7 +14,7 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const e = require('../dist/index.js');
 
-const golden = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'golden', 'entropy');
+const golden = path.resolve(__dirname, '..', '..', '..', 'test-fixtures', 'golden', 'entropy');
 const exe = path.join(os.tmpdir(), `qcal-minimize-kl-ref-${process.pid}`);
 execFileSync('g++', ['-O2', '-o', exe, path.join(__dirname, 'minimize-kl-ref.cpp')]);
 
