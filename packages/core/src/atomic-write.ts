@@ -12,14 +12,19 @@ export function writeFilesAtomic(files: readonly { path: string; data: string | 
     for (const f of files) {
       fs.mkdirSync(path.dirname(f.path), { recursive: true });
       const tmp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${process.pid}.${Date.now()}.tmp`);
-      fs.writeFileSync(tmp, f.data);
+      // Listed before writing: a write that fails part-way (disk full) must not leave its temp file.
       temps.push({ tmp, dest: f.path });
+      fs.writeFileSync(tmp, f.data);
     }
   } catch (err) {
     for (const t of temps) fs.rmSync(t.tmp, { force: true });
     throw err;
   }
-  for (const t of temps) fs.renameSync(t.tmp, t.dest);
+  try {
+    for (const t of temps) fs.renameSync(t.tmp, t.dest);
+  } finally {
+    for (const t of temps) fs.rmSync(t.tmp, { force: true });
+  }
 }
 
 /** Writes one file atomically (temporary sibling + rename). */

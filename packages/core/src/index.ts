@@ -32,6 +32,7 @@ export type { QcalErrorCode } from './errors';
 export type { CalibrationTable, TableEntry, TableMeta } from './table';
 export { validateTable } from './table';
 export { writeFileAtomic, writeFilesAtomic } from './atomic-write';
+export * from './output-set';
 export type { EncodedArray } from './array-codec';
 export { encodeArray, decodeArray, decodeFloat64 } from './array-codec';
 export { compilePatterns, selectTensors, explainSelection } from './select';

@@ -12,13 +12,17 @@ import {
   createInstances,
   checkShardable,
   snapshotFiles,
-  writeRunOutputs,
-  writeFilesAtomic,
+  addRunOutputs,
+  openOutputSet,
   findReusableTables,
   streamLogger,
   type ResolvedConfig,
   type CalibrationTable,
   type CollectorResult,
+  type OutputSet,
+  type ResolvedCollector,
+  type CollectorRegistry,
+  collectorLabel,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
@@ -97,6 +101,31 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
   const collectors = resolveToken(container, COLLECTORS);
   const registry = resolveToken(container, COLLECTOR_DEFINITIONS);
   const progress = createProgress('calibrating', io.stderr, Boolean(io.stderr.isTTY) && !cfg.quiet);
+  // Every output path is checked (and a killed run's leftovers cleaned) before the first inference.
+  const set = openOutputSet(cfg.out, {
+    command: cfg.shard ? 'calibrate --shard' : 'calibrate',
+    owns: collectors.map((c, i, all) => planLabel(c.name, i, all.map((x) => x.name))),
+    info: { collectors: collectors.map((c) => c.name), ...(cfg.shard ? { shard: `${cfg.shard.index}/${cfg.shard.count}` } : {}) },
+    logger,
+    cwd: cfg.cwd,
+  });
+  try {
+    const code = await calibrateInto(set, cfg, io, logger, collectors, registry, progress);
+    return code;
+  } finally {
+    set.abort();
+  }
+}
+
+async function calibrateInto(
+  set: OutputSet,
+  cfg: ResolvedConfig,
+  io: CliIo,
+  logger: ReturnType<typeof streamLogger>,
+  collectors: readonly ResolvedCollector[],
+  registry: CollectorRegistry,
+  progress: ReturnType<typeof createProgress>,
+): Promise<number> {
   const prepared = await prepareCalibration({
     model: cfg.model!,
     data: {
@@ -116,6 +145,7 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
     cwd: cfg.cwd,
     onProgress: (p) => progress.update(p.samples, p.total),
   });
+  const shown = (f: string) => path.relative(cfg.cwd, f) || f;
 
   if (cfg.shard) {
     const instances = createInstances(prepared);
@@ -123,19 +153,21 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
     const { counts } = await collectPass(prepared, instances);
     progress.done();
     const files = snapshotFiles(prepared, instances, counts, cfg.shard);
-    writeFilesAtomic(files.map((f) => ({ path: path.join(cfg.out, f.name), data: f.data })));
-    if (!cfg.quiet) out(io, `shard ${cfg.shard.index}/${cfg.shard.count}: ${counts.samples} samples; wrote ${files.map((f) => path.join(cfg.out, f.name)).join(', ')}\nmerge all shards with: qcal merge DIR_1 ... DIR_${cfg.shard.count} --out DIR`);
+    for (const f of files) set.write(f.name, f.data);
+    set.commit();
+    if (!cfg.quiet) out(io, `shard ${cfg.shard.index}/${cfg.shard.count}: ${counts.samples} samples; wrote ${files.map((f) => set.finalPath(f.name)).join(', ')}\nmerge all shards with: qcal merge DIR_1 ... DIR_${cfg.shard.count} --out DIR`);
     return 0;
   }
 
   let results: readonly CollectorResult[] | undefined;
   let tables: CalibrationTable[];
-  const reused = cfg.force ? undefined : findReusableTables(prepared, cfg.out);
+  const reused = cfg.force ? undefined : findReusableTables(prepared, set.dir);
+  const written: string[] = [];
   if (reused) {
     logger.info(`qcal: reusing the tables in ${cfg.out}: same model, data, selection and options (use --force to recompute)`);
     tables = reused;
-    const written = writeRunOutputs(cfg.out, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), cfg.formats.filter((f) => f !== 'json'));
-    if (!cfg.quiet) out(io, `reused ${written.length} file(s) in ${path.relative(cfg.cwd, cfg.out) || cfg.out}: no inference needed`);
+    written.push(...addRunOutputs(set, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), cfg.formats.filter((f) => f !== 'json')));
+    if (!cfg.quiet) out(io, `reusing ${written.length} file(s) in ${shown(cfg.out)}: no inference needed`);
   } else {
     const t0 = performance.now();
     const collected = await collectPass(prepared);
@@ -143,16 +175,25 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
     const result = await finishCalibration(prepared, collected.instances, collected.counts, t0);
     results = result.results;
     tables = results.map((r) => r.table);
-    const written = writeRunOutputs(cfg.out, results, cfg.formats.filter((f) => f !== 'json'));
+    written.push(...addRunOutputs(set, results, cfg.formats.filter((f) => f !== 'json')));
     if (!cfg.quiet) {
       const t = result.timings;
       out(io, `calibrated ${result.samples} samples in ${(t.totalMs / 1000).toFixed(1)} s (inference ${(t.inferenceMs / 1000).toFixed(1)} s, collectors ${((t.collectMs + t.postCollectMs) / 1000).toFixed(1)} s)`);
-      for (const f of written) out(io, `  wrote ${path.relative(cfg.cwd, f) || f}`);
+      for (const f of written) out(io, `  wrote ${shown(f)}`);
     }
   }
   // --evaluate and --target-cos are about the INT8 model: they imply --qdq.
   if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined) {
-    await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger);
+    await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
   }
+  // Tables, formats, QDQ models and evaluations appear together, or (on any failure) not at all.
+  set.commit();
   return 0;
+}
+
+/** The label planCollectors gives the i-th collector (`acme/x` → `acme__x`, repeats numbered). */
+function planLabel(name: string, i: number, names: readonly string[]): string {
+  const label = collectorLabel(name);
+  const n = names.slice(0, i + 1).filter((x) => collectorLabel(x) === label).length;
+  return n > 1 ? `${label}-${n}` : label;
 }

@@ -1,5 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, loadInstalledCollectors, mergeShards, writeRunOutputs, streamLogger, UsageError, isTableFormat, type TableFormat } from '@qcal/core';
+import { loadConfig, loadInstalledCollectors, mergeShards, addRunOutputs, openOutputSet, streamLogger, UsageError, isTableFormat, type TableFormat } from '@qcal/core';
 import { parseFlags } from '../args';
 import { out, type CliIo } from '../io';
 
@@ -40,16 +41,30 @@ export async function mergeCommand(argv: readonly string[], io: CliIo): Promise<
   });
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd });
   const { registry } = loadInstalledCollectors({ configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
-  const result = await mergeShards({
-    dirs: positionals.map((d) => path.resolve(io.cwd, d)),
-    registry,
-    ...(v.model ? { model: path.resolve(io.cwd, v.model) } : {}),
-    logger: streamLogger(io.stderr, { quiet: v.quiet ?? false }),
-  });
-  const written = writeRunOutputs(path.resolve(io.cwd, v.out), result.results, formats.filter((f) => f !== 'json'));
+  const logger = streamLogger(io.stderr, { quiet: v.quiet ?? false });
+  const dirs = positionals.map((d) => path.resolve(io.cwd, d));
+  // --out is checked before any shard is read; the labels it owns are those of the snapshots.
+  const set = openOutputSet(path.resolve(io.cwd, v.out), { command: 'merge', owns: snapshotLabels(dirs[0]!), info: { shards: positionals.length }, logger, cwd: io.cwd });
+  let written: string[];
+  let result: Awaited<ReturnType<typeof mergeShards>>;
+  try {
+    result = await mergeShards({ dirs, registry, ...(v.model ? { model: path.resolve(io.cwd, v.model) } : {}), logger });
+    written = addRunOutputs(set, result.results, formats.filter((f) => f !== 'json'));
+    set.commit();
+  } finally {
+    set.abort();
+  }
   if (!v.quiet) {
     out(io, `merged ${positionals.length} shards (${result.samples} samples)`);
     for (const f of written) out(io, `  wrote ${path.relative(io.cwd, f) || f}`);
   }
   return 0;
+}
+
+function snapshotLabels(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.snapshot')).map((f) => f.slice(0, -'.snapshot'.length));
+  } catch {
+    return [];
+  }
 }

@@ -7,8 +7,8 @@ import {
   searchFallback,
   formatFallback,
   sensitivityToJson,
-  writeFileAtomic,
-  writeRunOutputs,
+  addRunOutputs,
+  type OutputSet,
   type ResolvedConfig,
   type CalibrationTable,
   type Logger,
@@ -29,7 +29,7 @@ export const DEFAULT_SEARCH_SAMPLES = 8;
  * exclusion list in `meta.floatFallback`, and `<collector>.fallback.json` reports the trade);
  * `<out>/<collector>.qdq.onnx`; with `evaluate`, FP32-vs-INT8 metrics side by side.
  */
-export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label: string; table: CalibrationTable }[], io: CliIo, logger: Logger): Promise<void> {
+export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label: string; table: CalibrationTable }[], io: CliIo, logger: Logger, set: OutputSet): Promise<void> {
   const summaries: string[] = [];
   const evalSource = (numSamples: number) => openEvalData(cfg.model!, {
     data: cfg.evalData ?? cfg.data!,
@@ -61,20 +61,22 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
       });
       const { table: searched, ...report } = r;
       table = searched;
-      writeRunOutputs(cfg.out, [{ label, table }], cfg.formats.filter((f): f is TableFormat => f !== 'json'), [
+      addRunOutputs(set, [{ label, table }], cfg.formats.filter((f): f is TableFormat => f !== 'json'), [
         { name: `${label}.fallback.json`, data: sensitivityToJson(report) },
       ]);
       if (!cfg.quiet) out(io, `  ${label}: ${formatFallback(r).split('\n').join('\n    ')}`);
       if (!r.met) logger.warn(`${label}: the target cosine ${cfg.targetCos} was not reached${cfg.maxFloatLayers !== undefined ? ` within ${cfg.maxFloatLayers} float layers` : ''}`);
     }
-    const outPath = path.join(cfg.out, `${label}.qdq.onnx`);
+    // Staged with the tables: the QDQ model of a table appears together with it, never next to an older one.
+    const outPath = set.pathFor(`${label}.qdq.onnx`);
+    const finalPath = set.finalPath(`${label}.qdq.onnx`);
     const r = await quantizeFile({ model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode });
     for (const w of r.warnings) logger.warn(w);
-    if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, outPath) || outPath}: ${summarizeReport(r.report)}`);
+    if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, finalPath) || finalPath}: ${summarizeReport(r.report)}`);
     if (cfg.evaluate) {
       const data = await evalSource(cfg.evalSamples ?? (cfg.evalData ? cfg.numSamples ?? Number.MAX_SAFE_INTEGER : DEFAULT_EVAL_SAMPLES));
       const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0 });
-      writeFileAtomic(path.join(cfg.out, `${label}.evaluation.json`), evaluationToJson(report));
+      set.write(`${label}.evaluation.json`, evaluationToJson(report));
       summaries.push(formatEvaluationSummary(report, `${label}: `));
     }
   }

@@ -2,7 +2,7 @@ export { calibrate, prepareCalibration, executeCalibration, collectPass, finishC
 export type { CalibrateOptions, CalibrateResult, CollectorResult, PreparedCalibration, PassCounts } from './calibrate';
 export { planCollectors, collectorLabel } from './plan';
 export type { PlannedCollector, RunSelection } from './plan';
-export { tableJson, untunedTable, tableOutputFiles, writeRunOutputs, findReusableTables } from './outputs';
+export { tableJson, untunedTable, tableOutputFiles, writeRunOutputs, addRunOutputs, findReusableTables } from './outputs';
 export type { OutputFile } from './outputs';
 export { checkShardable, snapshotFiles, readSnapshot, gatherSnapshots, SNAPSHOT_VERSION } from './snapshots';
 export type { SnapshotFile } from './snapshots';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CalibrationTable } from '../table';
-import { writeFilesAtomic } from '../atomic-write';
+import { openOutputSet, type OutputSet } from '../output-set';
 import { formatFiles, type TableFormat, type TableFormatOptions } from '../formats';
 import type { PreparedCalibration } from './calibrate';
 
@@ -44,12 +44,27 @@ export function tableOutputFiles(label: string, table: CalibrationTable, formats
   return files;
 }
 
-/** Writes all tables of a run into `out`, all or nothing. Returns the paths written. */
-export function writeRunOutputs(out: string, results: readonly { label: string; table: CalibrationTable }[], formats: readonly TableFormat[], extra: readonly OutputFile[] = [], opts: TableFormatOptions = {}): string[] {
+/** Stages the tables of a run (every asked format) in an output set. Returns the final paths. */
+export function addRunOutputs(set: OutputSet, results: readonly { label: string; table: CalibrationTable }[], formats: readonly TableFormat[], extra: readonly OutputFile[] = [], opts: TableFormatOptions = {}): string[] {
   const files = [...results.flatMap((r) => tableOutputFiles(r.label, r.table, formats, opts)), ...extra];
-  const abs = files.map((f) => ({ path: path.join(out, f.name), data: f.data }));
-  writeFilesAtomic(abs);
-  return abs.map((f) => f.path);
+  for (const f of files) set.write(f.name, f.data);
+  return files.map((f) => set.finalPath(f.name));
+}
+
+/**
+ * Writes the tables of a run into `out` as one output set (see `openOutputSet`): all or nothing,
+ * and files of these collectors from an earlier run that are not written again are removed.
+ * Returns the paths written.
+ */
+export function writeRunOutputs(out: string, results: readonly { label: string; table: CalibrationTable }[], formats: readonly TableFormat[], extra: readonly OutputFile[] = [], opts: TableFormatOptions = {}): string[] {
+  const set = openOutputSet(out, { command: 'write-tables', owns: results.map((r) => r.label) });
+  try {
+    const written = addRunOutputs(set, results, formats, extra, opts);
+    set.commit();
+    return written;
+  } finally {
+    set.abort();
+  }
 }
 
 /**
