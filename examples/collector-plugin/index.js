@@ -9,9 +9,10 @@
  * values the result is the exact percentile of all of them; beyond that it is the percentile of
  * a uniform sample. NaN and ±Infinity are skipped (counted in `nonFiniteCount`).
  *
- * It uses only @qcal/core's public API, as every plugin should.
+ * It depends only on @qcal/plugin-kit (a peer dependency: the host's copy is used), as every
+ * plugin should.
  */
-const { defineCollector, COLLECTOR_API_VERSION } = require('@qcal/core');
+const { defineCollector, COLLECTOR_API_VERSION, mulberry32 } = require('@qcal/plugin-kit');
 
 /**
  * @typedef {object} PercentileOptions
@@ -19,18 +20,6 @@ const { defineCollector, COLLECTOR_API_VERSION } = require('@qcal/core');
  * @property {number} reservoirSize most |x| values kept per tensor
  * @property {number} seed          seed of the reservoir's random choices
  */
-
-/** mulberry32: a small seeded PRNG returning numbers in [0, 1). @param {number} seed */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Per-tensor state: the reservoir, how many finite values were seen, how many were skipped. */
 class Reservoir {
@@ -68,18 +57,18 @@ class Reservoir {
   }
 }
 
-/** @implements {import('@qcal/core').CalibrationCollector} */
+/** @implements {import('@qcal/plugin-kit').CalibrationCollector} */
 class PercentileCollector {
-  /** @param {Readonly<PercentileOptions>} options @param {import('@qcal/core').CollectorContext} ctx */
+  /** @param {Readonly<PercentileOptions>} options @param {import('@qcal/plugin-kit').CollectorContext} ctx */
   constructor(options, ctx) {
     this.options = options;
-    this.random = prng(options.seed);
+    this.random = mulberry32(options.seed);
     /** @type {Map<string, Reservoir>} */
     this.reservoirs = new Map();
     for (const t of ctx.tensors) this.reservoirs.set(t.name, new Reservoir(options.reservoirSize));
   }
 
-  /** @param {string} name @param {string} _opName @param {import('@qcal/core').ActivationTensor} tensor */
+  /** @param {string} name @param {string} _opName @param {import('@qcal/plugin-kit').ActivationTensor} tensor */
   collect(name, _opName, tensor) {
     let r = this.reservoirs.get(name);
     if (!r) {
@@ -94,13 +83,13 @@ class PercentileCollector {
     }
   }
 
-  /** @returns {Record<string, import('@qcal/core').TensorRange>} */
+  /** @returns {Record<string, import('@qcal/plugin-kit').TensorRange>} */
   postCollect() {
-    /** @type {Record<string, import('@qcal/core').TensorRange>} */
+    /** @type {Record<string, import('@qcal/plugin-kit').TensorRange>} */
     const out = {};
     for (const [name, r] of this.reservoirs) {
       const t = r.percentile(this.options.percentile);
-      /** @type {import('@qcal/core').TensorRange} */
+      /** @type {import('@qcal/plugin-kit').TensorRange} */
       const range = { min: -t, max: t, percentile: this.options.percentile, exact: r.seen <= r.capacity };
       if (r.nonFinite) range.nonFiniteCount = r.nonFinite;
       out[name] = range;

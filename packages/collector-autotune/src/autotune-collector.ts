@@ -9,7 +9,7 @@ import {
   type Logger,
   type PostCollectContext,
   type TensorRange,
-} from '@qcal/core';
+} from '@qcal/plugin-kit';
 import { firstMinIndex, tuneCandidates } from './candidates';
 
 export interface AutotuneOptions {

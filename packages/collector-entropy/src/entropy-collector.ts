@@ -7,7 +7,7 @@ import {
   type CollectorState,
   type EncodedArray,
   type TensorRange,
-} from '@qcal/core';
+} from '@qcal/plugin-kit';
 import { scanFinite, type FiniteScan } from './finite-scan';
 import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
 import { histogramInto, histogramScanInto, linspaceEdges32 } from './numpy-histogram';

@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import { addToSignedHistogram, entropyCollector, mxnetKlThreshold, scanFinite, signedHistogram, type SignedHistogram } from '@qcal/collector-entropy';
 import { golden, goldenBatches } from '../../../test-support/paths';
 

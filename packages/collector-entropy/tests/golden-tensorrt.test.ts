@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import { absHistogram, addToAbsHistogram, modeloptKlThreshold, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
 import { golden, goldenBatches } from '../../../test-support/paths';
 import { entropyCollector } from '@qcal/collector-entropy';

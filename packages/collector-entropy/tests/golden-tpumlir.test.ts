@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import {
   addToTpumlirHistogram, entropyCollector, scanFinite, tpumlirHistogram, tpumlirKlThreshold, tpumlirPadHistogram,
   TPUMLIR_SKIP_ABS, type TpuMlirHistogram,

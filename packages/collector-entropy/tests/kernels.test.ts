@@ -1,11 +1,11 @@
-import { mulberry32 } from '@qcal/core';
-import { expectClose } from '@qcal/core/testkit';
+import { mulberry32 } from '@qcal/plugin-kit';
+import { expectClose } from '@qcal/plugin-kit/testkit';
 import {
   entropyCollector, histogramInto, linspaceEdges32, modeloptKlThreshold, mxnetKlThreshold, pythonFloorDiv, scanFinite,
   signedHistogram, growthFor, histcAbsInto, histogramScanInto, addToSignedHistogram,
 } from '@qcal/collector-entropy';
-import { decodeFloat64 } from '@qcal/core';
-import { runCollector } from '@qcal/core/testkit';
+import { decodeFloat64 } from '@qcal/plugin-kit';
+import { runCollector } from '@qcal/plugin-kit/testkit';
 import { naiveModeloptDivergences, naiveMxnetDivergences } from './naive-kl';
 
 /** Deterministic PRNG (mulberry32) so the property tests are reproducible. */

@@ -1,6 +1,6 @@
-import { expectClose } from '@qcal/core/testkit';
+import { expectClose } from '@qcal/plugin-kit/testkit';
 import { entropyCollector, type EntropyOptions } from '@qcal/collector-entropy';
-import type { CalibrationCollector, TensorRange } from '@qcal/core';
+import type { CalibrationCollector, TensorRange } from '@qcal/plugin-kit';
 import { golden, goldenBatches } from '../../../test-support/paths';
 
 const ctx = { tensors: [], logger: console as never };

@@ -1,5 +1,5 @@
-import { mulberry32 } from '@qcal/core';
-import { runCollector } from '@qcal/core/testkit';
+import { mulberry32 } from '@qcal/plugin-kit';
+import { runCollector } from '@qcal/plugin-kit/testkit';
 import {
   addToTpumlirHistogram, entropyCollector, floorDivF32, tpumlirHistogram, tpumlirKlThreshold, tpumlirPadHistogram,
 } from '@qcal/collector-entropy';

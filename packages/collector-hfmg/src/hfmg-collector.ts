@@ -1,7 +1,7 @@
 import {
   COLLECTOR_API_VERSION, CalibrationError, decodeFloat64, defineCollector, encodeArray,
   type ActivationTensor, type CalibrationCollector, type CollectorState, type EncodedArray, type TensorRange,
-} from '@qcal/core';
+} from '@qcal/plugin-kit';
 import { createHfmgHistogram, hfmgCollectBatch, hfmgMergeHistograms, type HfmgHistogram } from './hfmg-histogram';
 import { hfmgSearch } from './hfmg-search';
 

@@ -1,5 +1,5 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
-import { silentLogger, validateOptions } from '@qcal/core';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
+import { silentLogger, validateOptions } from '@qcal/plugin-kit';
 import defaultExport, { hfmgCollector, collectors, hfmgSearch, hfmgLoss, binMoments, floorDivF32 } from '@qcal/collector-hfmg';
 import { golden, goldenBatches } from '../../../test-support/paths';
 

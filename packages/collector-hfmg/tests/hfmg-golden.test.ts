@@ -1,4 +1,4 @@
-import { expectClose } from '@qcal/core/testkit';
+import { expectClose } from '@qcal/plugin-kit/testkit';
 import { createHfmgHistogram, finiteRange, hfmgAddBatch, hfmgSearch } from '@qcal/collector-hfmg';
 import { golden, goldenBatches } from '../../../test-support/paths';
 

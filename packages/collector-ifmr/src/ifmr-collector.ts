@@ -1,7 +1,7 @@
 import {
   COLLECTOR_API_VERSION, CalibrationError, decodeFloat64, defineCollector, encodeArray,
   type ActivationTensor, type CalibrationCollector, type CollectorState, type EncodedArray, type TensorRange,
-} from '@qcal/core';
+} from '@qcal/plugin-kit';
 import { ifmrSearch, type IfmrParams, type IfmrResult } from './ifmr-search';
 import { ifmrSearchHistogram } from './ifmr-histogram';
 import { addToMomentHistogram, createMomentHistogram, mergeMomentHistograms, type MomentHistogram } from './moment-histogram';

@@ -1,4 +1,4 @@
-import { mulberry32 } from '@qcal/core';
+import { mulberry32 } from '@qcal/plugin-kit';
 import type { IfmrParams } from '@qcal/collector-ifmr';
 
 /** Golden params (AMCT names) → kernel params. */

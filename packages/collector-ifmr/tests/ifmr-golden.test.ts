@@ -1,4 +1,4 @@
-import { expectClose } from '@qcal/core/testkit';
+import { expectClose } from '@qcal/plugin-kit/testkit';
 import { amctRatios, ifmrSearch } from '@qcal/collector-ifmr';
 import { golden, goldenBatches } from '../../../test-support/paths';
 import { concat, paramsOf } from './helpers';

@@ -4,7 +4,7 @@ import {
   type CalibrationCollector,
   type CollectorState,
   type TensorRange,
-} from '@qcal/core';
+} from '@qcal/plugin-kit';
 import { finiteMinMax } from './min-max';
 
 export interface MinMaxOptions {

@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import { minmaxCollector, finiteMinMax } from '@qcal/collector-minmax';
 import { golden, goldenBatches } from '../../../test-support/paths';
 

@@ -1,12 +1,8 @@
-/** The narrow logging interface services and collectors receive. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  debug(message: string): void;
-}
+/** The Logger contract lives in @qcal/plugin-kit; the engine adds a stream logger for the CLI. */
+import type { Logger } from '@qcal/plugin-kit';
 
-/** A logger that drops everything (library default, tests). */
-export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+export type { Logger } from '@qcal/plugin-kit';
+export { silentLogger } from '@qcal/plugin-kit';
 
 /** A logger writing to a stream (stderr for the CLI); debug only when `verbose`. */
 export function streamLogger(stream: NodeJS.WritableStream, opts: { quiet?: boolean; verbose?: boolean } = {}): Logger {

@@ -1,15 +1,5 @@
-/** A float32 activation as collectors see it. `data` is only valid during the `collect` call. */
-export interface ActivationTensor {
-  readonly data: Float32Array;
-  readonly dims: readonly number[];
-}
-
-/** The range a collector chose for one tensor, plus collector-specific extras (MXNet min_max_dict). */
-export interface TensorRange {
-  min: number;
-  max: number;
-  [extra: string]: unknown;
-}
+/** Collector-facing tensor types live in @qcal/plugin-kit; model input types are the engine's. */
+export type { ActivationTensor, TensorRange } from '@qcal/plugin-kit';
 
 /** Element types of ONNX TensorProto.DataType that qcal handles. */
 export type TensorElementType = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'bool' | 'string' | 'unknown';

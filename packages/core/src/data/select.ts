@@ -1,16 +1,7 @@
+import { mulberry32 } from '@qcal/plugin-kit';
 import { ConfigError } from '../errors';
 
-/** mulberry32: a small, well-distributed 32-bit PRNG; the same seed gives the same order everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export interface SelectOptions {
   numSamples?: number;
