@@ -1,4 +1,4 @@
-/** @qcal/core public API. Collector packages and plugins import only from here. */
+/** @qcal/core public API: the engine, plus everything of @qcal/plugin-kit re-exported. Collector plugins import @qcal/plugin-kit instead. */
 export type { ActivationTensor, TensorRange, TensorElementType, FeedTensor } from './tensor';
 export type {
   TensorInfo,
