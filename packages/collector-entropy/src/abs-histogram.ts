@@ -82,6 +82,29 @@ export function absHistogram(data: Float32Array, absMax: number, numBins: number
   return { counts, edges: torchLinspace0(absMax, numBins + 1) };
 }
 
+/** Grown |x| histograms beyond this many bins are rebuilt instead (see mxnet-histogram's MAX_GROWN_BINS). */
+export const MAX_GROWN_BINS = 8_000_000;
+
+/**
+ * Rebuilds `hist` over [0, absMax] with the same number of bins (torch.linspace edges); each old
+ * bin's count goes to the new bin holding its centre. A deliberate deviation for growth beyond
+ * {@link MAX_GROWN_BINS} (modelopt would try to allocate the grid and fail).
+ */
+export function regridAbs(hist: AbsHistogram, absMax: number): AbsHistogram {
+  const n = hist.counts.length;
+  const edges = torchLinspace0(absMax, n + 1);
+  const counts = new Float64Array(n);
+  const top = edges[n]!;
+  for (let k = 0; k < n; k++) {
+    const c = hist.counts[k]!;
+    if (c === 0) continue;
+    const centre = (hist.edges[k]! + hist.edges[k + 1]!) / 2;
+    const j = Math.min(n - 1, Math.max(0, M_floor((centre / top) * n)));
+    counts[j] = counts[j]! + c;
+  }
+  return { counts, edges };
+}
+
 /**
  * Adds a later batch (abs-max `absMax`): when it exceeds the last edge, the grid is extended to
  * `ceil(absMax/width)` bins of the same width; the batch is binned over [0, last edge] and the old
@@ -96,6 +119,12 @@ export function addToAbsHistogram(hist: AbsHistogram, data: Float32Array, absMax
   }
   const width = f32(hist.edges[1]! - hist.edges[0]!);
   const numBins = M_ceil(f32(f32(absMax) / width));
+  if (!(numBins <= MAX_GROWN_BINS)) {
+    // A first batch of denormals (width 0 or ~1e-45) would need ~10^43 bins: rebuild instead.
+    const fresh = regridAbs(hist, absMax);
+    histcAbsInto(fresh.counts, data, 0, fresh.edges[fresh.edges.length - 1]!);
+    return fresh;
+  }
   const edges = torchArange0(f32(f32(absMax) + width), width);
   const counts = new Float64Array(numBins);
   histcAbsInto(counts, data, 0, edges[edges.length - 1]!);

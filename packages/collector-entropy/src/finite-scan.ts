@@ -17,8 +17,16 @@ export interface FiniteScan {
 }
 
 /**
+ * Values with |x| >= 2^100 count as overflowed activations, like ±Infinity: a histogram grown to
+ * cover them would put its float32 edges at ±Infinity (MXNet grows by whole bins past FLT_MAX).
+ */
+export const OVERFLOW_LIMIT = 2 ** 100;
+const LIM = OVERFLOW_LIMIT;
+
+/**
  * One pass over `data`. NaN and ±Infinity are not part of min/max/absMax (a histogram over an
- * infinite range is meaningless) and are counted instead, so the collector can report them.
+ * infinite range is meaningless) and are counted instead (in `inf`, with values whose magnitude
+ * reaches {@link OVERFLOW_LIMIT}), so the collector can report them.
  */
 export function scanFinite(data: Float32Array): FiniteScan {
   let min = INF;
@@ -32,13 +40,13 @@ export function scanFinite(data: Float32Array): FiniteScan {
     if (v !== v) nan++;
   }
   let inf = 0;
-  if (min === -INF || max === INF) {
-    // Rare path: infinities present; redo over finite values only.
+  if (min <= -LIM || max >= LIM) {
+    // Rare path: infinities (or overflowed values) present; redo over the others only.
     min = INF;
     max = -INF;
     for (let i = 0; i < n; i++) {
       const v = data[i]!;
-      if (v === INF || v === -INF) { inf++; continue; }
+      if (v >= LIM || v <= -LIM) { inf++; continue; }
       if (v < min) min = v;
       if (v > max) max = v;
     }

@@ -1,6 +1,6 @@
-import { growthFor, type SignedHistogram } from './mxnet-histogram';
+import { growthFor, MAX_GROWN_BINS, regridSigned, type SignedHistogram } from './mxnet-histogram';
 import { linspaceEdges32 } from './numpy-histogram';
-import { torchArange0, type AbsHistogram } from './abs-histogram';
+import { regridAbs, torchArange0, type AbsHistogram } from './abs-histogram';
 
 // Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
 const { abs: M_abs, ceil: M_ceil, floor: M_floor, max: M_max, min: M_min } = Math;
@@ -27,6 +27,7 @@ function growSigned(a: SignedHistogram, records: readonly number[]): SignedHisto
   for (const r of records) {
     if (!(r > th)) continue;
     const g = growthFor(th, n, r);
+    if (!(g.numBins <= MAX_GROWN_BINS)) return regridSigned(a, M_max(...records)); // as addToSignedHistogram
     offset += g.half;
     th = g.th;
     n = g.numBins;
@@ -95,6 +96,7 @@ function growAbs(a: AbsHistogram, records: readonly number[]): AbsHistogram {
     if (!(r > edges[edges.length - 1]!)) continue;
     const width = f32(edges[1]! - edges[0]!);
     n = M_ceil(f32(f32(r) / width));
+    if (!(n <= MAX_GROWN_BINS)) return regridAbs(a, M_max(...records)); // as addToAbsHistogram
     edges = torchArange0(f32(f32(r) + width), width);
   }
   const counts = new Float64Array(n);

@@ -38,10 +38,40 @@ export function growthFor(th: number, numBins: number, newTh: number): { half: n
 }
 
 /**
+ * A grown histogram may not exceed this many bins. MXNet grows by whole old-width bins, so a tiny
+ * first batch (denormals, say) followed by an ordinary one would ask for ~10^49 bins; beyond the
+ * limit (tpu-mlir's restart threshold, also used by its mode here) the histogram is rebuilt over
+ * the new range instead ({@link regridSigned}). A deliberate deviation: the references crash there.
+ */
+export const MAX_GROWN_BINS = 8_000_000;
+
+/**
+ * Rebuilds `hist` over `[-th, th]` with the same number of bins; each old bin's count goes to the
+ * new bin holding its centre (the old values are gone). Used when growth would exceed
+ * {@link MAX_GROWN_BINS}.
+ */
+export function regridSigned(hist: SignedHistogram, th: number): SignedHistogram {
+  const n = hist.counts.length;
+  const edges = linspaceEdges32(-th, th, n);
+  const counts = new Float64Array(n);
+  const oldStep = (2 * hist.th) / n;
+  const scale = n / (2 * th);
+  for (let k = 0; k < n; k++) {
+    const c = hist.counts[k]!;
+    if (c === 0) continue;
+    const centre = -hist.th + (k + 0.5) * oldStep;
+    const j = Math.min(n - 1, Math.max(0, Math.floor((centre + th) * scale)));
+    counts[j] = counts[j]! + c;
+  }
+  return { counts, edges, th };
+}
+
+/**
  * Adds one batch to `hist` exactly as MXNet's `combine_histogram`: when the batch's abs-max fits,
  * it is histogrammed on the same bins and added (in place, `hist` is returned); otherwise a grown
  * histogram is returned holding the batch binned on the grown range plus the old counts at offset
- * `half`. `scan` is {@link scanFinite} of `data`; non-finite values are not binned.
+ * `half` (rebuilt instead beyond {@link MAX_GROWN_BINS}). `scan` is {@link scanFinite} of `data`;
+ * non-finite values are not binned.
  */
 export function addToSignedHistogram(hist: SignedHistogram, data: Float32Array, scan: FiniteScan): SignedHistogram {
   if (scan.absMax <= hist.th) {
@@ -49,6 +79,11 @@ export function addToSignedHistogram(hist: SignedHistogram, data: Float32Array, 
     return hist;
   }
   const g = growthFor(hist.th, hist.counts.length, scan.absMax);
+  if (!(g.numBins <= MAX_GROWN_BINS)) {
+    const fresh = regridSigned(hist, scan.absMax);
+    histogramInto(fresh.counts, fresh.edges, data);
+    return fresh;
+  }
   const grown = signedHistogram(data, g.th, g.numBins);
   const c = grown.counts;
   const old = hist.counts;

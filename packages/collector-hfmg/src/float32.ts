@@ -13,3 +13,11 @@ export function rint(x: number): number {
   const r = Math.round(x); // half up
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
+
+/**
+ * Values with |x| >= 2^100 are treated as overflowed activations: left out of the histogram and
+ * counted with ±Infinity (`infCount`). AMCT's float32 arithmetic overflows on such ranges
+ * (`f32(max − min)`, `f32(x − lo)·nbins`) and would give NaN or infinite scales; no int8 range
+ * is meaningful there.
+ */
+export const OVERFLOW_LIMIT = 2 ** 100;

@@ -1,4 +1,6 @@
-import { f32 } from './float32';
+import { f32, OVERFLOW_LIMIT } from './float32';
+
+const LIM = OVERFLOW_LIMIT;
 
 /** Float32 rounding through a typed-array store (no Math.fround call: V8 does not inline builtins across contexts, e.g. under jest). */
 const F = new Float32Array(2);
@@ -57,7 +59,10 @@ export function histcInto(counts: Float64Array, data: Float32Array, lo: number, 
   }
 }
 
-/** Finite min and max of `data` and how many values are NaN / ±Infinity. */
+/**
+ * Finite min and max of `data` and how many values are NaN / ±Infinity; values with
+ * |x| >= {@link OVERFLOW_LIMIT} count as infinite (overflowed) and are left out of the range too.
+ */
 export function finiteRange(data: Float32Array): { min: number; max: number; nan: number; inf: number } {
   let min = Infinity;
   let max = -Infinity;
@@ -68,7 +73,7 @@ export function finiteRange(data: Float32Array): { min: number; max: number; nan
     if (v > max) max = v;
     if (v - v !== 0) bad++;
   }
-  if (!bad) return { min, max, nan: 0, inf: 0 };
+  if (!bad && min > -LIM && max < LIM) return { min, max, nan: 0, inf: 0 };
   let nan = 0;
   let inf = 0;
   min = Infinity;
@@ -76,7 +81,7 @@ export function finiteRange(data: Float32Array): { min: number; max: number; nan
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (v !== v) { nan++; continue; }
-    if (v === Infinity || v === -Infinity) { inf++; continue; }
+    if (v >= LIM || v <= -LIM) { inf++; continue; }
     if (v < min) min = v;
     if (v > max) max = v;
   }

@@ -13,3 +13,10 @@ export function rint(x: number): number {
   const r = Math.round(x); // half up
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
+
+/**
+ * Values with |x| >= 2^100 are treated as overflowed activations: left out of the histogram and
+ * the search and counted with ±Infinity (`infCount`): AMCT's float32 scale arithmetic overflows
+ * on such ranges (`f32(c − min)/255`, the clip values) and would give NaN or infinite ranges.
+ */
+export const OVERFLOW_LIMIT = 2 ** 100;

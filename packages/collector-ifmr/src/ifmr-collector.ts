@@ -2,6 +2,7 @@ import {
   COLLECTOR_API_VERSION, CalibrationError, decodeFloat64, defineCollector, encodeArray,
   type ActivationTensor, type CalibrationCollector, type CollectorState, type EncodedArray, type TensorRange,
 } from '@qcal/plugin-kit';
+import { OVERFLOW_LIMIT } from './float32';
 import { ifmrSearch, type IfmrParams, type IfmrResult } from './ifmr-search';
 import { ifmrSearchHistogram } from './ifmr-histogram';
 import { addToMomentHistogram, createMomentHistogram, mergeMomentHistograms, type MomentHistogram } from './moment-histogram';
@@ -42,16 +43,18 @@ interface HistSnapshot {
 
 interface IfmrSnapshot { version: 1; collector: 'ifmr'; tensors: Record<string, HistSnapshot> }
 
+const LIM = OVERFLOW_LIMIT;
+
 function finiteCopy(data: Float32Array, st: TensorState): Float32Array {
   let bad = 0;
-  for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) bad++;
+  for (let i = 0; i < data.length; i++) { const v = data[i]!; if (!(v > -LIM && v < LIM)) bad++; }
   if (!bad) return Float32Array.from(data);
   const out = new Float32Array(data.length - bad);
   let o = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (v !== v) st.nan++;
-    else if (v === Infinity || v === -Infinity) st.inf++;
+    else if (!(v > -LIM && v < LIM)) st.inf++; // ±Infinity or overflowed (OVERFLOW_LIMIT)
     else out[o++] = v;
   }
   return out;

@@ -1,3 +1,5 @@
+import { OVERFLOW_LIMIT } from './float32';
+
 /**
  * A mergeable histogram with per-bin value sums, on a power-of-two lattice: bin `j` holds the values
  * in `[(origin + j)·2^exp, (origin + j + 1)·2^exp)`. Two lattices of different widths nest, so
@@ -7,7 +9,8 @@
  * 2^(exponent(absmax) − 50), so lattice indices stay exact integers); the window starts at the
  * bin of the minimum. So the data range always spans more than `bins/2 − 1` bins.
  *
- * NaN and ±Infinity are not binned; they are counted (`nan`, `inf`).
+ * NaN and ±Infinity are not binned; they are counted (`nan`, `inf`), and so are values with
+ * |x| >= 2^100 (`OVERFLOW_LIMIT`, counted as `inf`: overflowed activations).
  */
 export interface MomentHistogram {
   readonly bins: number;
@@ -29,6 +32,7 @@ export interface MomentHistogram {
 }
 
 const EXP_MIN = -300;
+const LIM = OVERFLOW_LIMIT;
 
 export function createMomentHistogram(bins: number): MomentHistogram {
   return { bins, exp: null, origin: 0, count: new Float64Array(bins), sum: new Float64Array(bins), n: 0, sumSq: 0, min: Infinity, max: -Infinity, nan: 0, inf: 0 };
@@ -82,7 +86,10 @@ let scratch = new Uint32Array(0);
 function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Uint32Array): number {
   const inv = 2 ** -h.exp!;
   const o = h.origin;
-  const bins = h.bins;
+  // The window, cut at the overflow limit: x = v·inv − o is exact, so x < top ⟺ v < LIM (and
+  // likewise below) wherever the limit is near the window.
+  const top = Math.min(h.bins, LIM * inv - o);
+  const bottom = -LIM * inv - o;
   const sum = h.sum;
   let ss = 0;
   let lo = h.min;
@@ -92,7 +99,7 @@ function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Ui
   for (; i < n; i++) {
     const v = data[i]!;
     const x = v * inv - o; // exact: power-of-two scaling, integer shift
-    if (!(x >= 0 && x < bins)) break; // outside the window, NaN or ±Infinity
+    if (!(x >= 0 && x < top && x > bottom)) break; // outside the window, NaN, ±Infinity or overflowed
     const j = x | 0;
     counts[j]!++;
     sum[j]! += v;
@@ -115,7 +122,7 @@ function flush(h: MomentHistogram, counts: Uint32Array): void {
   }
 }
 
-/** Finite min/max of data[from..], counting NaN and ±Infinity. */
+/** Finite min/max of data[from..], counting NaN and ±Infinity (|x| >= {@link OVERFLOW_LIMIT} counts as infinite). */
 function finiteRange(data: Float32Array, from: number): { lo: number; hi: number; nan: number; inf: number } {
   let lo = Infinity;
   let hi = -Infinity;
@@ -124,7 +131,7 @@ function finiteRange(data: Float32Array, from: number): { lo: number; hi: number
   for (let i = from; i < data.length; i++) {
     const v = data[i]!;
     if (v !== v) { nan++; continue; }
-    if (v === Infinity || v === -Infinity) { inf++; continue; }
+    if (v >= LIM || v <= -LIM) { inf++; continue; }
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
