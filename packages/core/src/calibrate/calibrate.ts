@@ -159,11 +159,24 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
   // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
   const session = await createSession(encodeModel(instrumented.model), opts.model, { enableMemPattern: false, ...opts.session });
+  // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
+  // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
+  // values and count the non-finite ones element by element. Created on first need only.
+  let fallback: Awaited<ReturnType<typeof createSession>> | undefined;
+  const fullValues = async (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => {
+    if (!fallback) {
+      logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
+      const exposed = instrumentModel(model, { full: plan.range, range: [] });
+      fallback = await createSession(encodeModel(exposed.model), opts.model, { enableMemPattern: false, ...opts.session });
+    }
+    return runBatch(fallback, feeds, names, where);
+  };
   try {
-    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts);
+    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues);
     return { instances, counts };
   } finally {
     await session.release();
+    await fallback?.release();
   }
 }
 
@@ -212,6 +225,7 @@ async function runAll(
   fullTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
   rangeTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
   opts: CalibrateOptions,
+  fullValues: (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => ReturnType<typeof runBatch>,
 ): Promise<PassCounts> {
   let samples = 0;
   let batches = 0;
@@ -224,13 +238,14 @@ async function runAll(
   const fullList = [...fullTargets];
   const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name)! }));
   const it = data.batches()[Symbol.asyncIterator]();
-  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number } | undefined> => {
+  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string } | undefined> => {
     const next = await it.next();
     if (next.done) return undefined;
     const batch = next.value;
     const ti = performance.now();
-    const out = await runBatch(session, batch.feeds, instrumented.fetches, batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`);
-    return { out, size: batch.size, ms: performance.now() - ti };
+    const where = batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`;
+    const out = await runBatch(session, batch.feeds, instrumented.fetches, where);
+    return { out, size: batch.size, ms: performance.now() - ti, feeds: batch.feeds, where };
   };
   let inFlight: ReturnType<typeof start> | undefined = start();
   try {
@@ -253,11 +268,25 @@ async function runAll(
         // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
         delete out[name];
       }
-      for (const { name, targets, o } of rangeList) {
+      let nonFinite: (typeof rangeList)[number][] | undefined;
+      for (const r of rangeList) {
+        const { name, targets, o } = r;
         const mn = (out[o.min]!.data as Float32Array)[0]!;
         const mx = (out[o.max]!.data as Float32Array)[0]!;
+        const sum = (out[o.sum]!.data as Float32Array)[0]!;
+        // mn - mn etc. is NaN exactly when the value is NaN or ±Infinity.
+        if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFinite ??= []).push(r); continue; }
         const act = { data: Float32Array.of(mn, mx), dims: [2] };
         for (const t of targets) await t.c.collect(name, t.opName, act);
+      }
+      if (nonFinite) {
+        // Rare: the full values of those tensors, so collectors count NaN/±Infinity per element.
+        const values = await fullValues(done.feeds, nonFinite.map((r) => r.name), done.where);
+        for (const { name, targets } of nonFinite) {
+          const v = values[name]!;
+          const act = { data: v.data as Float32Array, dims: v.dims };
+          for (const t of targets) await t.c.collect(name, t.opName, act);
+        }
       }
       collectMs += performance.now() - tc;
       samples += done.size;

@@ -13,8 +13,12 @@ export interface InstrumentedModel {
   readonly model: OnnxModel;
   /** Output names to fetch: the `full` tensors themselves, then the min/max outputs of `range` tensors. */
   readonly fetches: readonly string[];
-  /** For each range-only tensor, the names of its in-graph min and max outputs. */
-  readonly rangeOutputs: ReadonlyMap<string, { readonly min: string; readonly max: string }>;
+  /**
+   * For each range-only tensor, the names of its in-graph min, max and sum outputs. The sum is
+   * there to detect NaN: onnxruntime's ReduceMin/ReduceMax skip a NaN unless it comes first, while
+   * a sum is NaN (or ±Infinity) as soon as one value is not finite (or the finite ones overflow).
+   */
+  readonly rangeOutputs: ReadonlyMap<string, { readonly min: string; readonly max: string; readonly sum: string }>;
 }
 
 function floatOutput(name: string): OnnxValueInfo {
@@ -24,7 +28,8 @@ function floatOutput(name: string): OnnxValueInfo {
 
 /**
  * Exposes the planned tensors as graph outputs and adds ReduceMin/ReduceMax (all axes,
- * keepdims=0) for range-only tensors, as onnxruntime's MinMaxCalibrater does. The input model is
+ * keepdims=0) for range-only tensors, as onnxruntime's MinMaxCalibrater does, plus a ReduceSum
+ * that tells whether the tensor held a non-finite value (see `rangeOutputs`). The input model is
  * not modified: the graph, its node list and output list are shallow copies.
  */
 export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): InstrumentedModel {
@@ -33,7 +38,7 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   const nodes: OnnxNode[] = [...g.node];
   const outputs: OnnxValueInfo[] = [...g.output];
   const fetches: string[] = [];
-  const rangeOutputs = new Map<string, { min: string; max: string }>();
+  const rangeOutputs = new Map<string, { min: string; max: string; sum: string }>();
   const taken = new Set<string>([...g.node.flatMap((n) => n.output), ...g.input.map((i) => i.name)]);
   const fresh = (base: string): string => {
     let name = base;
@@ -51,13 +56,16 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   for (const t of plan.range) {
     const min = fresh(`${t}__qcal_min`);
     const max = fresh(`${t}__qcal_max`);
+    const sum = fresh(`${t}__qcal_sum`);
     const keepdims = { name: 'keepdims', type: AttributeType.INT, i: 0 };
     // No axes: reduce over all dimensions in every opset (attribute before 18, input from 18).
     nodes.push({ input: [t], output: [min], name: fresh(`${t}__qcal_reducemin`), opType: 'ReduceMin', attribute: [keepdims] });
     nodes.push({ input: [t], output: [max], name: fresh(`${t}__qcal_reducemax`), opType: 'ReduceMax', attribute: [{ ...keepdims }] });
-    outputs.push(floatOutput(min), floatOutput(max));
-    fetches.push(min, max);
-    rangeOutputs.set(t, { min, max });
+    // ReduceSum: axes an input from opset 13, so none given (keepdims 0, all axes) in every opset.
+    nodes.push({ input: [t], output: [sum], name: fresh(`${t}__qcal_reducesum`), opType: 'ReduceSum', attribute: [{ ...keepdims }] });
+    outputs.push(floatOutput(min), floatOutput(max), floatOutput(sum));
+    fetches.push(min, max, sum);
+    rangeOutputs.set(t, { min, max, sum });
   }
   return { model: { ...model, graph: { ...g, node: nodes, output: outputs } }, fetches, rangeOutputs };
 }
