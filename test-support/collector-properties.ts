@@ -5,8 +5,7 @@
  * counted per element.
  */
 import fc from 'fast-check';
-import { silentLogger, type CollectorDefinition, type TensorInfo, type TensorRange } from '@qcal/core';
-import { validateOptions } from '@qcal/core';
+import { silentLogger, validateOptions, type CollectorDefinition, type TensorInfo, type TensorRange } from '@qcal/plugin-kit';
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, 1e38, -1e38, 2 ** 100, -(2 ** 100), 1, -1, 5];
 
