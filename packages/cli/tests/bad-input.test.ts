@@ -86,6 +86,18 @@ describe('bad input gives a clear error, exit 2, and nothing written', () => {
     expectUntouched();
   });
 
+  it('unknown collectors: the installed one meant, or the package a namespaced one comes from; never `npm install <word>`', async () => {
+    let r = await run('--model', CLS_MODEL, '--data', 'data', '--collector', 'kl');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown collector "kl" \(did you mean "entropy"\?\)/);
+    expect(r.stderr).not.toMatch(/npm install/);
+    r = await run('--model', CLS_MODEL, '--data', 'data', '--collector', 'acme/x');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/`npm install @acme\/qcal-collector-x`/);
+    expect(r.stderr).not.toMatch(/npm install acme\b/);
+    expectUntouched();
+  });
+
   it('an include pattern that matches nothing', async () => {
     const r = await run('--model', CLS_MODEL, '--data', 'data', '--include', 'op:LSTM');
     expect(r.code).toBe(2);

@@ -1,12 +1,13 @@
 import * as path from 'node:path';
 import type { CollectorDefinition } from '../collector';
-import { closest, validateOptions } from '../options-schema';
+import { validateOptions } from '../options-schema';
 import { configError } from '../select/compile-patterns';
 import { BUILTIN_COLLECTORS, isBuiltinCollectorName } from './builtin-collectors';
+import { conventionalPackage, suggestCollector } from './collector-names';
 import { loadPluginModule, type PluginModule } from './load-plugin-module';
 import { passesOptionsThrough } from './normalize-definition';
 import { pluginError, type PluginProblem } from './plugin-errors';
-import { isPathSpecifier, notFoundMessage, packageNameOf, tryResolvePlugin, type PluginSearch } from './resolve-plugin';
+import { isPathSpecifier, notFoundMessage, tryResolvePlugin, type PluginSearch } from './resolve-plugin';
 import type { QcalError } from '../errors';
 
 /** A collector as written in config: `"entropy"` or `["entropy", { numBins: 2048, exclude: [...] }]`. */
@@ -84,6 +85,23 @@ class Loader {
     return mod;
   }
 
+  /**
+   * Why `name` is unknown and what to do: the installed collector it most likely means, or for a
+   * namespaced name the package that provides it by convention. Never `npm install <bare word>`
+   * (bare names are built-ins) nor the namespace alone as a package.
+   */
+  unknownMessage(name: string, conventional: string | undefined): string {
+    const installed = `installed collectors: ${this.installedNames().join(', ')}`;
+    const hint = suggestCollector(name, this.installedNames());
+    if (hint) return `unknown collector "${name}" (did you mean "${hint}"?); ${installed}`;
+    if (isPathSpecifier(name)) return notFoundMessage(name, this.search, 'collector');
+    const dir = path.resolve(this.search.configDir);
+    if (conventional !== undefined) {
+      return `unknown collector "${name}": no loaded plugin defines it, and its package by the naming convention, "${conventional}", is not installed; install it with \`npm install ${conventional}\` in ${dir}, or add the module that defines "${name}" to "plugins"; ${installed}`;
+    }
+    return `unknown collector "${name}": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); ${installed}`;
+  }
+
   installedNames(): string[] {
     return [...new Set([...this.registry.keys(), ...Object.keys(BUILTIN_COLLECTORS)])];
   }
@@ -100,12 +118,17 @@ class Loader {
       if (!hit) this.problems.push({ plugin: pkg, message: `plugin ${pkg}: does not export the built-in collector "${name}" (it exports ${mod.definitions.map((d) => `"${d.name}"`).join(', ') || 'none'})` });
       return hit;
     }
+    // A namespaced collector no loaded plugin defines: its package by the naming convention, if installed.
+    const conventional = conventionalPackage(name);
+    if (conventional !== undefined && tryResolvePlugin(conventional, this.search) !== undefined) {
+      const mod = this.load(conventional, false);
+      if (!mod) return undefined;
+      const hit = this.registry.get(name);
+      if (!hit) this.problems.push({ plugin: conventional, message: `plugin ${conventional} (the package for collector "${name}" by the naming convention) does not define "${name}"; it defines ${mod.definitions.map((d) => `"${d.name}"`).join(', ') || 'nothing'}` });
+      return hit;
+    }
     if (tryResolvePlugin(name, this.search) === undefined) {
-      const hint = closest(name, this.installedNames());
-      const installed = `installed collectors: ${this.installedNames().join(', ')}`;
-      if (hint) this.problems.push({ plugin: name, message: `unknown collector "${name}" (did you mean "${hint}"?); ${installed}` });
-      else if (isPathSpecifier(name)) this.problems.push({ plugin: name, message: notFoundMessage(name, this.search, 'collector') });
-      else this.problems.push({ plugin: name, message: `unknown collector "${name}": no built-in or loaded plugin defines it, and no package "${packageNameOf(name)}" is installed; install it with \`npm install ${packageNameOf(name)}\` in ${path.resolve(this.search.configDir)}, or add the module that defines it to "plugins"; ${installed}` });
+      this.problems.push({ plugin: name, message: this.unknownMessage(name, conventional) });
       return undefined;
     }
     // A collector given as a module (package or path): it must define exactly one collector.

@@ -60,7 +60,7 @@ export function checkDefinition(def: unknown, source: string, builtin: boolean):
   }
   const v = d.apiVersion;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    problems.push(`${label}: apiVersion must be set to COLLECTOR_API_VERSION (imported from @qcal/core), found ${describe(v)}`);
+    problems.push(`${label}: apiVersion must be set to COLLECTOR_API_VERSION (imported from @qcal/plugin-kit), found ${describe(v)}`);
   } else if (v > COLLECTOR_API_VERSION) {
     problems.push(`${label}: written for collector API version ${v}, but this @qcal/core implements version ${COLLECTOR_API_VERSION}; upgrade @qcal/core or use a release of the plugin for API version ${COLLECTOR_API_VERSION}`);
   }

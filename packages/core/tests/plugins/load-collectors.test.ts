@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { COLLECTOR_API_VERSION } from '../../src/collector';
 import { ConfigError, PluginError, exitCodeFor } from '../../src/errors';
 import { createContainer, loadCollectors, loadInstalledCollectors, instantiateCollector } from '../../src/plugins';
+import { conventionalPackage } from '../../src/plugins/collector-names';
 import { COLLECTORS, COLLECTOR_DEFINITIONS, LOGGER, resolveToken } from '../../src/tokens';
 import { silentLogger } from '../../src/logger';
 
@@ -75,6 +76,46 @@ describe('built-ins', () => {
   });
 });
 
+describe('unknown collector names', () => {
+  const problemOf = (name: string) => caught(() => loadCollectors([name], { configDir: dir, cwd: dir })).problems[0]!;
+  test('a bare word is never offered as a package: a synonym or typo of an installed collector', () => {
+    expect(problemOf('kl')).toBe('unknown collector "kl" (did you mean "entropy"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
+    expect(problemOf('MAX')).toMatch(/^unknown collector "MAX" \(did you mean "minmax"\?\)/);
+    expect(problemOf('hfgm')).toMatch(/^unknown collector "hfgm" \(did you mean "hfmg"\?\)/);
+    const far = problemOf('zzzz');
+    expect(far).toBe('unknown collector "zzzz": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
+    for (const m of [problemOf('kl'), far]) expect(m).not.toMatch(/npm install/);
+  });
+  test('a namespaced name: the package the naming convention gives, not the namespace', () => {
+    expect(conventionalPackage('acme/x')).toBe('@acme/qcal-collector-x');
+    expect(conventionalPackage('@acme/x')).toBe('@acme/qcal-collector-x');
+    expect(conventionalPackage('Acme/Percentile')).toBe('@acme/qcal-collector-percentile');
+    expect(conventionalPackage('entropy')).toBeUndefined();
+    expect(conventionalPackage('acme/x/y')).toBeUndefined();
+    for (const name of ['acme/x', '@acme/x']) {
+      const m = problemOf(name);
+      expect(m).toContain('`npm install @acme/qcal-collector-x`');
+      expect(m).not.toMatch(/npm install @?acme\b(?!\/qcal-collector-x)/);
+    }
+  });
+  test('a namespaced collector is loaded from its conventional package without "plugins"', () => {
+    const pkg = path.join(dir, 'node_modules', '@acme', 'qcal-collector-pct');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/qcal-collector-pct', main: 'index.js' }));
+    fs.writeFileSync(path.join(pkg, 'index.js'), def(`name: 'acme/pct'`));
+    const { collectors } = loadCollectors(['acme/pct'], { configDir: dir, cwd: dir });
+    expect(collectors.map((c) => [c.name, c.source])).toEqual([['acme/pct', '@acme/qcal-collector-pct']]);
+    // a typo of it, once loaded, is a typo, not a package to install
+    const e = caught(() => loadCollectors(['acme/pcd'], { configDir: dir, cwd: dir, plugins: ['@acme/qcal-collector-pct'] }));
+    expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\)/);
+    // the conventional package must define the collector it is named for
+    fs.writeFileSync(path.join(pkg, 'index.js'), def(`name: 'acme/other'`));
+    jest.resetModules();
+    const e2 = caught(() => loadCollectors(['acme/pct'], { configDir: dir, cwd: dir }));
+    expect(e2.problems[0]).toBe('plugin @acme/qcal-collector-pct (the package for collector "acme/pct" by the naming convention) does not define "acme/pct"; it defines "acme/other"');
+  });
+});
+
 describe('third-party modules', () => {
   test('resolved from the config folder first, then the working directory', () => {
     const sub = path.join(dir, 'cfg');
@@ -90,12 +131,12 @@ describe('third-party modules', () => {
     expect(loadCollectors(['./one.js'], { configDir: dir, cwd }).collectors[0]!.name).toBe('@acme/one');
   });
   test('a missing path or package names the file or the package to install', () => {
-    const e = caught(() => loadCollectors(['@acme/qcal-x'], { configDir: dir, cwd: dir, plugins: ['./nope.js', '@acme/qcal-y/sub'] }));
+    const e = caught(() => loadCollectors(['acme/x'], { configDir: dir, cwd: dir, plugins: ['./nope.js', '@acme/qcal-y/sub'] }));
     expect(e).toBeInstanceOf(PluginError);
     expect(e.problems).toEqual([
       `cannot find plugin module "./nope.js" (looked for ${path.join(dir, 'nope.js')})`,
       `cannot find plugin package "@acme/qcal-y": install it with \`npm install @acme/qcal-y\` in ${dir}`,
-      `unknown collector "@acme/qcal-x": no built-in or loaded plugin defines it, and no package "@acme/qcal-x" is installed; install it with \`npm install @acme/qcal-x\` in ${dir}, or add the module that defines it to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune`,
+      `unknown collector "acme/x": no loaded plugin defines it, and its package by the naming convention, "@acme/qcal-collector-x", is not installed; install it with \`npm install @acme/qcal-collector-x\` in ${dir}, or add the module that defines "acme/x" to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune`,
     ]);
   });
   test('every shape problem, with what the author must fix', () => {
@@ -114,7 +155,7 @@ describe('third-party modules', () => {
     expect(e.problems).toEqual([
       'plugin ./bad.js: collector definition has no "name" (found undefined); set name: "<scope>/<collector>", e.g. "acme/percentile"',
       'plugin ./bad.js, collector "percentile": name "percentile" is not namespaced; third-party collectors must be named "<scope>/<name>" (e.g. "acme/percentile" or "@acme/percentile"): bare names are reserved for built-in collectors',
-      'plugin ./bad.js, collector "acme/v": apiVersion must be set to COLLECTOR_API_VERSION (imported from @qcal/core), found undefined',
+      'plugin ./bad.js, collector "acme/v": apiVersion must be set to COLLECTOR_API_VERSION (imported from @qcal/plugin-kit), found undefined',
       `plugin ./bad.js, collector "acme/v2": written for collector API version ${COLLECTOR_API_VERSION + 1}, but this @qcal/core implements version ${COLLECTOR_API_VERSION}; upgrade @qcal/core or use a release of the plugin for API version ${COLLECTOR_API_VERSION}`,
       'plugin ./bad.js, collector "acme/c": create must be a function (options, ctx) => collector, found number 3',
       'plugin ./bad.js, collector "acme/s": optionsSchema must be an object mapping each option to { type, description } (use {} when there are no options), found an array',
