@@ -60,14 +60,14 @@ export type {
 export { LOGGER, CONFIG, COLLECTOR_DEFINITIONS, COLLECTOR_DEFINITION, COLLECTORS, resolveToken } from './tokens';
 export type { Token } from './tokens';
 export * from './data';
-export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, OUTPUT_FORMATS } from './config';
+export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, OUTPUT_FORMATS, inputOptions } from './config';
 export type { LoadConfigOptions, ResolvedConfig, OutputFormat, ShardSpec } from './config';
 export * from './formats';
 export * from './calibrate';
-export { loadModel, decodeModel, encodeModel, opsetVersion, toNumber, tensorToFloat32, DataType } from './onnx/model';
+export { loadModel, decodeModel, encodeModel, opsetVersion, toNumber, tensorToFloat32, DataType, AttributeType, makeFloatTensor, makeIntTensor } from './onnx/model';
 export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAttribute } from './onnx/model';
 export { indexGraph, elementTypeName, valueInfoDims } from './onnx/graph-index';
-export type { GraphIndex, IndexedTensor } from './onnx/graph-index';
+export type { GraphIndex, IndexedTensor, SubgraphInfo } from './onnx/graph-index';
 export { instrumentModel } from './onnx/instrument';
 export type { InstrumentationPlan, InstrumentedModel } from './onnx/instrument';
 export { createSession, toOrtFeeds, runBatch } from './runner/session';

@@ -23,6 +23,7 @@ import {
   type ResolvedCollector,
   type CollectorRegistry,
   collectorLabel,
+  inputOptions,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
@@ -131,6 +132,7 @@ async function calibrateInto(
     data: {
       data: cfg.data!,
       ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...inputOptions(cfg),
       ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
       batchSize: cfg.batchSize,
       shuffle: cfg.shuffle,

@@ -1,4 +1,5 @@
-import { loadModel, indexGraph, explainSelection, type TensorInfo } from '@qcal/core';
+import * as path from 'node:path';
+import { loadModel, indexGraph, explainSelection, type TensorInfo, type IndexedTensor } from '@qcal/core';
 import { parseFlags } from '../args';
 import { INSPECT_HELP } from '../help';
 import { out, type CliIo } from '../io';
@@ -21,7 +22,7 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
   }
   if (positionals.length !== 1) throw new UsageError(`qcal inspect: expected one model path, got ${positionals.length}; usage: qcal inspect M.onnx`);
   const file = positionals[0]!;
-  const { model } = loadModel(file);
+  const { model } = loadModel(path.resolve(io.cwd, file));
   const index = indexGraph(model);
   const filtered = Boolean(v.include?.length || v.exclude?.length);
   const rows = filtered
@@ -31,7 +32,8 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
     out(io, JSON.stringify({
       model: file,
       opset: index.opset,
-      tensors: rows.map((r) => ({ name: r.tensor.name, op: r.tensor.opName, opType: r.tensor.opType, shape: r.tensor.shape ?? null, consumers: r.tensor.consumers.map((c) => c.opType), ...(filtered ? { selected: r.selected, reason: r.reason } : {}) })),
+      subgraphs: index.subgraphs.map((g) => ({ path: g.path, owner: g.owner.opType, nodes: g.graph.node.length })),
+      tensors: rows.map((r) => ({ name: r.tensor.name, op: r.tensor.opName, opType: r.tensor.opType, graph: (r.tensor as IndexedTensor).graphPath ?? '', shape: r.tensor.shape ?? null, consumers: r.tensor.consumers.map((c) => c.opType), ...(filtered ? { selected: r.selected, reason: r.reason } : {}) })),
     }, null, 2));
     return 0;
   }
@@ -46,6 +48,15 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
   for (const r of table) out(io, line(r));
   const byOp = new Map<string, number>();
   for (const t of index.calibratable) byOp.set(t.opType, (byOp.get(t.opType) ?? 0) + 1);
+  const inner = index.calibratable.filter((t) => t.graphPath !== '');
+  if (inner.length) {
+    const byGraph = new Map<string, number>();
+    for (const t of inner) byGraph.set(t.graphPath, (byGraph.get(t.graphPath) ?? 0) + 1);
+    out(io, `\n${inner.length} of them inside ${byGraph.size} If/Loop/Scan bod${byGraph.size === 1 ? 'y' : 'ies'} (producer = path/node; select with globs such as "If_0/then_branch/*"):`);
+    for (const [g, n] of byGraph) out(io, `  ${g}: ${n}`);
+  }
+  const dynamicInputs = index.calibratable.filter((t) => t.isGraphInput && t.shape?.some((d) => typeof d === 'string'));
+  if (dynamicInputs.length) out(io, `dynamic input dims: ${dynamicInputs.map((t) => `${t.name} [${t.shape!.join(', ')}]`).join('; ')}`);
   if (shown.length < rows.length) out(io, `(${rows.length - shown.length} tensors not selected; --all lists them with the pattern that decided)`);
   out(io, `\nby producer op type: ${[...byOp].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   out(io, `filter with --include/--exclude: exact name, glob (*conv*), /regex/, op:Conv`);

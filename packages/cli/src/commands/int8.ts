@@ -12,6 +12,7 @@ import {
   type ActivationType,
   type QuantizeMode,
   type QdqReport,
+  inputOptions,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { out, type CliIo } from '../io';
@@ -129,6 +130,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
   const data = await openEvalData(cfg.model!, {
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...inputOptions(cfg),
     ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
     batchSize: cfg.batchSize,
   }, cfg.cwd);
@@ -138,6 +140,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     int8Model: qdq,
     batches: data.batches(),
     perLayer: v['per-layer'] ?? false,
+    ...(data.sequence ? { feedback: data.sequence.feedback } : {}),
     onProgress: (n) => progress.update(n, data.count),
   });
   progress.done();

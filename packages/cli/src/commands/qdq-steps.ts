@@ -13,6 +13,7 @@ import {
   type CalibrationTable,
   type Logger,
   type TableFormat,
+  inputOptions,
 } from '@qcal/core';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
@@ -34,6 +35,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
   const evalSource = (numSamples: number) => openEvalData(cfg.model!, {
     data: cfg.evalData ?? cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...inputOptions(cfg),
     numSamples,
   }, cfg.cwd);
   for (const entry of tables) {
@@ -43,6 +45,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
       const searchData = await openEvalData(cfg.model!, {
         data: cfg.data!,
         ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...inputOptions(cfg),
         ...(cfg.evalData ? { numSamples: DEFAULT_SEARCH_SAMPLES } : {}),
       }, cfg.cwd);
       const heldOut = cfg.evalSamples ?? DEFAULT_SEARCH_SAMPLES;
@@ -75,7 +78,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, finalPath) || finalPath}: ${summarizeReport(r.report)}`);
     if (cfg.evaluate) {
       const data = await evalSource(cfg.evalSamples ?? (cfg.evalData ? cfg.numSamples ?? Number.MAX_SAFE_INTEGER : DEFAULT_EVAL_SAMPLES));
-      const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0 });
+      const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0, ...(data.sequence ? { feedback: data.sequence.feedback } : {}) });
       set.write(`${label}.evaluation.json`, evaluationToJson(report));
       summaries.push(formatEvaluationSummary(report, `${label}: `));
     }

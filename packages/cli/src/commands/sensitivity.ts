@@ -7,6 +7,7 @@ import {
   loadConfig,
   writeFileAtomic,
   UsageError,
+  inputOptions,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { out, type CliIo } from '../io';
@@ -54,6 +55,7 @@ export async function sensitivityCommand(argv: readonly string[], io: CliIo): Pr
   const data = await openEvalData(cfg.model!, {
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+      ...inputOptions(cfg),
     numSamples: evalSamples,
   }, cfg.cwd);
   const progress = createProgress('sensitivity', io.stderr, Boolean(io.stderr.isTTY) && !v.quiet);

@@ -97,7 +97,7 @@ export async function prepareCalibration(opts: CalibrateOptions): Promise<Prepar
   const { model, bytes } = loadModel(opts.model);
   const index = indexGraph(model);
   const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude }, opts.model);
-  const data = await openData(opts.data, modelInputs(index, model), opts.cwd);
+  const data = await openData(opts.data, modelInputs(index, model), opts.cwd, model.graph!.output.map((o) => o.name));
   const modelSha256 = sha256(bytes);
   const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p));
   return { opts, model, modelSha256, index, plan, data, fingerprints };
@@ -113,7 +113,11 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult
 }
 
 /** Counts of a collect pass. */
-export interface PassCounts { samples: number; batches: number; inferenceMs: number; collectMs: number }
+export interface PassCounts {
+  samples: number; batches: number; inferenceMs: number; collectMs: number;
+  /** Selected tensors no inference computed (inside If branches the data never took): not calibrated. */
+  notRun?: readonly string[];
+}
 
 /** Runs a prepared calibration (see {@link prepareCalibration}): the collect pass, then postCollect. */
 export async function executeCalibration(prepared: PreparedCalibration): Promise<CalibrateResult> {
@@ -163,13 +167,17 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
   // values and count the non-finite ones element by element. Created on first need only.
   let fallback: Awaited<ReturnType<typeof createSession>> | undefined;
+  let exposed: ReturnType<typeof instrumentModel> | undefined;
   const fullValues = async (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => {
     if (!fallback) {
       logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
-      const exposed = instrumentModel(model, { full: plan.range, range: [] });
+      exposed = instrumentModel(model, { full: plan.range, range: [] });
       fallback = await createSession(encodeModel(exposed.model), opts.model, { enableMemPattern: false, ...opts.session });
     }
-    return runBatch(fallback, feeds, names, where);
+    // Tensors inside If/Loop/Scan bodies come out under their lifted names.
+    const lifted = names.map((n) => exposed!.fullOutputs.get(n) ?? n);
+    const got = await runBatch(fallback, feeds, lifted, where);
+    return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
   };
   try {
     const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues);
@@ -191,8 +199,20 @@ export async function finishCalibration(
   const logger = opts.logger ?? silentLogger;
   const tPost = performance.now();
   const results: CollectorResult[] = [];
+  const notRun = new Set(counts.notRun ?? []);
+  if (notRun.size) {
+    // A branch the data never took: say which, rather than quantize it with made-up ranges.
+    // Counted under the outermost branch that never ran (its nested bodies did not run either).
+    const paths = [...new Set([...notRun].map((t) => index.tensors.get(t)?.graphPath ?? '?'))].sort((a, b) => a.length - b.length);
+    const top = (g: string): string => paths.find((p) => g === p || g.startsWith(`${p}/`)) ?? g;
+    const byGraph = new Map<string, number>();
+    for (const t of notRun) { const g = top(index.tensors.get(t)?.graphPath ?? '?'); byGraph.set(g, (byGraph.get(g) ?? 0) + 1); }
+    const list = [...byGraph].map(([g, n]) => `${g || 'main graph'} (${n})`);
+    logger.warn(`qcal: ${notRun.size} selected tensor(s) were never computed by the calibration data and are left uncalibrated (float in the QDQ model), in branches never taken: ${list.slice(0, 8).join(', ')}${list.length > 8 ? `, … ${list.length - 8} more` : ''}; add samples that take ${byGraph.size > 1 ? 'these branches' : 'this branch'} to calibrate them (the table's meta.notRun lists them)`);
+  }
   for (let i = 0; i < plan.collectors.length; i++) {
-    const p = plan.collectors[i]!;
+    const p0 = plan.collectors[i]!;
+    const p = notRun.size ? { ...p0, tensors: p0.tensors.filter((t) => !notRun.has(t.name)) } : p0;
     if (p.resolved.definition.needs?.tuning && !data) {
       throw new CalibrationError(`collector "${p.resolved.name}" tunes on calibration samples at postCollect; give --data so they can be read`);
     }
@@ -206,7 +226,10 @@ export async function finishCalibration(
     } finally {
       await tuning?.release();
     }
-    results.push({ label: p.label, table: makeTable(p, ranges, opts.model, counts.samples, prepared.modelSha256, data?.fingerprint, prepared.fingerprints[i]!), collector: instances[i]!, planned: p });
+    const table = makeTable(p, ranges, opts.model, counts.samples, prepared.modelSha256, data?.fingerprint, prepared.fingerprints[i]!);
+    const skipped = p0.tensors.filter((t) => notRun.has(t.name));
+    if (skipped.length) table.meta = { ...table.meta, notRun: Object.fromEntries(skipped.map((t) => [t.name, `in ${index.tensors.get(t.name)?.graphPath || 'the main graph'}, never computed by the calibration data (branch not taken)`])) };
+    results.push({ label: p.label, table, collector: instances[i]!, planned: p0 });
   }
   const postCollectMs = performance.now() - tPost;
   return {
@@ -231,12 +254,14 @@ async function runAll(
   let batches = 0;
   let inferenceMs = 0;
   let collectMs = 0;
+  const seen = new Set<string>();
   // Overlap: batch k+1's inference runs on onnxruntime's worker thread while collectors work on
   // batch k on this thread. Collect calls stay in batch order; only `inFlight` and the batch
   // being collected are referenced, so at most two batches of activations are alive.
   const overlap = opts.session?.overlap ?? true;
   const fullList = [...fullTargets];
   const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name)! }));
+  const fetches = data.sequence ? [...new Set([...instrumented.fetches, ...Object.values(data.sequence.feedback)])] : instrumented.fetches;
   const it = data.batches()[Symbol.asyncIterator]();
   const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string } | undefined> => {
     const next = await it.next();
@@ -244,7 +269,9 @@ async function runAll(
     const batch = next.value;
     const ti = performance.now();
     const where = batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`;
-    const out = await runBatch(session, batch.feeds, instrumented.fetches, where);
+    const out = await runBatch(session, batch.feeds, fetches, where);
+    // Sequence mode: the next step's state comes from this one's outputs (read before collection).
+    data.sequence?.update(out as never);
     return { out, size: batch.size, ms: performance.now() - ti, feeds: batch.feeds, where };
   };
   let inFlight: ReturnType<typeof start> | undefined = start();
@@ -260,20 +287,29 @@ async function runAll(
       const tc = performance.now();
       const out = done.out as { [name: string]: (typeof done.out)[string] };
       for (const [name, targets] of fullList) {
-        const v = out[name];
+        const fetched = instrumented.fullOutputs.get(name) ?? name;
+        const v = out[fetched];
         if (!v) throw new CalibrationError(`onnxruntime returned no value for the exposed tensor "${name}"`);
         if (v.type !== 'float32') throw new CalibrationError(`tensor "${name}" is ${v.type}, expected float32`);
+        // A tensor lifted out of an If branch that did not run in this batch comes out empty.
+        if (v.data.length === 0 && fetched !== name) { delete out[fetched]; continue; }
+        seen.add(name);
         const act = { data: v.data as Float32Array, dims: v.dims };
         for (const t of targets) await t.c.collect(name, t.opName, act);
         // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
-        delete out[name];
+        delete out[fetched];
       }
       let nonFinite: (typeof rangeList)[number][] | undefined;
       for (const r of rangeList) {
         const { name, targets, o } = r;
-        const mn = (out[o.min]!.data as Float32Array)[0]!;
-        const mx = (out[o.max]!.data as Float32Array)[0]!;
-        const sum = (out[o.sum]!.data as Float32Array)[0]!;
+        const mins = out[o.min]!.data as Float32Array;
+        const maxs = out[o.max]!.data as Float32Array;
+        const sums = out[o.sum]!.data as Float32Array;
+        if (mins.length === 0) continue; // its If branch did not run
+        seen.add(name);
+        // One value per inference, or one per iteration when the tensor lives in a loop body.
+        let mn = mins[0]!, mx = maxs[0]!, sum = sums[0]!;
+        for (let k = 1; k < mins.length; k++) { if (mins[k]! < mn) mn = mins[k]!; if (maxs[k]! > mx) mx = maxs[k]!; sum += sums[k]!; }
         // mn - mn etc. is NaN exactly when the value is NaN or ±Infinity.
         if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFinite ??= []).push(r); continue; }
         const act = { data: Float32Array.of(mn, mx), dims: [2] };
@@ -300,7 +336,8 @@ async function runAll(
     await it.return?.();
   }
   if (samples === 0) throw new DataError(`${typeof opts.data.data === 'string' ? opts.data.data : 'data source'}: no samples to calibrate with`);
-  return { samples, batches, inferenceMs, collectMs };
+  const notRun = [...fullTargets.keys(), ...rangeTargets.keys()].filter((t) => !seen.has(t));
+  return { samples, batches, inferenceMs, collectMs, ...(notRun.length ? { notRun } : {}) };
 }
 
 /** `ctx.createCollector` for collector `p`: another installed collector, same tensors, validated options. */

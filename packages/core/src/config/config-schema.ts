@@ -139,6 +139,30 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   quiet: bool,
   evalData: pathKey('a path to evaluation data'),
   evalSamples: int(1, 'an integer > 0'),
+  inputs: (v, k, s, p) => {
+    if (!expect(isObject(v), 'an object of input name → value given once (number or nested array) or { batchAxis, value }', v, k, s, p)) return undefined;
+    let ok = true;
+    for (const [name, x] of Object.entries(v as Record<string, unknown>)) {
+      const good = typeof x === 'number' || typeof x === 'boolean' || Array.isArray(x) || (isObject(x) && Object.keys(x).every((q) => q === 'batchAxis' || q === 'value'));
+      ok = expect(good, 'a number, a nested array, or { "batchAxis": N | null, "value": ... }', x, `${k}.${name}`, s, p) && ok;
+    }
+    return ok ? deepFreeze(JSON.parse(JSON.stringify(v)) as object) : undefined;
+  },
+  sequence: (v, k, s, p) => {
+    const expected = '{ "feedback": { "<input>": "<output>" }, "chunk": { "<input>": { "size": N, "context": M } } }';
+    if (!expect(isObject(v) && isObject(v.feedback) && Object.keys(v).every((q) => q === 'feedback' || q === 'chunk'), expected, v, k, s, p)) return undefined;
+    const o = v as { feedback: Record<string, unknown>; chunk?: unknown };
+    let ok = true;
+    for (const [inp, out] of Object.entries(o.feedback)) ok = expect(typeof out === 'string' && out !== '', 'an output name', out, `${k}.feedback.${inp}`, s, p) && ok;
+    if (o.chunk !== undefined) {
+      if (!expect(isObject(o.chunk), 'an object of input name → { size, context }', o.chunk, `${k}.chunk`, s, p)) return undefined;
+      for (const [inp, c] of Object.entries(o.chunk as Record<string, unknown>)) {
+        const good = isObject(c) && isInt(c.size) && c.size > 0 && (c.context === undefined || (isInt(c.context) && c.context >= 0)) && Object.keys(c).every((q) => q === 'size' || q === 'context');
+        ok = expect(good, '{ "size": integer > 0, "context": integer >= 0 }', c, `${k}.chunk.${inp}`, s, p) && ok;
+      }
+    }
+    return ok ? deepFreeze(JSON.parse(JSON.stringify(v)) as object) : undefined;
+  },
 });
 
 /**

@@ -1,4 +1,5 @@
 import type { CollectorRef } from '../plugins/load-collectors';
+import type { InputSetting, InputValue, SequenceOptions } from '../data/input-settings';
 
 /** Output formats `--format` accepts. */
 export const OUTPUT_FORMATS = ['json', 'tensorrt', 'tpu-mlir', 'ort'] as const;
@@ -67,4 +68,13 @@ export interface ResolvedConfig {
   /** Evaluation data (defaults to `data` where used). */
   readonly evalData?: string;
   readonly evalSamples?: number;
+  /** Per model input: batch axis and/or a value given once (`{ "sr": 16000 }`). */
+  readonly inputs?: Readonly<Record<string, InputSetting | InputValue>>;
+  /** Stateful/streaming models: outputs fed back as inputs, chunked sequences. */
+  readonly sequence?: SequenceOptions;
+}
+
+/** The data-layer settings of a config (`inputs`, `sequence`), to spread into DataOptions. */
+export function inputOptions(cfg: Pick<ResolvedConfig, 'inputs' | 'sequence'>): { inputs?: ResolvedConfig['inputs']; sequence?: SequenceOptions } {
+  return { ...(cfg.inputs ? { inputs: cfg.inputs } : {}), ...(cfg.sequence ? { sequence: cfg.sequence } : {}) };
 }

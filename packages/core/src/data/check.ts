@@ -13,10 +13,17 @@ export function fmtDims(dims: readonly (number | string | null)[]): string {
   return `[${dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
+/** The batch axis of an input (0 unless said otherwise; null: it has none). */
+export function batchAxisOf(input: ModelInputSpec): number | null {
+  return input.batchAxis === undefined ? 0 : input.batchAxis;
+}
+
 /**
  * The dims an array will be fed with: its own dims when its rank equals the input's, or with a
- * leading batch dim of 1 added when it has one dim less (a sample saved without a batch dim).
- * Every fixed dim but the batch dim (dims[0]) must match; the batch dim is checked per batch.
+ * batch dim of 1 inserted at the input's batch axis when it has one dim less (a sample saved
+ * without a batch dim). Every fixed dim but the batch dim must match; the batch dim is checked
+ * per batch. An input without a batch axis (a scalar) takes the array as it is (a [1] array for a
+ * rank-0 input is accepted as the scalar).
  */
 export function feedDims(label: string, input: ModelInputSpec, dims: readonly number[], type: StoredType): number[] {
   const want = feedTypeOf(input);
@@ -24,11 +31,15 @@ export function feedDims(label: string, input: ModelInputSpec, dims: readonly nu
     throw new DataError(`${label}: input '${input.name}' expects ${want}, found ${type}; ${type.startsWith('float') ? 'a float array cannot be converted to an integer input' : 'this conversion could lose values'} (convert the data, e.g. numpy's arr.astype('${want}'))`);
   }
   const r = input.dims.length;
+  const ax = batchAxisOf(input);
   let d: number[];
   if (dims.length === r) d = [...dims];
-  else if (dims.length === r - 1) d = [1, ...dims];
-  else throw new DataError(`${label}: input '${input.name}' expects rank ${r} ${fmtDims(input.dims)} (or ${r - 1} without the batch dim), found rank ${dims.length} ${fmtDims(dims)}`);
-  for (let k = 1; k < r; k++) {
+  else if (r === 0 && dims.length === 1 && dims[0] === 1) d = [];
+  else if (ax !== null && dims.length === r - 1) d = [...dims.slice(0, ax), 1, ...dims.slice(ax)];
+  else if (ax === null) throw new DataError(`${label}: input '${input.name}' expects rank ${r} ${fmtDims(input.dims)}${r === 0 ? ' (a scalar)' : ''}, found rank ${dims.length} ${fmtDims(dims)}${r === 0 ? '; a value the same for every sample can be given once in config: inputs: { "' + input.name + '": <value> }' : ''}`);
+  else throw new DataError(`${label}: input '${input.name}' expects rank ${r} ${fmtDims(input.dims)} (or ${r - 1} without the batch dim${ax ? `, axis ${ax}` : ''}), found rank ${dims.length} ${fmtDims(dims)}`);
+  for (let k = 0; k < r; k++) {
+    if (k === ax) continue;
     const m = input.dims[k];
     if (typeof m === 'number' && m >= 0 && d[k] !== m) {
       throw new DataError(`${label}: input '${input.name}' expects ${fmtDims(input.dims)}, found ${fmtDims(dims)} (dim ${k} must be ${m})`);
@@ -54,8 +65,11 @@ export function checkSampleParts(
     const p = parts[input.name];
     if (!p) throw new DataError(`${id}: no data for input '${input.name}' (model inputs: ${names.join(', ')})`);
     const d = feedDims(p.label, input, p.dims, p.type);
-    if (rows !== undefined && d[0] !== rows) throw new DataError(`${id}: inputs disagree on the batch dim (${rows} vs ${d[0]} for '${input.name}')`);
-    rows = d[0];
+    const ax = batchAxisOf(input);
+    if (ax !== null) {
+      if (rows !== undefined && d[ax] !== rows) throw new DataError(`${id}: inputs disagree on the batch dim (${rows} vs ${d[ax]} for '${input.name}', its axis ${ax}); if '${input.name}' batches on another axis, say so in config: inputs: { "${input.name}": { "batchAxis": N } }`);
+      rows = d[ax];
+    }
     out[input.name] = d;
   }
   return out;

@@ -11,3 +11,5 @@ export { writeNpz } from './npz-write';
 export type { FeedType, StoredType } from './dtype';
 export { halfToFloat, floatToHalf } from './dtype';
 export { mulberry32 } from './select';
+export { inferBatchAxis, resolveInputs, constantFeed } from './input-settings';
+export type { InputSetting, InputValue, SequenceOptions, ResolvedInputs } from './input-settings';

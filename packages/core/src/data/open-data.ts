@@ -7,7 +7,9 @@ import { npyPart } from './npy-part';
 import type { SampleRef } from './part';
 import { checkSelectOptions, selectSamples } from './select';
 import { collectSamples, type PartMaker } from './sources';
-import { shapeKey, stackOnDim0 } from './stack';
+import { shapeKey, stackOnAxis } from './stack';
+import { resolveInputs } from './input-settings';
+import { sequenceSteps, withInputs } from './sequence';
 import type { Batch, DataOptions, DataSource, ModelInputSpec, OpenedData } from './types';
 import { npzParts } from './npz-part';
 import { imagePartMaker, resolvePreprocess } from './image-part';
@@ -28,11 +30,20 @@ interface Planned { ref: SampleRef; dims: Record<string, number[]> }
  * a programmatic source starts a new batch when the shape changes. When every input fixes its
  * batch dim to the same F > 1, batchSize defaults to F, and each batch must hold exactly F rows.
  */
-export async function openData(opts: DataOptions, inputs: readonly ModelInputSpec[], cwd: string = process.cwd()): Promise<OpenedData> {
+export async function openData(opts: DataOptions, allInputs: readonly ModelInputSpec[], cwd: string = process.cwd(), outputs?: readonly string[]): Promise<OpenedData> {
   checkSelectOptions(opts);
-  if (inputs.length === 0) throw new DataError('the model has no inputs to feed');
-  for (const i of inputs) feedTypeOf(i);
-  if (typeof opts.data !== 'string') return openProgrammatic(opts.data, opts, inputs);
+  if (allInputs.length === 0) throw new DataError('the model has no inputs to feed');
+  for (const i of allInputs) feedTypeOf(i);
+  // Inputs given once in config and sequence feedback are not read from the data.
+  const resolved = resolveInputs(allInputs, opts.inputs, opts.sequence, outputs);
+  const inputs = resolved.data;
+  if (inputs.length === 0) throw new ConfigError(`every model input is given in config (inputs/sequence): there is nothing to read from the data`);
+  const noAxis = inputs.filter((i) => i.batchAxis === null);
+  if (noAxis.length && (opts.batchSize ?? 1) > 1) {
+    throw new ConfigError(`batchSize ${opts.batchSize}: input${noAxis.length > 1 ? 's' : ''} ${noAxis.map((i) => `'${i.name}'`).join(', ')} ha${noAxis.length > 1 ? 've' : 's'} no batch axis, so samples cannot be stacked; use batchSize 1, give the value once in config (inputs: { "${noAxis[0]!.name}": <value> }) or set its batchAxis`);
+  }
+  if (opts.sequence && (opts.batchSize ?? 1) > 1) throw new ConfigError(`batchSize ${opts.batchSize}: sequence mode feeds one sequence at a time; use batchSize 1`);
+  if (typeof opts.data !== 'string') return withInputs(openProgrammatic(opts.data, opts, inputs), resolved, opts.sequence, undefined);
   if (opts.data === '') throw new ConfigError('data: expected a directory, a list file or a .npy/.npz/image file');
 
   const pre = resolvePreprocess(opts.preprocess);
@@ -47,8 +58,9 @@ export async function openData(opts: DataOptions, inputs: readonly ModelInputSpe
   // Bucket by shape (all dims but the batch dim), buckets in order of first appearance, each cut
   // into batches of batchSize: lines of different widths run as separate batches.
   const buckets = new Map<string, Planned[]>();
+  const axes = Object.fromEntries(inputs.map((i) => [i.name, i.batchAxis ?? null]));
   for (const p of planned) {
-    const k = shapeKey(p.dims, names);
+    const k = shapeKey(p.dims, names, axes);
     if (!buckets.has(k)) buckets.set(k, []);
     buckets.get(k)!.push(p);
   }
@@ -79,17 +91,25 @@ export async function openData(opts: DataOptions, inputs: readonly ModelInputSpe
       return out;
     }));
     for (const input of inputs) {
-      feeds[input.name] = stackOnDim0(feedTypeOf(input), loaded.map((l) => l[input.name]!), batch.map((p) => p.dims[input.name]!));
+      feeds[input.name] = stackOnAxis(feedTypeOf(input), loaded.map((l) => l[input.name]!), batch.map((p) => p.dims[input.name]!), input.batchAxis);
     }
     return { ids: batch.map((p) => p.ref.id), feeds, size: batch.length };
   };
 
-  return {
+  const steps = opts.sequence ? planned.reduce((a, p) => a + (opts.sequence!.chunk ? sequenceSteps(p.ref.id, p.dims, opts.sequence!.chunk) : 1), 0) : undefined;
+  return withInputs({
     count: samples.length,
-    fingerprint,
-    describe,
+    fingerprint: resolvedFingerprint(fingerprint, resolved),
+    describe: describe + (Object.keys(resolved.constants).length ? `; given in config: ${Object.keys(resolved.constants).join(', ')}` : ''),
     batches: () => prefetching(plan, loadBatch),
-  };
+  }, resolved, opts.sequence, steps);
+}
+
+/** The data fingerprint extended with the values given in config (they change what the model sees). */
+function resolvedFingerprint(base: string, resolved: ReturnType<typeof resolveInputs>): string {
+  const consts = Object.entries(resolved.constants).map(([n, t]) => [n, t.type, t.dims, Array.from(t.data as ArrayLike<number | bigint>, (x) => String(x))]);
+  if (!consts.length && !resolved.feedback.length) return base;
+  return createHash('sha256').update(JSON.stringify({ base, consts, feedback: resolved.feedback.map((f) => [f.input, f.output]) })).digest('hex');
 }
 
 /** Yield loaded batches, loading the next one while the consumer works on the current one. */
@@ -106,16 +126,20 @@ async function* prefetching<T>(plan: readonly T[], load: (b: T) => Promise<Batch
 
 /** When every input fixes its batch dim to the same F > 1, default batchSize to F. */
 function defaultBatchSize(inputs: readonly ModelInputSpec[]): number {
-  const d0 = inputs.map((i) => i.dims[0]);
+  const withAxis = inputs.filter((i) => i.batchAxis !== null);
+  if (withAxis.length < inputs.length) return 1;
+  const d0 = withAxis.map((i) => i.dims[i.batchAxis ?? 0]);
   const f = d0[0];
   return typeof f === 'number' && f > 1 && d0.every((d) => d === f) ? f : 1;
 }
 
 function checkFixedBatchDim(batch: { id: string; dims: Record<string, number[]> }[], inputs: readonly ModelInputSpec[], batchSize: number): void {
   for (const input of inputs) {
-    const f = input.dims[0];
+    if (input.batchAxis === null) continue;
+    const ax = input.batchAxis ?? 0;
+    const f = input.dims[ax];
     if (typeof f !== 'number' || f < 0) continue;
-    const rows = batch.reduce((a, s) => a + s.dims[input.name]![0]!, 0);
+    const rows = batch.reduce((a, s) => a + s.dims[input.name]![ax]!, 0);
     if (rows !== f) {
       throw new DataError(`input '${input.name}' has a fixed batch dim of ${f} ${fmtDims(input.dims)}, but the batch starting at ${batch[0]!.id} has ${rows} row${rows === 1 ? '' : 's'} (${batch.length} sample${batch.length === 1 ? '' : 's'}, batchSize ${batchSize}); ` +
         `choose batchSize and numSamples so that every batch holds exactly ${f} rows of one shape`);
@@ -141,7 +165,7 @@ function openProgrammatic(source: DataSource, opts: DataOptions, inputs: readonl
       const feeds: Record<string, FeedTensor> = {};
       for (const input of inputs) {
         const t = feedTypeOf(input);
-        feeds[input.name] = stackOnDim0(t, pending.map((p) => p.feeds[input.name]!.data), pending.map((p) => p.dims[input.name]!));
+        feeds[input.name] = stackOnAxis(t, pending.map((p) => p.feeds[input.name]!.data), pending.map((p) => p.dims[input.name]!), input.batchAxis);
       }
       const b = { ids: pending.map((p) => p.id), feeds, size: pending.length };
       pending = [];
@@ -164,7 +188,7 @@ function openProgrammatic(source: DataSource, opts: DataOptions, inputs: readonl
         const t = feedTypeOf(input);
         feeds[input.name] = f.type === t ? f : { type: t, data: canConvert(f.type, t) ? convertTyped(f.data, f.type, t) : f.data, dims: f.dims };
       }
-      const k = shapeKey(dims, names);
+      const k = shapeKey(dims, names, Object.fromEntries(inputs.map((x) => [x.name, x.batchAxis ?? null])));
       if (pending.length && (k !== key || pending.length >= batchSize)) yield flush();
       key = k;
       pending.push({ id, feeds, dims });

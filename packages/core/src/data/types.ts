@@ -1,13 +1,19 @@
 import type { FeedTensor } from '../tensor';
 import type { PreprocessOptions } from './preprocess-options';
+import type { InputSetting, InputValue, SequenceOptions } from './input-settings';
 
 /** One model input as the data layer needs it (from the ONNX graph). */
 export interface ModelInputSpec {
   name: string;
   /** ONNX element type name; anything but the FeedTensor types is rejected. */
   type: 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool' | string;
-  /** A number is a fixed dim; a string (symbolic) or null is dynamic. dims[0] is the batch dim. */
+  /** A number is a fixed dim; a string (symbolic) or null is dynamic. */
   dims: readonly (number | string | null)[];
+  /**
+   * The axis samples stack on; null when the input has none (a scalar). Undefined: inferred from
+   * the dims (see inferBatchAxis; 0 for the usual batch-first input).
+   */
+  batchAxis?: number | null;
 }
 
 /** One calibration sample: a feed for every model input. */
@@ -22,6 +28,8 @@ export interface Batch {
   ids: string[];
   feeds: Record<string, FeedTensor>;
   size: number;
+  /** Sequence mode: the chunk's index in its sequence (0 starts a sequence: feedback inputs hold their initial value). */
+  step?: number;
 }
 
 /** Programmatic source (onnxruntime's CalibrationDataReader): one sample per item. */
@@ -42,6 +50,10 @@ export interface DataOptions {
   seed?: number;
   /** 1-based contiguous slice `index` of `count` of the selected samples. */
   shard?: { index: number; count: number };
+  /** Per model input: batch axis, or a value given once (`{ sr: 16000 }`). */
+  inputs?: Readonly<Record<string, InputSetting | InputValue>>;
+  /** Streaming/stateful models: chunked sequences with outputs fed back as inputs. */
+  sequence?: SequenceOptions;
 }
 
 export interface OpenedData {
@@ -53,4 +65,13 @@ export interface OpenedData {
   batches(): AsyncIterable<Batch>;
   /** One line for logs: what was found and how it will be fed. */
   describe: string;
+  /**
+   * Sequence mode: which outputs feed which inputs, and `update`, to be called with each
+   * inference's outputs before the next batch is asked for (the runner does; other consumers
+   * that run the model themselves, such as evaluation, keep their own state from `feedback`).
+   */
+  sequence?: {
+    readonly feedback: Readonly<Record<string, string>>;
+    update(outputs: Readonly<Record<string, { readonly data: unknown; readonly dims: readonly number[]; readonly type: string }>>): void;
+  };
 }

@@ -20,6 +20,12 @@ export interface EvaluateOptions {
   sessionOptions?: ort.InferenceSession.SessionOptions;
   /** Called after each batch with the number of samples done. */
   onProgress?: (samples: number) => void;
+  /**
+   * Sequence mode (input name → output name): each model is fed its OWN previous output for these
+   * inputs (the INT8 model streams on its own state, as it would deployed); items with `step` 0
+   * start a sequence with the values the data gives.
+   */
+  feedback?: Readonly<Record<string, string>>;
 }
 
 export interface EvaluationReport {
@@ -74,7 +80,8 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
     const qIdx = indexGraph(q.model);
     for (const name of opts.tensors ?? Object.keys(dq)) {
       const qName = dq[name] ?? (qIdx.tensors.has(name) ? name : undefined);
-      if (!fpIdx.tensors.has(name) || !qName) missing.push(name);
+      // Per-layer comparison reads main-graph tensors (values inside If/Loop bodies are not exposed here).
+      if (!fpIdx.tensors.has(name) || !qName || fpIdx.tensors.get(name)!.graphPath !== '') missing.push(name);
       else pairs.push({ name, fp: name, q: qName });
     }
   }
@@ -87,13 +94,22 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
   const outAcc = new Map<string, MetricAccumulator>(outNames.map((n) => [n, createAccumulator()]));
   const layerAcc = new Map<string, MetricAccumulator>(pairs.map((p) => [p.name, createAccumulator()]));
   let samples = 0, batches = 0;
+  const fpState = new Map<string, ort.Tensor>();
+  const qState = new Map<string, ort.Tensor>();
   let latency: EvaluationReport['latency'];
   const runs = opts.latencyRuns ?? 10;
   for await (const item of opts.batches as AsyncIterable<EvaluationItem>) {
     const { feeds, count } = toOrtFeeds(item);
     if (batches === 0 && runs > 0) latency = { fp32Ms: await meanLatency(fpS, feeds, runs), int8Ms: await meanLatency(qS, feeds, runs), runs };
-    const a = await runSession(fpL, feeds, fp.where, batches);
-    const b = await runSession(qL, feeds, q.where, batches);
+    const step = (item as { step?: number }).step;
+    const fb = opts.feedback && step !== undefined && step > 0 ? Object.entries(opts.feedback) : [];
+    const a = await runSession(fpL, fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, fpState.get(i)!])) } : feeds, fp.where, batches);
+    const b = await runSession(qL, fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, qState.get(i)!])) } : feeds, q.where, batches);
+    for (const [i, o] of Object.entries(opts.feedback ?? {})) {
+      if (!a[o] || !b[o]) throw new DataError(`evaluation: sequence feedback output "${o}" missing from an inference result`);
+      fpState.set(i, a[o]!);
+      qState.set(i, b[o]!);
+    }
     const add = (acc: MetricAccumulator, name: string, x: ort.Tensor | undefined, y: ort.Tensor | undefined): void => {
       if (!x || !y) throw new DataError(`evaluation: tensor "${name}" missing from an inference result`);
       if (x.data.length !== y.data.length) throw new DataError(`evaluation: tensor "${name}" has dims [${x.dims}] in FP32 but [${y.dims}] in INT8`);

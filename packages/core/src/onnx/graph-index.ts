@@ -1,6 +1,7 @@
 import type { TensorInfo } from '../collector';
 import type { TensorElementType } from '../tensor';
-import { DataType, toNumber, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './model';
+import { DataType, toNumber, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './model';
+import { nodeReads, subgraphsOf } from './subgraphs';
 import { inferElementTypes } from './type-inference';
 
 const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -37,55 +38,98 @@ export interface IndexedTensor extends TensorInfo {
   readonly isConstant: boolean;
   readonly isGraphInput: boolean;
   readonly isGraphOutput: boolean;
-  /** Index of the producing node in graph order (-1 for inputs and initializers). */
+  /** Index of the producing node in the main graph (-1 for inputs, initializers and tensors inside subgraphs). */
   readonly producerIndex: number;
+  /**
+   * The subgraph holding the tensor: '' for the main graph, else the path of owner node names and
+   * attributes, e.g. `If_0/then_branch` or `Loop_3/body/If_1/else_branch`.
+   */
+  readonly graphPath: string;
+}
+
+/** A subgraph of the model (an If branch, a Loop or Scan body), nested ones included. */
+export interface SubgraphInfo {
+  /** `If_0/then_branch` (owner node's unique name, then the attribute). */
+  readonly path: string;
+  readonly graph: OnnxGraph;
+  /** The node holding it, its unique (path-qualified) name, and the path of the graph it lives in. */
+  readonly owner: OnnxNode;
+  readonly ownerName: string;
+  readonly ownerGraphPath: string;
+  readonly attribute: string;
+  /** Unique path-qualified names of the subgraph's nodes (`If_0/then_branch/Conv_3`). */
+  readonly nodeNames: readonly string[];
 }
 
 /** A graph index: producers, consumers, element types and constness of every tensor. */
 export interface GraphIndex {
+  /** Every tensor of the model, those inside subgraphs included (ONNX names are unique model-wide). */
   readonly tensors: ReadonlyMap<string, IndexedTensor>;
+  /** The main graph's nodes. */
   readonly nodes: readonly OnnxNode[];
   /** Node names, made unique and non-empty (`<opType>_<index>` where the model has none). */
   readonly nodeNames: readonly string[];
-  /** Float32 activations that can be calibrated (graph inputs and node outputs), in graph order. */
+  /**
+   * Float32 activations that can be calibrated (graph inputs and node outputs, in subgraphs too),
+   * in graph order; a subgraph's tensors come where its owner node is.
+   */
   readonly calibratable: readonly IndexedTensor[];
+  /** Every If/Loop/Scan body, depth first in graph order. */
+  readonly subgraphs: readonly SubgraphInfo[];
   readonly opset: number;
 }
 
-/** Builds the index of a model's main graph. */
+function uniqueNames(nodes: readonly OnnxNode[], used: Set<string>, prefix: string): string[] {
+  const local = new Set<string>();
+  return nodes.map((n, i) => {
+    let name = n.name && !local.has(n.name) ? n.name : `${n.opType}_${i}`;
+    while (local.has(name) || used.has(prefix + name)) name = `${name}_`;
+    local.add(name);
+    used.add(prefix + name);
+    return prefix + name;
+  });
+}
+
+/**
+ * Builds the index of a model: the main graph and, recursively, the bodies of If/Loop/Scan nodes.
+ * A control-flow node reads its explicit inputs and every outer-scope value its bodies read: both
+ * make it a consumer, and it is constant only when all of them are.
+ */
 export function indexGraph(model: OnnxModel): GraphIndex {
   const g = model.graph!;
-  const nodes = g.node;
-  const initializers = new Set(g.initializer.map((t) => t.name ?? ''));
-  const graphInputs = g.input.filter((i) => !initializers.has(i.name));
-  const graphOutputs = new Set(g.output.map((o) => o.name));
   const types = inferElementTypes(model);
-  const vis = new Map<string, OnnxValueInfo>();
-  for (const vi of [...g.valueInfo, ...g.input, ...g.output]) vis.set(vi.name, vi);
-
-  const used = new Set<string>();
-  const nodeNames = nodes.map((n, i) => {
-    let name = n.name && !used.has(n.name) ? n.name : `${n.opType}_${i}`;
-    while (used.has(name)) name = `${name}_`;
-    used.add(name);
-    return name;
-  });
-
+  const usedNames = new Set<string>();
+  const mainNames = uniqueNames(g.node, usedNames, '');
+  const graphOutputs = new Set(g.output.map((o) => o.name));
   const consumers = new Map<string, { name: string; opType: string }[]>();
-  nodes.forEach((n, i) => {
-    for (const inp of n.input) {
-      if (!inp) continue;
-      let list = consumers.get(inp);
-      if (!list) consumers.set(inp, (list = []));
-      if (!list.some((c) => c.name === nodeNames[i])) list.push({ name: nodeNames[i]!, opType: n.opType });
-    }
-  });
-
-  const constant = new Set<string>(initializers);
+  const constant = new Set<string>();
   const tensors = new Map<string, IndexedTensor>();
-  const add = (name: string, opName: string, opType: string, producerIndex: number, isConst: boolean, isInput: boolean): void => {
+  const order: IndexedTensor[] = [];
+  const subgraphs: SubgraphInfo[] = [];
+
+  const addConsumer = (inp: string, name: string, opType: string): void => {
+    let list = consumers.get(inp);
+    if (!list) consumers.set(inp, (list = []));
+    if (!list.some((c) => c.name === name)) list.push({ name, opType });
+  };
+  // Consumers first (over every graph), so each tensor's entry is complete when added.
+  const visitConsumers = (nodes: readonly OnnxNode[], names: readonly string[], path: string): void => {
+    nodes.forEach((n, i) => {
+      for (const inp of nodeReads(n)) addConsumer(inp, names[i]!, n.opType);
+      for (const s of subgraphsOf(n)) {
+        const sp = `${names[i]!}/${s.attribute}`;
+        const sn = uniqueNames(s.graph.node, usedNames, `${sp}/`);
+        subgraphs.push({ path: sp, graph: s.graph, owner: n, ownerName: names[i]!, ownerGraphPath: path, attribute: s.attribute, nodeNames: sn });
+        visitConsumers(s.graph.node, sn, sp);
+      }
+    });
+  };
+  visitConsumers(g.node, mainNames, '');
+  const subByGraph = new Map(subgraphs.map((s) => [s.graph, s]));
+
+  const add = (name: string, opName: string, opType: string, producerIndex: number, isConst: boolean, isInput: boolean, graphPath: string, vis: Map<string, OnnxValueInfo>): void => {
     const vi = vis.get(name);
-    tensors.set(name, {
+    const t: IndexedTensor = {
       name,
       opName,
       opType,
@@ -94,21 +138,40 @@ export function indexGraph(model: OnnxModel): GraphIndex {
       elemType: types.get(name) ?? 0,
       isConstant: isConst,
       isGraphInput: isInput,
-      isGraphOutput: graphOutputs.has(name),
+      isGraphOutput: graphPath === '' && graphOutputs.has(name),
       producerIndex,
+      graphPath,
+    };
+    tensors.set(name, t);
+    order.push(t);
+  };
+  const visit = (graph: OnnxGraph, names: readonly string[], path: string, outerVis: Map<string, OnnxValueInfo>): void => {
+    const vis = new Map(outerVis);
+    for (const vi of [...graph.valueInfo, ...graph.input, ...graph.output]) vis.set(vi.name, vi);
+    const inits = new Set(graph.initializer.map((t) => t.name ?? ''));
+    for (const i of graph.input) {
+      if (inits.has(i.name)) continue;
+      // A body's own inputs (iteration number, loop-carried values, scan slices) are activations.
+      add(i.name, path, path === '' ? 'Input' : 'SubgraphInput', -1, false, path === '', path, vis);
+    }
+    for (const t of graph.initializer) {
+      constant.add(t.name ?? '');
+      add(t.name ?? '', '', 'Initializer', -1, true, false, path, vis);
+    }
+    graph.node.forEach((n, i) => {
+      const subs = subgraphsOf(n);
+      for (const s of subs) visit(s.graph, subByGraph.get(s.graph)!.nodeNames, subByGraph.get(s.graph)!.path, vis);
+      const reads = nodeReads(n);
+      const isConst = n.opType === 'Constant' || (reads.length > 0 && reads.every((x) => constant.has(x)) && !subs.some((s) => s.graph.input.length > 0));
+      for (const o of n.output) {
+        if (!o) continue;
+        if (isConst) constant.add(o);
+        add(o, names[i]!, n.opType, path === '' ? i : -1, isConst, false, path, vis);
+      }
     });
   };
-  for (const i of graphInputs) add(i.name, '', 'Input', -1, false, true);
-  for (const t of g.initializer) add(t.name ?? '', '', 'Initializer', -1, true, false);
-  nodes.forEach((n, i) => {
-    const isConst = n.opType === 'Constant' || (n.input.some(Boolean) && n.input.every((x) => !x || constant.has(x)));
-    for (const o of n.output) {
-      if (!o) continue;
-      if (isConst) constant.add(o);
-      add(o, nodeNames[i]!, n.opType, i, isConst, false);
-    }
-  });
-  const calibratable = [...tensors.values()].filter((t) => !t.isConstant && t.elemType === DataType.FLOAT);
+  visit(g, mainNames, '', new Map());
+  const calibratable = order.filter((t) => !t.isConstant && t.elemType === DataType.FLOAT);
   const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  return { tensors, nodes, nodeNames, calibratable, opset: opsetEntry ? toNumber(opsetEntry.version) : 0 };
+  return { tensors, nodes: g.node, nodeNames: mainNames, calibratable, subgraphs, opset: opsetEntry ? toNumber(opsetEntry.version) : 0 };
 }

@@ -1,4 +1,6 @@
 import { AttributeType, DataType, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './model';
+import { exposeInnerTensors } from './expose-subgraph';
+import { definedNames, hasSubgraphs } from './subgraphs';
 
 /** Which tensors the runner must fetch, and how. */
 export interface InstrumentationPlan {
@@ -19,6 +21,12 @@ export interface InstrumentedModel {
    * a sum is NaN (or ±Infinity) as soon as one value is not finite (or the finite ones overflow).
    */
   readonly rangeOutputs: ReadonlyMap<string, { readonly min: string; readonly max: string; readonly sum: string }>;
+  /**
+   * For full tensors computed inside an If/Loop/Scan body: the main-graph output carrying them
+   * (0 elements when the branch did not run; stacked per iteration in a loop). Others are fetched
+   * by their own name.
+   */
+  readonly fullOutputs: ReadonlyMap<string, string>;
 }
 
 function floatOutput(name: string): OnnxValueInfo {
@@ -33,6 +41,28 @@ function floatOutput(name: string): OnnxValueInfo {
  * not modified: the graph, its node list and output list are shallow copies.
  */
 export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): InstrumentedModel {
+  // Tensors inside subgraphs are lifted out through their bodies first (see exposeInnerTensors).
+  let inner: ReturnType<typeof exposeInnerTensors> | undefined;
+  if (hasSubgraphs(model.graph!)) {
+    const main = definedNames(model.graph!);
+    const innerFull = plan.full.filter((t) => !main.has(t));
+    const innerRange = plan.range.filter((t) => !main.has(t));
+    if (innerFull.length || innerRange.length) {
+      const taken = new Set<string>();
+      const visit = (g: OnnxModel['graph']): void => {
+        for (const n of g!.node) {
+          for (const x of [...n.input, ...n.output]) if (x) taken.add(x);
+          if (n.name) taken.add(n.name);
+          for (const a of n.attribute) { if (a.g) visit(a.g); for (const sg of a.graphs ?? []) visit(sg); }
+        }
+        for (const v of [...g!.input, ...g!.output]) taken.add(v.name);
+      };
+      visit(model.graph);
+      inner = exposeInnerTensors(model, innerFull, innerRange, taken);
+      model = inner.model;
+      plan = { full: plan.full.filter((t) => main.has(t)), range: plan.range.filter((t) => main.has(t)) };
+    }
+  }
   const g = model.graph!;
   const existingOutputs = new Set(g.output.map((o) => o.name));
   const nodes: OnnxNode[] = [...g.node];
@@ -67,5 +97,11 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     fetches.push(min, max, sum);
     rangeOutputs.set(t, { min, max, sum });
   }
-  return { model: { ...model, graph: { ...g, node: nodes, output: outputs } }, fetches, rangeOutputs };
+  const fullOutputs = new Map<string, string>();
+  if (inner) {
+    // The lifted outputs are already graph outputs of the rewritten model.
+    for (const [t, o] of inner.full) { fetches.push(o); fullOutputs.set(t, o); }
+    for (const [t, o] of inner.range) { fetches.push(o.min, o.max, o.sum); rangeOutputs.set(t, o); }
+  }
+  return { model: { ...model, graph: { ...g, node: nodes, output: outputs } }, fetches, rangeOutputs, fullOutputs };
 }

@@ -1,4 +1,5 @@
-import { DataType, getAttribute, toNumber, type OnnxModel, type OnnxNode } from './model';
+import { DataType, getAttribute, toNumber, type OnnxGraph, type OnnxModel, type OnnxNode } from './model';
+import { subgraphsOf } from './subgraphs';
 
 /** Ops whose every output is int64 whatever the input. */
 const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression', 'Unique']);
@@ -8,26 +9,55 @@ const BOOL_OUT = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrE
 const TYPE_FROM_INPUT1 = new Set(['Where', 'Expand']);
 
 /**
- * Element types of every tensor of the main graph, from graph inputs, initializers, value_info
+ * Element types of every tensor of the model (main graph and nested subgraphs), from graph inputs, initializers, value_info
  * and a propagation over the ops. Most ONNX ops produce the type of their first input; the
  * exceptions that matter for calibration are listed above (and Cast, Constant, ConstantOfShape,
  * QuantizeLinear/DequantizeLinear, TopK/MaxPool second outputs). Unknown stays 0.
  */
 export function inferElementTypes(model: OnnxModel): Map<string, number> {
-  const g = model.graph!;
   const types = new Map<string, number>();
+  inferGraph(model.graph!, types);
+  return types;
+}
+
+/**
+ * One graph's types into `types` (names are unique across a model and its subgraphs, so one map
+ * serves all). Subgraphs are visited where their node is: If takes its outputs' types from
+ * then_branch (else_branch when unknown), Loop from its body's outputs after the condition, Scan
+ * from its body's outputs. Body inputs take the types of what the node feeds them.
+ */
+function inferGraph(g: OnnxGraph, types: Map<string, number>): void {
   for (const vi of [...g.input, ...g.valueInfo, ...g.output]) {
     const e = vi.type?.tensorType?.elemType;
     if (e) types.set(vi.name, e);
   }
   for (const t of g.initializer) if (t.name && t.dataType) types.set(t.name, t.dataType);
   for (const n of g.node) {
-    const outs = nodeOutputTypes(n, (name) => types.get(name) ?? 0);
+    const subs = subgraphsOf(n);
+    let outs: number[];
+    if (subs.length) {
+      for (const s of subs) {
+        // Body inputs: Loop (iteration int64, cond bool, carried = node inputs 2..), Scan (its inputs).
+        s.graph.input.forEach((vi, k) => {
+          if (types.has(vi.name)) return;
+          const fed = n.opType === 'Loop' ? (k === 0 ? DataType.INT64 : k === 1 ? DataType.BOOL : types.get(n.input[k] ?? '')) : n.opType === 'Scan' ? types.get(n.input[k + (n.input.length - s.graph.input.length)] ?? '') : undefined;
+          if (fed) types.set(vi.name, fed);
+        });
+        inferGraph(s.graph, types);
+      }
+      const body = subs[0]!.graph;
+      const bodyTypes = (g2: OnnxGraph): number[] => g2.output.map((o) => types.get(o.name) ?? 0);
+      if (n.opType === 'If') {
+        const a = bodyTypes(body);
+        const b = subs[1] ? bodyTypes(subs[1].graph) : [];
+        outs = n.output.map((_, i) => a[i] || b[i] || 0);
+      } else if (n.opType === 'Loop') outs = bodyTypes(body).slice(1);
+      else outs = bodyTypes(body);
+    } else outs = nodeOutputTypes(n, (name) => types.get(name) ?? 0);
     n.output.forEach((o, i) => {
       if (o && outs[i] && !types.has(o)) types.set(o, outs[i]!);
     });
   }
-  return types;
 }
 
 function nodeOutputTypes(n: OnnxNode, typeOf: (name: string) => number): number[] {

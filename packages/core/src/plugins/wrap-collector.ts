@@ -54,8 +54,14 @@ export function checkRanges(result: unknown, tensorsAsked: readonly string[]): s
  */
 export function wrapCollector(definitionName: string, collector: CalibrationCollector, tensorsAsked: readonly string[]): CalibrationCollector {
   const name = definitionName;
+  let asked: readonly string[] = tensorsAsked;
   const checked = (result: unknown): Record<string, TensorRange> => {
-    const problems = checkRanges(result, tensorsAsked);
+    // Tensors the run never computed (an If branch not taken) are not asked for: drop them.
+    if (asked !== tensorsAsked && typeof result === 'object' && result !== null) {
+      const keep = new Set(asked);
+      result = Object.fromEntries(Object.entries(result).filter(([k]) => keep.has(k) || !tensorsAsked.includes(k)));
+    }
+    const problems = checkRanges(result, asked);
     if (problems.length) {
       throw new PluginError(name, `collector "${name}" failed in postCollect: ${problems.length === 1 ? problems[0] : problems.map((p) => `\n  - ${p}`).join('')}`, { duringRun: true });
     }
@@ -73,6 +79,7 @@ export function wrapCollector(definitionName: string, collector: CalibrationColl
       return r;
     },
     postCollect(ctx: PostCollectContext) {
+      if (ctx.tensors.length < tensorsAsked.length) asked = ctx.tensors.map((t) => t.name);
       let r: ReturnType<CalibrationCollector['postCollect']>;
       try {
         r = collector.postCollect(ctx);
