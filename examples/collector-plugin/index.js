@@ -1,6 +1,6 @@
 'use strict';
 /**
- * @qcal-example/collector-percentile — an example third-party qcal collector plugin.
+ * @example/qcal-collector-percentile — an example third-party qcal collector plugin.
  *
  * For every tensor it calibrates, it keeps |x| of the finite activation values in a bounded
  * reservoir (Vitter's algorithm R, seeded, so runs are reproducible) and, at postCollect, returns

@@ -58,6 +58,8 @@ class Loader {
   readonly registry = new Map<string, RegisteredCollector>();
   readonly modules: PluginModule[] = [];
   readonly problems: PluginProblem[] = [];
+  /** Modules that failed to load: a collector they would define is then unknown for that reason. */
+  readonly failed: string[] = [];
   constructor(readonly search: PluginSearch) {}
 
   /** Loads a module and registers its definitions; records problems instead of throwing. */
@@ -66,6 +68,7 @@ class Loader {
     try {
       mod = loadPluginModule(spec, this.search, { builtin, cache: this.cache });
     } catch (e) {
+      this.failed.push(spec);
       const problems = (e as QcalError).problems;
       const plugin = (e as { plugin?: string }).plugin ?? spec;
       if (problems?.length) problems.forEach((message) => this.problems.push({ plugin, message }));
@@ -95,9 +98,11 @@ class Loader {
     const hint = suggestCollector(name, this.installedNames());
     if (hint) return `unknown collector "${name}" (did you mean "${hint}"?); ${installed}`;
     if (isPathSpecifier(name)) return notFoundMessage(name, this.search, 'collector');
+    const failed = this.failed.length ? `${this.failed.map((f) => `"${f}"`).join(', ')} failed to load (see above)` : '';
     const dir = path.resolve(this.search.configDir);
     if (conventional !== undefined) {
-      return `unknown collector "${name}": no loaded plugin defines it, and its package by the naming convention, "${conventional}", is not installed; install it with \`npm install ${conventional}\` in ${dir}, or add the module that defines "${name}" to "plugins"; ${installed}`;
+      const cause = failed ? `no loaded plugin defines it (${failed})` : 'no loaded plugin defines it';
+      return `unknown collector "${name}": ${cause}, and its package by the naming convention, "${conventional}", is not installed; install it with \`npm install ${conventional}\` in ${dir}, or add the module that defines "${name}" to "plugins"; ${installed}`;
     }
     return `unknown collector "${name}": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); ${installed}`;
   }

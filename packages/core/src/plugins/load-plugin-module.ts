@@ -4,6 +4,7 @@ import { messageOf } from '../errors';
 import { checkDefinition, definitionFromFunction, looksLikeDefinition } from './normalize-definition';
 import { pluginError, type PluginProblem } from './plugin-errors';
 import { notFoundMessage, tryResolvePlugin, type PluginSearch } from './resolve-plugin';
+import { providePluginKit } from './provide-plugin-kit';
 
 /** A loaded, shape-checked plugin module. */
 export interface PluginModule {
@@ -94,6 +95,7 @@ export function loadPluginModule(spec: string, search: PluginSearch, opts: { bui
   if (resolved === undefined) throw pluginError([{ plugin: spec, message: notFoundMessage(spec, search) }]);
   const cached = opts.cache?.get(resolved);
   if (cached) return cached;
+  providePluginKit();
   let mod: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- plugins are loaded at run time by path

@@ -14,14 +14,14 @@ afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 async function load(plugin: string, options: Record<string, unknown>) {
   fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({ plugins: [plugin], collectors: [['example/percentile', options]] }));
   const config = await loadConfig({ cwd: dir });
-  // cwd: the repo, where the workspace package is linked (node_modules/@qcal-example/…)
+  // cwd: the repo, where the workspace package is linked (node_modules/@example/…)
   return loadCollectors(config.collectors, { configDir: config.configDir, cwd: repo, plugins: config.plugins });
 }
 
-describe('@qcal-example/collector-percentile', () => {
+describe('@example/qcal-collector-percentile', () => {
   test.each([
     ['a relative path', () => path.relative(dir, exampleDir).split(path.sep).join('/')],
-    ['its package name', () => '@qcal-example/collector-percentile'],
+    ['its package name', () => '@example/qcal-collector-percentile'],
   ])('loads from a config file by %s and computes the nearest-rank percentile of |x|', async (_how, spec) => {
     const rel = spec();
     const { collectors } = await load(rel.startsWith('@') ? rel : `./${rel}`, { percentile: 90 });
@@ -39,7 +39,7 @@ describe('@qcal-example/collector-percentile', () => {
     expect(out.b).toMatchObject({ min: -10, max: 10, nonFiniteCount: 1 });
   });
   test('default percentile 99.99 and a reservoir smaller than the data', async () => {
-    const { collectors } = await load('@qcal-example/collector-percentile', { reservoirSize: 4 });
+    const { collectors } = await load('@example/qcal-collector-percentile', { reservoirSize: 4 });
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
     const out = await runCollector(collectors[0]!.definition, { options: { reservoirSize: 4 }, batches: { a: [values] } });
     // 99.99 % of 4 kept values → the largest kept, one of the sampled values, not necessarily 100.
@@ -48,6 +48,6 @@ describe('@qcal-example/collector-percentile', () => {
     expect(out.a!.min).toBe(-out.a!.max);
   });
   test('its options are validated like any collector', async () => {
-    await expect(load('@qcal-example/collector-percentile', { percentile: 0 })).rejects.toThrow('collector "example/percentile": option percentile must be > 0, got 0');
+    await expect(load('@example/qcal-collector-percentile', { percentile: 0 })).rejects.toThrow('collector "example/percentile": option percentile must be > 0, got 0');
   });
 });

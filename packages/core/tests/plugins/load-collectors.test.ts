@@ -136,7 +136,7 @@ describe('third-party modules', () => {
     expect(e.problems).toEqual([
       `cannot find plugin module "./nope.js" (looked for ${path.join(dir, 'nope.js')})`,
       `cannot find plugin package "@acme/qcal-y": install it with \`npm install @acme/qcal-y\` in ${dir}`,
-      `unknown collector "acme/x": no loaded plugin defines it, and its package by the naming convention, "@acme/qcal-collector-x", is not installed; install it with \`npm install @acme/qcal-collector-x\` in ${dir}, or add the module that defines "acme/x" to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune`,
+      `unknown collector "acme/x": no loaded plugin defines it ("./nope.js", "@acme/qcal-y/sub" failed to load (see above)), and its package by the naming convention, "@acme/qcal-collector-x", is not installed; install it with \`npm install @acme/qcal-collector-x\` in ${dir}, or add the module that defines "acme/x" to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune`,
     ]);
   });
   test('every shape problem, with what the author must fix', () => {
