@@ -38,7 +38,11 @@ Options:
   --num-samples N        use the first N samples
   --batch-size B         samples per inference (default 1)
   --shuffle, --seed S    shuffle the samples (deterministically) before taking N
-  --include PAT          calibrate only matching tensors (repeatable)
+                         By default only the tensors a QDQ model quantizes are calibrated
+                         (inputs/outputs of ops with integer kernels, as --qdq writes them):
+                         the same QDQ model as with every tensor, for less work.
+  --all-tensors          calibrate every float activation (e.g. for --format tables of other tools)
+  --include PAT          calibrate only matching tensors (repeatable; selects from every tensor)
   --exclude PAT          leave matching tensors out (repeatable)
                          PAT: exact name, glob (*conv*), /regex/, or op:Conv (producer op type)
   --out DIR              output directory (default calib-out)

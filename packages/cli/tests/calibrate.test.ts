@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadModel, encodeModel, indexGraph } from '@qcal/core';
+import { loadModel, encodeModel, indexGraph, quantizedTensorNames } from '@qcal/core';
 import { CLS_MODEL, REC_MODEL, REPO_ROOT } from '../../../test-support/paths';
 import { qcal, tmpDir, writeSamples, readJson } from './helpers';
 
@@ -49,7 +49,7 @@ describe('qcal calibrate (min/max) on the PP-OCRv4 models', () => {
   ])('%s: the table equals an independent onnxruntime min/max for every float tensor', async (_label, model, dims) => {
     const dir = tmpDir();
     const files = writeSamples(path.join(dir, 'data'), dims as number[][]);
-    const r = await qcal(['calibrate', '--model', model as string, '--data', 'data', '--out', 'out', '--quiet'], dir);
+    const r = await qcal(['calibrate', '--model', model as string, '--data', 'data', '--out', 'out', '--quiet', '--all-tensors'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const table = readJson(path.join(dir, 'out', 'minmax.table.json'));
@@ -63,6 +63,29 @@ describe('qcal calibrate (min/max) on the PP-OCRv4 models', () => {
       expect(table.tensors[name].max).toBe(max);
       expect(typeof table.tensors[name].op).toBe('string');
     }
+  });
+});
+
+describe('default scope: the tensors a QDQ model quantizes', () => {
+  it('calibrates only those by default, says so, and --qdq gives the same model as --all-tensors', async () => {
+    const dir = tmpDir();
+    writeSamples(path.join(dir, 'data'), [[1, 3, 48, 192], [1, 3, 48, 192]]);
+    const a = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'a', '--qdq'], dir);
+    expect(a.code).toBe(0);
+    const { model } = loadModel(CLS_MODEL);
+    const q = quantizedTensorNames(model)!;
+    const all = indexGraph(model).calibratable.length;
+    expect(a.stderr).toContain(`${q.size} of ${all} float tensors selected — the ones a QDQ model quantizes`);
+    const table = readJson(path.join(dir, 'a', 'minmax.table.json'));
+    expect(Object.keys(table.tensors).sort()).toEqual([...q].sort());
+    const b = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'b', '--qdq', '--all-tensors', '--quiet'], dir);
+    expect(b.code).toBe(0);
+    expect(Object.keys(readJson(path.join(dir, 'b', 'minmax.table.json')).tensors)).toHaveLength(all);
+    // The same Q/DQ placement: same nodes and the same quantized tensors. (Scales may differ in the
+    // last bit: exposing more tensors changes which ops onnxruntime fuses, hence its float rounding.)
+    const qdq = (f: string) => loadModel(path.join(dir, f, 'minmax.qdq.onnx')).model;
+    expect(JSON.stringify(qdq('a').graph!.node)).toBe(JSON.stringify(qdq('b').graph!.node));
+    expect(qdq('a').metadataProps).toEqual(qdq('b').metadataProps);
   });
 });
 

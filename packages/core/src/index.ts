@@ -73,7 +73,7 @@ export type { InstrumentationPlan, InstrumentedModel } from './onnx/instrument';
 export { createSession, toOrtFeeds, runBatch } from './runner/session';
 export type { SessionSettings } from './runner/session';
 export { sha256, stableStringify } from './fingerprint';
-export { buildQdqModel, checkTableForModel, quantizeFile, activationParams, quantizeWeights, foldBatchNorms, INTEGER_OPS, DEQUANTIZED_METADATA_KEY } from './qdq';
+export { buildQdqModel, checkTableForModel, quantizeFile, activationParams, quantizeWeights, foldBatchNorms, INTEGER_OPS, DEQUANTIZED_METADATA_KEY, quantizedTensorNames } from './qdq';
 export type { QdqOptions, QdqReport, QuantizeFileOptions, QuantizeFileResult, ActivationType, QuantizeMode } from './qdq';
 export { evaluateModels, dequantizedMap, formatEvaluation, formatEvaluationSummary, evaluationToJson, inspectKernels, INTEGER_KERNEL_OPS } from './evaluate';
 export type { EvaluateOptions, EvaluationReport, KernelUsage, TensorMetrics, EvaluationItem, ModelSource } from './evaluate';

@@ -12,6 +12,7 @@ import { createTuningContext } from '../tuning';
 import { loadModel, encodeModel } from '../onnx/model';
 import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../onnx/graph-index';
 import { instrumentModel } from '../onnx/instrument';
+import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { createSession, runBatch, type SessionSettings } from '../runner/session';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
 import { planCollectors, type PlannedCollector } from './plan';
@@ -28,6 +29,14 @@ export interface CalibrateOptions {
   /** Run-wide tensor filter. */
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
+  /**
+   * Which tensors to calibrate when no `include` is given: `quantized` (default), the activations
+   * the QDQ writer quantizes in `quantizeMode` (a table of them gives the same QDQ model as a table
+   * of every tensor, for less work); `all`: every float activation.
+   */
+  readonly tensors?: 'quantized' | 'all';
+  /** The QDQ mode the tables are meant for (default `smart`); `full` needs every tensor. */
+  readonly quantizeMode?: 'smart' | 'full';
   readonly logger?: Logger;
   /** Called after every batch. */
   readonly onProgress?: (p: { samples: number; total: number | undefined; batches: number }) => void;
@@ -87,6 +96,8 @@ export interface PreparedCalibration {
   readonly data: OpenedData;
   /** Per planned collector (same order): the fingerprint a reusable table must carry. */
   readonly fingerprints: readonly string[];
+  /** Whether the selection was narrowed to the tensors a QDQ model quantizes (`tensors: 'quantized'`). */
+  readonly scoped?: boolean;
 }
 
 /**
@@ -96,11 +107,12 @@ export interface PreparedCalibration {
 export async function prepareCalibration(opts: CalibrateOptions): Promise<PreparedCalibration> {
   const { model, bytes } = loadModel(opts.model);
   const index = indexGraph(model);
-  const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude }, opts.model);
+  const scope = opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full' ? undefined : quantizedTensorNames(model, 'smart');
+  const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude, ...(scope ? { scope } : {}) }, opts.model);
   const data = await openData(opts.data, modelInputs(index, model), opts.cwd, model.graph!.output.map((o) => o.name));
   const modelSha256 = sha256(bytes);
   const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p));
-  return { opts, model, modelSha256, index, plan, data, fingerprints };
+  return { opts, model, modelSha256, index, plan, data, fingerprints, scoped: scope !== undefined };
 }
 
 /**
@@ -144,7 +156,8 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
 export async function collectPass(prepared: PreparedCalibration, given?: CalibrationCollector[]): Promise<{ instances: CalibrationCollector[]; counts: PassCounts }> {
   const { opts, model, index, plan, data } = prepared;
   const logger = opts.logger ?? silentLogger;
-  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
+  const scope = prepared.scoped ? ' — the ones a QDQ model quantizes (--all-tensors: every one)' : '';
+  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
   const instances = given ?? createInstances(prepared);
   // Who gets each fetched tensor.
   const rangeOnly = new Set(plan.range);

@@ -17,6 +17,12 @@ export interface PlannedCollector {
 export interface RunSelection {
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
+  /**
+   * The tensors worth calibrating when no `include` is given (the ones a QDQ model quantizes, see
+   * `quantizedTensorNames`); undefined = every calibratable tensor. An explicit `include` selects
+   * from every calibratable tensor.
+   */
+  readonly scope?: ReadonlySet<string>;
 }
 
 /** A file-safe label for a collector name: `acme/pct` → `acme__pct`, `@acme/x` → `acme__x`. */
@@ -37,9 +43,13 @@ export function planCollectors(index: GraphIndex, collectors: readonly ResolvedC
   if (index.calibratable.length === 0) {
     throw new ModelError(`${modelPath}: the model has no float32 activations to calibrate`);
   }
-  const runTensors = run.include?.length || run.exclude?.length
+  // Patterns are checked against every tensor (one that matches only tensors outside the scope is
+  // not an error); the scope then narrows what no `include` asked for explicitly.
+  const runAll = run.include?.length || run.exclude?.length
     ? selectTensors(index.calibratable, { ...(run.include ? { include: run.include } : {}), exclude: run.exclude ?? [] }, 'run')
     : [...index.calibratable];
+  const inScope = (list: TensorInfo[]): TensorInfo[] => (run.scope ? list.filter((t) => run.scope!.has(t.name)) : list);
+  const runTensors = run.include?.length ? runAll : inScope(runAll);
   const used = new Map<string, number>();
   if (runTensors.length === 0) throw new ConfigError('the include/exclude patterns leave no tensor to calibrate');
   const planned = collectors.map((c) => {
@@ -47,9 +57,12 @@ export function planCollectors(index: GraphIndex, collectors: readonly ResolvedC
     const n = (used.get(label) ?? 0) + 1;
     used.set(label, n);
     if (n > 1) label = `${label}-${n}`;
-    const tensors = c.include?.length || c.exclude?.length
-      ? selectTensors(runTensors, { ...(c.include ? { include: c.include } : {}), exclude: c.exclude ?? [] }, `collector "${c.name}"`)
-      : runTensors;
+    let tensors = runTensors;
+    if (c.include?.length) tensors = selectTensors(runAll, { include: c.include, exclude: c.exclude ?? [] }, `collector "${c.name}"`);
+    else if (c.exclude?.length) {
+      const allowed = new Set(runTensors.map((t) => t.name));
+      tensors = selectTensors(runAll, { exclude: c.exclude }, `collector "${c.name}"`).filter((t) => allowed.has(t.name));
+    }
     return { resolved: c, label, tensors, rangeOnly: c.definition.needs?.activations === 'range' };
   });
   const fullSet = new Set<string>();

@@ -130,6 +130,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
     return ok ? Object.freeze([...new Set(v as string[])]) : undefined;
   },
   qdq: bool,
+  allTensors: bool,
   quantizeMode: (v, k, s, p) => (expect(v === 'smart' || v === 'full', '"smart" or "full"', v, k, s, p) ? v : undefined),
   evaluate: bool,
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),

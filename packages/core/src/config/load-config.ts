@@ -37,6 +37,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   formats: Object.freeze(['json']) as readonly string[],
   qdq: false,
   quantizeMode: 'smart',
+  allTensors: false,
   evaluate: false,
   force: false,
   quiet: false,

@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   readonly qdq: boolean;
   /** Default `smart`. */
   readonly quantizeMode: 'smart' | 'full';
+  /** Calibrate every float activation, not only the ones a QDQ model quantizes (when no `include` is given). Default false. */
+  readonly allTensors: boolean;
   /** Compare FP32 and INT8 outputs. Default false. */
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */

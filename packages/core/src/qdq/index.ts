@@ -8,3 +8,4 @@ export { foldBatchNorms } from './fold-batchnorm';
 export type { FoldedBatchNorm } from './fold-batchnorm';
 export type { QuantizeMode } from './qdq-plan';
 export { INTEGER_OPS } from './qdq-plan';
+export { quantizedTensorNames } from './quantized-tensors';

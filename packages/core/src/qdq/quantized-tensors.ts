@@ -1,0 +1,31 @@
+import { DataType, type OnnxModel } from '../onnx/model';
+import { indexGraph } from '../onnx/graph-index';
+import { upgradeOpset } from '../onnx/opset-upgrade';
+import { Constants } from './constants';
+import { foldBatchNorms } from './fold-batchnorm';
+import { planQdq, type QuantizeMode } from './qdq-plan';
+
+/**
+ * The activations of `model` that {@link buildQdqModel} (same `quantizeMode`, no exclusions, BN
+ * folding on) would give Q/DQ if the table had a range for every float activation: what a
+ * calibration must cover for that QDQ model, and nothing more. The plan is the writer's own
+ * (`upgradeOpset` → `foldBatchNorms` → `planQdq`); a table restricted to this set gives the same
+ * QDQ model as a table of every tensor. Names are the original model's (upgrade and folding keep
+ * them; a Conv output removed by folding is not in the set: the BN output is).
+ * Returns undefined when the writer cannot handle the model (e.g. an opset upgrade it refuses):
+ * then every tensor should be calibrated.
+ */
+export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMode = 'smart'): Set<string> | undefined {
+  let work: OnnxModel;
+  try {
+    work = foldBatchNorms(upgradeOpset(model, 13).model).model;
+  } catch {
+    return undefined;
+  }
+  const idx = indexGraph(work);
+  const ranged = new Set<string>();
+  for (const [name, t] of idx.tensors) if (!t.isConstant && t.elemType === DataType.FLOAT) ranged.add(name);
+  const plan = planQdq(idx, new Constants(work.graph!), ranged, quantizeMode, () => false);
+  const original = new Set(indexGraph(model).calibratable.map((t) => t.name));
+  return new Set([...plan.tensors].filter((t) => original.has(t)));
+}
