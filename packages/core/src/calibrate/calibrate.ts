@@ -107,12 +107,25 @@ export interface PreparedCalibration {
 export async function prepareCalibration(opts: CalibrateOptions): Promise<PreparedCalibration> {
   const { model, bytes } = loadModel(opts.model);
   const index = indexGraph(model);
-  const scope = opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full' ? undefined : quantizedTensorNames(model, 'smart');
+  const scope = defaultScope(model, opts);
   const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude, ...(scope ? { scope } : {}) }, opts.model);
   const data = await openData(opts.data, modelInputs(index, model), opts.cwd, model.graph!.output.map((o) => o.name));
   const modelSha256 = sha256(bytes);
   const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p));
   return { opts, model, modelSha256, index, plan, data, fingerprints, scoped: scope !== undefined };
+}
+
+/**
+ * The tensors a run calibrates when no `include` is given: those the QDQ writer quantizes, unless
+ * the caller asks for all, the QDQ mode is `full`, or the model has subgraphs (If/Loop/Scan: the
+ * writer does not quantize inside them, and their inner tensors are calibrated for other tools)
+ * or nothing the writer would quantize. undefined = every calibratable tensor.
+ */
+function defaultScope(model: ReturnType<typeof loadModel>['model'], opts: CalibrateOptions): Set<string> | undefined {
+  if (opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full') return undefined;
+  if (model.graph!.node.some((n) => n.attribute?.some((a) => a.g || a.graphs?.length))) return undefined;
+  const names = quantizedTensorNames(model, 'smart');
+  return names?.size ? names : undefined;
 }
 
 /**
