@@ -105,4 +105,24 @@ test('installed into an empty project, `npx qcal calibrate` runs with a plugin k
   r = run('npx', ['--no', '--', 'qcal', 'calibrate', '--model', 'tiny.onnx', '--data', 'data', '--collector', 'example/percentile', '--out', 'calib-linked'], project);
   // default percentile 99.99: rank ceil(0.9999 · 12) = 12, the largest |h|.
   expect(tensorsOf(path.join(project, 'calib-linked', 'example__percentile.table.json')).h).toMatchObject({ min: -2.875, max: 2.875 });
+
+  // An ES-module plugin in a folder of its own resolves its imports itself: the error says how to
+  // make the kit reachable, and that way works (installed as a copy, found by the naming convention).
+  const esm = path.join(plugins, 'esm');
+  fs.mkdirSync(esm);
+  fs.writeFileSync(path.join(esm, 'package.json'), JSON.stringify({ name: '@acme/qcal-collector-half', version: '1.0.0', type: 'module', main: 'index.js', peerDependencies: { '@qcal/plugin-kit': '^0.1.0' } }));
+  fs.writeFileSync(path.join(esm, 'index.js'), [
+    "import { defineCollector, COLLECTOR_API_VERSION } from '@qcal/plugin-kit';",
+    '// [-1/2, 1/2] for every tensor: a fixed range, enough to see it was loaded and run.',
+    "export const collectors = [defineCollector({ name: 'acme/half', apiVersion: COLLECTOR_API_VERSION, optionsSchema: {}, defaultOptions: {},",
+    '  create: () => ({ collect() {}, postCollect: (ctx) => Object.fromEntries(ctx.tensors.map((t) => [t.name, { min: -0.5, max: 0.5 }])) }) })];',
+  ].join('\n'));
+  const esmArgs = ['--no', '--', 'qcal', 'calibrate', '--model', 'tiny.onnx', '--data', 'data', '--collector', 'acme/half', '--out', 'calib-esm'];
+  fs.writeFileSync(path.join(project, 'esm-by-path.json'), JSON.stringify({ plugins: ['../plugins/esm'] }));
+  const failed = spawnSync('npx', [...esmArgs, '--config', 'esm-by-path.json'], { cwd: project, env: userEnv(), encoding: 'utf8' });
+  expect(failed.status).toBe(2);
+  expect(failed.stderr).toContain('npm install --install-links <plugin folder>');
+  run('npm', [...NPM_INSTALL, '--install-links', '../plugins/esm'], project);
+  run('npx', esmArgs, project);
+  expect(tensorsOf(path.join(project, 'calib-esm', 'acme__half.table.json')).h).toMatchObject({ min: -0.5, max: 0.5 });
 }, 300_000);

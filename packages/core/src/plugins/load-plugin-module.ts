@@ -83,6 +83,16 @@ function extract(mod: unknown, spec: string, builtin: boolean, problems: PluginP
 }
 
 /**
+ * qcal supplies @qcal/plugin-kit to CommonJS plugins wherever they are (see providePluginKit), but an
+ * ES module resolves its `import`s itself: say how to make the kit reachable.
+ */
+function kitHint(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' || !messageOf(e).includes("'@qcal/plugin-kit'")) return '';
+  return '\n    (an ES-module plugin resolves its imports itself: install it into the project with `npm install --install-links <plugin folder>`, or write it as CommonJS)';
+}
+
+/**
  * Resolves (config folder, then cwd — see {@link tryResolvePlugin}), requires and shape-checks one
  * plugin module. A plugin exports `collectors` (an array of definitions, or an object mapping
  * names to definitions, classes `new C(options, ctx)` or factories `(options, ctx) => collector`),
@@ -101,7 +111,7 @@ export function loadPluginModule(spec: string, search: PluginSearch, opts: { bui
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- plugins are loaded at run time by path
     mod = require(resolved);
   } catch (e) {
-    throw pluginError([{ plugin: spec, message: `plugin ${spec} (${resolved}) failed to load: ${messageOf(e)}` }], e);
+    throw pluginError([{ plugin: spec, message: `plugin ${spec} (${resolved}) failed to load: ${messageOf(e)}${kitHint(e)}` }], e);
   }
   const problems: PluginProblem[] = [];
   const { definitions, register } = extract(mod, spec, builtin, problems);
