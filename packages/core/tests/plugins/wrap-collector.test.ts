@@ -3,7 +3,9 @@ import { wrapCollector, instantiateCollector } from '../../src/plugins';
 import type { CalibrationCollector, CollectorDefinition } from '../../src/collector';
 import { silentLogger } from '../../src/logger';
 
-const post = { tensors: [], samples: 1, batches: 1, logger: silentLogger };
+/** postCollect's context as the runner gives it: the tensors that were computed (normally all asked). */
+const postFor = (names: readonly string[]) => ({ tensors: names.map((name) => ({ name, opName: `${name}_op`, opType: 'Test', consumers: [] })), samples: 1, batches: 1, logger: silentLogger });
+const post = postFor(['a']);
 const t = { data: new Float32Array([1]), dims: [1] };
 
 function caught(fn: () => unknown): PluginError {
@@ -38,7 +40,7 @@ describe('wrapCollector', () => {
     };
     const w = wrapCollector('acme/x', c, ['a', 'b']);
     await expect(w.collect('a', 'op', t)).rejects.toThrow('collector "acme/x" failed in collect for tensor "a": later');
-    await expect(w.postCollect(post)).rejects.toThrow('collector "acme/x" failed in postCollect: returned no range for 1 tensor(s) it was asked to calibrate: "b"');
+    await expect(w.postCollect(postFor(['a', 'b']))).rejects.toThrow('collector "acme/x" failed in postCollect: returned no range for 1 tensor(s) it was asked to calibrate: "b"');
     expect(w.snapshot).toBeUndefined();
     expect(w.merge).toBeUndefined();
   });
@@ -47,7 +49,7 @@ describe('wrapCollector', () => {
       collect() {},
       postCollect: () => ({ a: { min: NaN, max: 1 }, b: { min: 2, max: 1 }, c: { min: 0, max: Infinity }, z: { min: 0, max: 1 } }),
     };
-    const e = caught(() => wrapCollector('acme/x', c, ['a', 'b', 'c', 'd']).postCollect(post));
+    const e = caught(() => wrapCollector('acme/x', c, ['a', 'b', 'c', 'd']).postCollect(postFor(['a', 'b', 'c', 'd'])));
     expect(e.message).toBe([
       'collector "acme/x" failed in postCollect: ',
       '  - returned no range for 1 tensor(s) it was asked to calibrate: "d"',
@@ -56,12 +58,16 @@ describe('wrapCollector', () => {
       '  - range for tensor "b" has min 2 > max 1; expected min <= max',
       '  - range for tensor "c" is min 0, max Infinity; expected finite numbers with min <= max',
     ].join('\n'));
-    expect(caught(() => wrapCollector('acme/x', { collect() {}, postCollect: () => null as never }, []).postCollect(post)).message)
+    expect(caught(() => wrapCollector('acme/x', { collect() {}, postCollect: () => null as never }, []).postCollect(postFor([]))).message)
       .toBe('collector "acme/x" failed in postCollect: returned null instead of an object { tensorName: { min, max } }');
   });
   test('a good result passes through', () => {
     const w = wrapCollector('m', { collect() {}, postCollect: () => ({ a: { min: -1, max: 1, extra: 3 } }) }, ['a']);
     expect(w.postCollect(post)).toEqual({ a: { min: -1, max: 1, extra: 3 } });
+  });
+  test('tensors the run never computed (left out of the context) are not demanded, and their ranges are dropped', () => {
+    const w = wrapCollector('m', { collect() {}, postCollect: () => ({ a: { min: -1, max: 1 }, b: { min: 0, max: 0 } }) }, ['a', 'b', 'c']);
+    expect(w.postCollect(postFor(['a']))).toEqual({ a: { min: -1, max: 1 } });
   });
 });
 
