@@ -98,21 +98,25 @@ describe('unknown collector names', () => {
       expect(m).not.toMatch(/npm install @?acme\b(?!\/qcal-collector-x)/);
     }
   });
-  test('a namespaced collector is loaded from its conventional package without "plugins"', () => {
-    const pkg = path.join(dir, 'node_modules', '@acme', 'qcal-collector-pct');
+  /** Writes node_modules/@acme/qcal-collector-<name> defining a collector `defines`. */
+  function conventionalPackageDir(name: string, defines: string): void {
+    const pkg = path.join(dir, 'node_modules', '@acme', `qcal-collector-${name}`);
     fs.mkdirSync(pkg, { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/qcal-collector-pct', main: 'index.js' }));
-    fs.writeFileSync(path.join(pkg, 'index.js'), def(`name: 'acme/pct'`));
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: `@acme/qcal-collector-${name}`, main: 'index.js' }));
+    fs.writeFileSync(path.join(pkg, 'index.js'), def(`name: '${defines}'`));
+  }
+  test('a namespaced collector is loaded from its conventional package without "plugins"', () => {
+    conventionalPackageDir('pct', 'acme/pct');
     const { collectors } = loadCollectors(['acme/pct'], { configDir: dir, cwd: dir });
     expect(collectors.map((c) => [c.name, c.source])).toEqual([['acme/pct', '@acme/qcal-collector-pct']]);
     // a typo of it, once loaded, is a typo, not a package to install
     const e = caught(() => loadCollectors(['acme/pcd'], { configDir: dir, cwd: dir, plugins: ['@acme/qcal-collector-pct'] }));
     expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\)/);
-    // the conventional package must define the collector it is named for
-    fs.writeFileSync(path.join(pkg, 'index.js'), def(`name: 'acme/other'`));
-    jest.resetModules();
-    const e2 = caught(() => loadCollectors(['acme/pct'], { configDir: dir, cwd: dir }));
-    expect(e2.problems[0]).toBe('plugin @acme/qcal-collector-pct (the package for collector "acme/pct" by the naming convention) does not define "acme/pct"; it defines "acme/other"');
+  });
+  test('the conventional package must define the collector it is named for', () => {
+    conventionalPackageDir('wrong', 'acme/other');
+    const e = caught(() => loadCollectors(['acme/wrong'], { configDir: dir, cwd: dir }));
+    expect(e.problems[0]).toBe('plugin @acme/qcal-collector-wrong (the package for collector "acme/wrong" by the naming convention) does not define "acme/wrong"; it defines "acme/other"');
   });
 });
 
