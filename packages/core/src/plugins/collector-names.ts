@@ -8,6 +8,8 @@
  *   A namespaced collector that no loaded plugin defines is loaded from that package when it is
  *   installed, so listing it in `plugins` is optional.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { closest } from '../options-schema';
 import { isNamespacedName } from './builtin-collectors';
 
@@ -38,4 +40,28 @@ export function suggestCollector(name: string, installed: readonly string[]): st
   const synonym = SYNONYMS[name.toLowerCase()];
   if (synonym !== undefined && installed.includes(synonym)) return synonym;
   return closest(name, installed);
+}
+
+/** The collector a conventionally named package provides (`@acme/qcal-collector-x` → `acme/x`); undefined otherwise. */
+export function conventionalCollector(pkg: string): string | undefined {
+  const m = /^@([^/]+)\/qcal-collector-(.+)$/.exec(pkg);
+  return m ? `${m[1]}/${m[2]}` : undefined;
+}
+
+/**
+ * The conventionally named collector packages (`@<ns>/qcal-collector-<name>`) installed in the
+ * node_modules of the given folders, sorted; for `qcal collectors` and "did you mean".
+ */
+export function installedConventionalPackages(dirs: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const dir of new Set(dirs.map((d) => path.resolve(d, 'node_modules')))) {
+    let scopes: string[];
+    try { scopes = fs.readdirSync(dir).filter((s) => s.startsWith('@')); } catch { continue; }
+    for (const scope of scopes) {
+      let names: string[];
+      try { names = fs.readdirSync(path.join(dir, scope)); } catch { continue; }
+      for (const n of names) if (n.startsWith('qcal-collector-')) found.add(`${scope}/${n}`);
+    }
+  }
+  return [...found].sort();
 }

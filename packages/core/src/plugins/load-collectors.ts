@@ -3,7 +3,7 @@ import type { CollectorDefinition } from '../collector';
 import { validateOptions } from '../options-schema';
 import { configError } from '../select/compile-patterns';
 import { BUILTIN_COLLECTORS, isBuiltinCollectorName } from './builtin-collectors';
-import { conventionalPackage, suggestCollector } from './collector-names';
+import { conventionalCollector, conventionalPackage, installedConventionalPackages, suggestCollector } from './collector-names';
 import { loadPluginModule, type PluginModule } from './load-plugin-module';
 import { passesOptionsThrough } from './normalize-definition';
 import { pluginError, type PluginProblem } from './plugin-errors';
@@ -107,8 +107,10 @@ class Loader {
     return `unknown collector "${name}": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); ${installed}`;
   }
 
+  /** Loaded collectors, the built-ins, and the collectors of conventionally named packages installed here. */
   installedNames(): string[] {
-    return [...new Set([...this.registry.keys(), ...Object.keys(BUILTIN_COLLECTORS)])];
+    const conventional = installedConventionalPackages([this.search.configDir, this.search.cwd]).map(conventionalCollector).filter((n): n is string => n !== undefined);
+    return [...new Set([...this.registry.keys(), ...Object.keys(BUILTIN_COLLECTORS), ...conventional])];
   }
 
   /** Finds the definition for a collector name: loaded plugins, built-ins, then the name as a module. */
@@ -215,8 +217,10 @@ export function loadCollectors(refs: readonly CollectorRef[], opts: LoadCollecto
 }
 
 /**
- * Every collector that can be used here (`qcal collectors`): the built-ins that are installed plus
- * the given plugins. Built-ins that are not installed are skipped; plugin problems throw.
+ * Every collector that can be used here (`qcal collectors`): the built-ins that are installed, the
+ * given plugins and the conventionally named collector packages (`@<ns>/qcal-collector-<name>`)
+ * installed in the config folder or the working directory. Built-ins that are not installed are
+ * skipped; plugin problems throw.
  */
 export function loadInstalledCollectors(opts: LoadCollectorsOptions): LoadedCollectors {
   const loader = new Loader(opts);
@@ -224,6 +228,10 @@ export function loadInstalledCollectors(opts: LoadCollectorsOptions): LoadedColl
     if (tryResolvePlugin(pkg, opts) !== undefined) loader.load(pkg, true);
   }
   for (const spec of opts.plugins ?? []) loader.load(spec, false);
+  // Collector packages named by the convention need no "plugins" entry: list them too.
+  for (const pkg of installedConventionalPackages([opts.configDir, opts.cwd])) {
+    if (!(opts.plugins ?? []).includes(pkg)) loader.load(pkg, false);
+  }
   if (loader.problems.length) throw pluginError(loader.problems);
   return Object.freeze({ collectors: Object.freeze([]), registry: loader.registry, modules: Object.freeze([...loader.modules]) });
 }

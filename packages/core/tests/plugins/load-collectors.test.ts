@@ -47,7 +47,8 @@ describe('built-ins', () => {
   test('unknown name: did you mean', () => {
     const e = caught(() => loadCollectors(['minmx'], { configDir: dir, cwd }));
     expect(e).toBeInstanceOf(PluginError);
-    expect(e.message).toBe('unknown collector "minmx" (did you mean "minmax"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
+    // cwd is the repository, where the example plugin is linked under its conventional name
+    expect(e.message).toBe('unknown collector "minmx" (did you mean "minmax"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune, example/percentile');
     expect(exitCodeFor(e)).toBe(2);
   });
   test('every built-in loads through the plugin path and defines its collector', () => {
@@ -109,9 +110,12 @@ describe('unknown collector names', () => {
     conventionalPackageDir('pct', 'acme/pct');
     const { collectors } = loadCollectors(['acme/pct'], { configDir: dir, cwd: dir });
     expect(collectors.map((c) => [c.name, c.source])).toEqual([['acme/pct', '@acme/qcal-collector-pct']]);
-    // a typo of it, once loaded, is a typo, not a package to install
-    const e = caught(() => loadCollectors(['acme/pcd'], { configDir: dir, cwd: dir, plugins: ['@acme/qcal-collector-pct'] }));
-    expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\)/);
+    // a typo of it is a typo, not a package to install (installed by the convention: no "plugins" needed)
+    const e = caught(() => loadCollectors(['acme/pcd'], { configDir: dir, cwd: dir }));
+    expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\); installed collectors: minmax, entropy, ifmr, hfmg, autotune, acme\/pct$/);
+    // and `qcal collectors` lists it
+    const { registry } = loadInstalledCollectors({ configDir: dir, cwd: dir });
+    expect(registry.get('acme/pct')).toMatchObject({ source: '@acme/qcal-collector-pct', builtin: false });
   });
   test('the conventional package must define the collector it is named for', () => {
     conventionalPackageDir('wrong', 'acme/other');
