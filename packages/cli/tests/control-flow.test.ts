@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeModel, writeNpy, writeNpz, DataType, makeFloatTensor, makeIntTensor, AttributeType, type OnnxModel, type OnnxNode } from '@qcal/core';
+import { encodeModel, decodeModel, writeNpy, writeNpz, DataType, makeFloatTensor, makeIntTensor, AttributeType, type OnnxModel, type OnnxNode } from '@qcal/core';
 import { qcal, tmpDir, readJson } from './helpers';
 
 const f32 = (name: string, dims: (number | string)[]) => ({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
@@ -88,6 +88,22 @@ describe('control flow and stateful inputs', () => {
     expect(t.stateN).toMatchObject({ min: 1, max: 2 });
     expect(t.b).toBeUndefined();
     expect(Object.keys(table.meta.notRun).sort()).toEqual(['b', 'keep']);
+
+    // QDQ inside the branch: Mul's inputs and output quantized in then_branch, else_branch untouched,
+    // and onnxruntime runs the result streaming on its own state.
+    const q = await qcal(['calibrate', '--qdq', '--evaluate', '--force'], dir);
+    expect(q.code).toBe(0);
+    const m = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
+    const ifNode = m.graph!.node.find((n) => n.opType === 'If')!;
+    const branch = (name: string) => ifNode.attribute.find((a) => a.name === name)!.g!;
+    const thenOps = branch('then_branch').node.map((n) => n.opType);
+    expect(thenOps.filter((o) => o === 'QuantizeLinear').length).toBeGreaterThanOrEqual(1);
+    const mul = branch('then_branch').node.find((n) => n.opType === 'Mul')!;
+    expect(mul.input.every((i) => i.endsWith('_dequantized'))).toBe(true);
+    expect(branch('else_branch').node.map((n) => n.opType)).not.toContain('QuantizeLinear');
+    const ev = readJson(path.join(dir, 'out', 'minmax.evaluation.json'));
+    expect(ev.samples).toBe(2);
+    expect(ev.outputs[0].cosine).toBeGreaterThan(0.99);
   });
 
   it('a scalar int input per sample in an .npz, batch axis 1 for state; a wrong batchAxis is named', async () => {

@@ -8,10 +8,15 @@ import { AttributeType, DataType, makeIntTensor } from './model';
  */
 export class NameScope {
   private readonly used = new Set<string>();
+  /** Reserves every name of `graph` and of its If/Loop/Scan bodies. */
   constructor(graph: OnnxGraph) {
+    this.reserve(graph);
+  }
+  private reserve(graph: OnnxGraph): void {
     for (const n of graph.node) {
       for (const x of [...n.input, ...n.output]) if (x) this.used.add(x);
       if (n.name) this.used.add(n.name);
+      for (const a of n.attribute ?? []) { if (a.g) this.reserve(a.g); for (const sg of a.graphs ?? []) this.reserve(sg); }
     }
     for (const t of graph.initializer) if (t.name) this.used.add(t.name);
     for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) this.used.add(v.name);

@@ -1,13 +1,14 @@
 import { TableError } from '../errors';
-import { DataType, makeFloatTensor, makeIntTensor, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { DataType, makeFloatTensor, makeIntTensor, opsetVersion, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
 import { indexGraph } from '../onnx/graph-index';
+import { subgraphsOf } from '../onnx/subgraphs';
 import { NameScope, intAttr, makeNode } from '../onnx/graph-builder';
 import { upgradeOpset } from '../onnx/opset-upgrade';
 import { compilePatterns } from '../select/compile-patterns';
 import type { CalibrationTable } from '../table';
 import { Constants } from './constants';
 import { foldBatchNorms, type FoldedBatchNorm } from './fold-batchnorm';
-import { planQdq, VALUE_PRESERVING, weightAxis, type QuantizeMode } from './qdq-plan';
+import { planQdq, VALUE_PRESERVING, weightAxis, type QdqPlan, type QuantizeMode } from './qdq-plan';
 import { activationParams, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
 
 export interface QdqOptions {
@@ -95,7 +96,9 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
     const t = origIdx.tensors.get(name);
     return !!t && patterns.some((p) => p.test(t));
   };
+  // Node names by first output, path-qualified inside If/Loop/Scan bodies (`If_0/then_branch/Conv_3`).
   const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
+  for (const sg of origIdx.subgraphs) sg.graph.node.forEach((n, i) => nodeName.set(n.output[0] ?? '', sg.nodeNames[i]!));
   const excludedNode = (n: OnnxNode): boolean => {
     const name = nodeName.get(n.output[0] ?? '') ?? n.name ?? '';
     const info = { name, opName: name, opType: n.opType, consumers: [] };
@@ -119,8 +122,16 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
     else if (excludedTensor(name)) skipped.set(name, 'excluded');
     else ranged.add(name);
   }
-  const plan = planQdq(idx, consts, ranged, mode, excludedNode);
+  // Each graph (main, then every If/Loop/Scan body) is planned on its own nodes; names are unique model-wide.
+  const graphs: { nodes: readonly OnnxNode[]; names: readonly string[]; inputs: readonly string[] }[] = [
+    { nodes: idx.nodes, names: idx.nodeNames, inputs: [] },
+    ...idx.subgraphs.map((sg) => ({ nodes: sg.graph.node, names: sg.nodeNames, inputs: sg.graph.input.map((i) => i.name) })),
+  ];
+  const plan = mergePlans(graphs.map((gr) => planQdq({ ...idx, nodes: gr.nodes }, consts, ranged, mode, excludedNode)), ranged);
   for (const [k, v] of plan.skipped) skipped.set(k, v);
+  const namesOf = new Map<OnnxNode, string>();
+  for (const gr of graphs) gr.nodes.forEach((n, i) => namesOf.set(n, gr.names[i]!));
+  const subgraphOf = new Map(idx.subgraphs.map((sg) => [sg.graph, sg]));
   const graphOutputs = new Set(g.output.map((o) => o.name));
 
   // Quantization parameters, in graph order so value-preserving ops can share their input's.
@@ -131,8 +142,8 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
     const r = rangeOf(name);
     params.set(name, activationParams(r.min, r.max, typeFor(r.min)));
   };
-  for (const i of idx.calibratable) if (i.isGraphInput && plan.tensors.has(i.name)) setParams(i.name);
-  for (const n of idx.nodes) {
+  for (const i of idx.calibratable) if ((i.isGraphInput || i.opType === 'SubgraphInput') && plan.tensors.has(i.name)) setParams(i.name);
+  for (const n of graphs.flatMap((gr) => gr.nodes)) {
     for (const o of n.output) {
       if (!o || !plan.tensors.has(o)) continue;
       const x = n.input[0];
@@ -164,9 +175,9 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
   };
 
   const dqOf = new Map<string, string>();
-  const emitActivation = (name: string): void => {
+  const emitActivation = (name: string, into: OnnxNode[] = newNodes): void => {
     const p = params.get(name)!;
-    const dq = qdqPair(name, p, newNodes);
+    const dq = qdqPair(name, p, into);
     dqOf.set(name, dq);
     dequantized[name] = dq;
     const r = rangeOf(name);
@@ -178,21 +189,27 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
   const weightDq = new Map<string, { dq: string; scales: Float32Array }>();
   const constOperandDq = new Map<string, string>();
   const perChannel = opts.perChannel ?? true;
-  idx.nodes.forEach((n, ni) => {
+  /**
+   * Rewrites one graph's nodes into `out` (the main graph's list, or a body's new list): Q/DQ after
+   * each chosen activation, quantized weights, and every If/Loop/Scan body rewritten the same way
+   * before its node (its outer-scope reads then see the dequantized values where those exist).
+   */
+  const rewrite = (nodes: readonly OnnxNode[], out: OnnxNode[], graphKey: string): void => nodes.forEach((n0) => {
+    const n = rewriteBodies(n0);
     let input = n.input.map((x) => (x && dqOf.has(x) ? dqOf.get(x)! : x));
     if (plan.weighted.has(n)) {
       const wName = n.input[1]!;
       const w = consts.get(wName)!;
       const axis = perChannel ? weightAxis(n, w.dims.length) : -1;
-      const key = `${wName}@${axis}`;
+      const key = `${graphKey}:${wName}@${axis}`;
       let wq = weightDq.get(key);
       if (!wq) {
         const q = quantizeWeights(w.values, w.dims, axis, opts.reduceRange === false ? 127 : 64);
-        wq = { dq: constDq(wName, w.dims, DataType.INT8, q.values, q.scales, axis, newNodes), scales: q.scales };
+        wq = { dq: constDq(wName, w.dims, DataType.INT8, q.values, q.scales, axis, out), scales: q.scales };
         weightDq.set(key, wq);
       }
       input[1] = wq.dq;
-      const info: QuantizedWeightInfo = { node: idx.nodeNames[ni]!, opType: n.opType, weight: wName, axis, channels: wq.scales.length };
+      const info: QuantizedWeightInfo = { node: namesOf.get(n0) ?? n.name ?? '', opType: n.opType, weight: wName, axis, channels: wq.scales.length };
       // Bias: int32 with scale = input scale × weight scale, when its shape is one per output channel.
       const bName = n.input[2];
       const b = bName ? consts.get(bName) : undefined;
@@ -201,7 +218,7 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
       const beta = n.attribute.find((a) => a.name === 'beta')?.f ?? 1;
       if (b && bName && xp && b.dims.length === 1 && b.values.length === cout && (n.opType !== 'Gemm' || beta === 1)) {
         const qb = quantizeBias(b.values, xp.scale, wq.scales);
-        input[2] = constDq(bName, b.dims, DataType.INT32, qb.values, qb.scales, 0, newNodes);
+        input[2] = constDq(bName, b.dims, DataType.INT32, qb.values, qb.scales, 0, out);
         info.bias = bName;
       }
       weights.push(info);
@@ -210,7 +227,7 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
       input = input.map((x, k) => {
         const orig = n.input[k]!;
         if (!orig || !consts.isFloat(orig)) return x;
-        let dq = constOperandDq.get(orig);
+        let dq = constOperandDq.get(`${graphKey}:${orig}`);
         if (!dq) {
           const c = consts.get(orig)!;
           let lo = 0, hi = 0;
@@ -220,21 +237,44 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
           const qn = names.fresh(`${orig}_quantized`), s = names.fresh(`${orig}_scale`), z = names.fresh(`${orig}_zero_point`);
           dq = names.fresh(`${orig}_dequantized`);
           inits.push(makeIntTensor(qn, c.dims, zpType(p.type), q), makeFloatTensor(s, [], [p.scale]), makeIntTensor(z, [], zpType(p.type), [p.zeroPoint]));
-          newNodes.push(makeNode('DequantizeLinear', [qn, s, z], [dq], names.fresh(`${orig}_DequantizeLinear`)));
-          constOperandDq.set(orig, dq);
+          out.push(makeNode('DequantizeLinear', [qn, s, z], [dq], names.fresh(`${orig}_DequantizeLinear`)));
+          constOperandDq.set(`${graphKey}:${orig}`, dq);
         }
         return dq;
       });
     }
-    newNodes.push(input.every((x, k) => x === n.input[k]) ? n : { ...n, input });
-    for (const o of n.output) if (o && params.has(o)) emitActivation(o);
+    out.push(input.every((x, k) => x === n.input[k]) ? n : { ...n, input });
+    for (const o of n.output) if (o && params.has(o)) emitActivation(o, out);
   });
+  const rewriteBodies = (n: OnnxNode): OnnxNode => {
+    if (!n.attribute?.some((a) => a.g || a.graphs?.length)) return n;
+    const body = (sg: OnnxGraph): OnnxGraph => {
+      const info = subgraphOf.get(sg);
+      const out: OnnxNode[] = [];
+      // A body's own float inputs (loop-carried values, scan slices) are quantized where they enter.
+      for (const i of sg.input) if (params.has(i.name)) emitActivation(i.name, out);
+      rewrite(sg.node, out, info?.path ?? sg.name ?? '?');
+      return { ...sg, node: out };
+    };
+    return { ...n, attribute: n.attribute.map((a) => (a.g ? { ...a, g: body(a.g) } : a.graphs?.length ? { ...a, graphs: a.graphs.map(body) } : a)) };
+  };
+  rewrite(idx.nodes, newNodes, '');
 
   // Graph outputs keep the float value their producer computes (names and types unchanged);
   // Constant nodes whose value was replaced by a quantized initializer are dropped.
   const used = new Set<string>([...graphOutputs]);
-  for (const n of newNodes) for (const i of n.input) if (i) used.add(i);
-  const finalNodes = newNodes.filter((n) => n.opType !== 'Constant' || n.output.some((o) => used.has(o)));
+  const markUsed = (nodes: readonly OnnxNode[]): void => {
+    for (const n of nodes) {
+      for (const i of n.input) if (i) used.add(i);
+      for (const sg of subgraphsOf(n)) { for (const o of sg.graph.output) used.add(o.name); markUsed(sg.graph.node); }
+    }
+  };
+  markUsed(newNodes);
+  const dropUnused = (nodes: readonly OnnxNode[]): OnnxNode[] => nodes.filter((n) => n.opType !== 'Constant' || n.output.some((o) => used.has(o))).map((n) => {
+    if (!subgraphsOf(n).length) return n;
+    return { ...n, attribute: n.attribute.map((a) => (a.g ? { ...a, g: { ...a.g, node: dropUnused(a.g.node) } } : a.graphs?.length ? { ...a, graphs: a.graphs.map((x) => ({ ...x, node: dropUnused(x.node) })) } : a)) };
+  });
+  const finalNodes = dropUnused(newNodes);
   const usedInits = [...g.initializer, ...inits].filter((t) => used.has(t.name ?? ''));
 
   const metadataProps = [...(work.metadataProps ?? []).filter((m) => m.key !== DEQUANTIZED_METADATA_KEY), { key: DEQUANTIZED_METADATA_KEY, value: JSON.stringify(dequantized) }];
@@ -252,4 +292,16 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
       dequantized,
     },
   };
+}
+
+/** One plan from the plans of each graph (main and bodies): unions, and the skip reasons of what none chose. */
+function mergePlans(plans: readonly QdqPlan[], ranged: ReadonlySet<string>): QdqPlan {
+  const merged: QdqPlan = { tensors: new Set(), weighted: new Set(), constOperands: new Set(), skipped: new Map() };
+  for (const p of plans) {
+    for (const t of p.tensors) merged.tensors.add(t);
+    for (const n of p.weighted) merged.weighted.add(n);
+    for (const n of p.constOperands) merged.constOperands.add(n);
+  }
+  for (const t of ranged) if (!merged.tensors.has(t)) merged.skipped.set(t, plans[0]?.skipped.get(t) ?? 'smart mode: not an input or output of an op onnxruntime runs in integer arithmetic');
+  return merged;
 }

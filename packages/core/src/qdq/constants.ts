@@ -13,9 +13,14 @@ export interface ConstantValue {
 export class Constants {
   private readonly tensors = new Map<string, OnnxTensor>();
   private readonly cache = new Map<string, ConstantValue>();
+  /** The constants of `graph` and of every If/Loop/Scan body in it (names are unique model-wide). */
   constructor(graph: OnnxGraph) {
+    this.add(graph);
+  }
+  private add(graph: OnnxGraph): void {
     for (const t of graph.initializer) if (t.name) this.tensors.set(t.name, t);
     for (const n of graph.node) {
+      for (const a of n.attribute ?? []) { if (a.g) this.add(a.g); for (const sg of a.graphs ?? []) this.add(sg); }
       if (n.opType !== 'Constant' || !n.output[0]) continue;
       const v = getAttribute(n, 'value')?.t;
       if (v) this.tensors.set(n.output[0], v);
