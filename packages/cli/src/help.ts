@@ -45,7 +45,9 @@ Options:
   --include PAT          calibrate only matching tensors (repeatable; selects from every tensor)
   --exclude PAT          leave matching tensors out (repeatable)
                          PAT: exact name, glob (*conv*), /regex/, or op:Conv (producer op type)
-  --out DIR              output directory (default calib-out)
+  --out DIR              output directory (default calib-out); checked before the first inference.
+                         A run's files appear together (staged beside DIR, then swapped in) with
+                         DIR/qcal-manifest.json; files <collector>.* of an earlier run are replaced
   --format F             also write F: tensorrt, tpu-mlir, ort (repeatable; json is always written)
   --qdq                  also write <out>/<collector>.qdq.onnx (INT8 QDQ model)
   --quantize-mode M      smart (default: Q/DQ where onnxruntime has integer kernels) or full
@@ -57,6 +59,7 @@ Options:
   --max-float-layers K   with --target-cos: keep at most K tensors in FP32
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
+  --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)
   --quiet                no progress or summary output
   -h, --help             this help
 

@@ -33,6 +33,8 @@ export type { CalibrationTable, TableEntry, TableMeta } from './table';
 export { validateTable } from './table';
 export { writeFileAtomic, writeFilesAtomic } from './atomic-write';
 export * from './output-set';
+export { pendingWork, tracked, withTimeout } from './pending-work';
+export type { PendingWork } from './pending-work';
 export type { EncodedArray } from './array-codec';
 export { encodeArray, decodeArray, decodeFloat64 } from './array-codec';
 export { compilePatterns, selectTensors, explainSelection } from './select';
@@ -44,6 +46,10 @@ export {
   loadInstalledCollectors,
   wrapCollector,
   instantiateCollector,
+  checkPluginRanges,
+  isFloat32Finite,
+  FLOAT32_MAX,
+  DEFAULT_HOOK_TIMEOUT_MS,
   createContainer,
 } from './plugins';
 export type {

@@ -53,13 +53,14 @@ export function validateOptions<O extends object>(
   where: string,
 ): { options: Readonly<O>; problems: string[] } {
   const problems: string[] = [];
-  const merged: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  // Own keys only, and no prototype: an option named `__proto__` or `constructor` is unknown, never inherited.
+  const merged: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, defaults);
   if (given !== undefined && given !== null) {
     if (typeof given !== 'object' || Array.isArray(given)) {
       problems.push(`${where}: options must be an object, got ${JSON.stringify(given)}`);
     } else {
       for (const [key, value] of Object.entries(given)) {
-        const spec = schema[key];
+        const spec = Object.prototype.hasOwnProperty.call(schema, key) ? schema[key] : undefined;
         if (!spec) {
           const known = Object.keys(schema);
           const hint = closest(key, known);
@@ -75,7 +76,7 @@ export function validateOptions<O extends object>(
     const p = checkValue(key, spec, merged[key]);
     if (p) problems.push(`${where}: option ${p}`);
   }
-  return { options: Object.freeze(merged) as Readonly<O>, problems };
+  return { options: Object.freeze({ ...merged }) as Readonly<O>, problems };
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

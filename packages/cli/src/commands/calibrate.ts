@@ -55,6 +55,7 @@ const FLAGS = {
   'max-float-layers': { type: 'string' },
   shard: { type: 'string' },
   force: { type: 'boolean' },
+  'hook-timeout': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -89,6 +90,7 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     maxFloatLayers: numberFlag(v['max-float-layers'], 'max-float-layers', { integer: true, min: 0 }),
     shard: v.shard,
     force: v.force,
+    hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
     quiet: v.quiet,
   };
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });
@@ -149,6 +151,7 @@ async function calibrateInto(
     logger,
     registry,
     cwd: cfg.cwd,
+    ...(cfg.hookTimeout !== undefined ? { hookTimeoutMs: cfg.hookTimeout * 1000 } : {}),
     onProgress: (p) => progress.update(p.samples, p.total),
   });
   const shown = (f: string) => path.relative(cfg.cwd, f) || f;

@@ -45,6 +45,8 @@ export interface CalibrateOptions {
   readonly cwd?: string;
   /** Installed collectors, so that wrapping collectors (auto-tune) can create their base by name. */
   readonly registry?: CollectorRegistry;
+  /** Limit for one asynchronous collector hook call, in ms (default 30 min; 0 = none). */
+  readonly hookTimeoutMs?: number;
 }
 
 /** One collector's outcome. */
@@ -158,8 +160,8 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
   return plan.collectors.map((p) => instantiateCollector(p.resolved, {
     tensors: p.tensors,
     logger,
-    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger, opts.cwd ?? process.cwd()) } : {}),
-  }));
+    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger, opts.cwd ?? process.cwd(), opts.hookTimeoutMs) } : {}),
+  }, { ...(opts.hookTimeoutMs !== undefined ? { hookTimeoutMs: opts.hookTimeoutMs } : {}) }));
 }
 
 /**
@@ -367,14 +369,14 @@ async function runAll(
 }
 
 /** `ctx.createCollector` for collector `p`: another installed collector, same tensors, validated options. */
-function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger, cwd: string) {
+function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger, cwd: string, hookTimeoutMs?: number) {
   return (name: string, options?: Readonly<Record<string, unknown>>): CalibrationCollector => {
     // A built-in base (autotune's default `entropy`) need not be listed in the run's collectors.
     const reg = registry.get(name) ?? (isBuiltinCollectorName(name) ? loadCollectors([name], { configDir: cwd, cwd }).registry.get(name) : undefined);
     if (!reg) throw new PluginError(p.resolved.name, `collector "${p.resolved.name}" asked for a base collector "${name}" that is not installed; installed: ${[...registry.keys()].join(', ')}`);
     const { options: validated, problems } = validateOptions(reg.definition.optionsSchema, reg.definition.defaultOptions as object, options, `collector "${name}" (base of "${p.resolved.name}")`);
     if (problems.length) throw new PluginError(p.resolved.name, problems.join('; '));
-    return instantiateCollector({ name, definition: reg.definition, options: validated as Record<string, unknown>, source: reg.source }, { tensors: p.tensors, logger });
+    return instantiateCollector({ name, definition: reg.definition, options: validated as Record<string, unknown>, source: reg.source }, { tensors: p.tensors, logger }, { ...(hookTimeoutMs !== undefined ? { hookTimeoutMs } : {}) });
   };
 }
 

@@ -164,6 +164,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
     }
     return ok ? deepFreeze(JSON.parse(JSON.stringify(v)) as object) : undefined;
   },
+  hookTimeout: (v, k, s, p) => (expect(typeof v === 'number' && v >= 0 && v <= 7 * 24 * 3600, 'seconds, a number in [0, 604800] (0 = no limit)', v, k, s, p) ? v : undefined),
 });
 
 /**
@@ -182,7 +183,8 @@ export function checkConfigSource(raw: unknown, src: ConfigSource): { values: Re
   const known = Object.keys(CONFIG_KEYS);
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
-    const check = CONFIG_KEYS[key];
+    // Own keys only: `constructor`, `toString` or `__proto__` are unknown keys, not Object.prototype's.
+    const check = Object.prototype.hasOwnProperty.call(CONFIG_KEYS, key) ? CONFIG_KEYS[key] : undefined;
     if (!check) {
       const hint = closest(key, known);
       const name = src.isFlags ? flagName(key) : key;

@@ -6,6 +6,7 @@ import { configError } from '../select/compile-patterns';
 import { checkConfigSource, flagName } from './config-schema';
 import type { ResolvedConfig } from './resolved-config';
 import { loadTsConfig } from './ts-loader';
+import { tracked } from '../pending-work';
 
 /** The files searched, in order, in the start folder and each parent up to the project root (nearest package.json). */
 export const CONFIG_SEARCH_PLACES: readonly string[] = Object.freeze([
@@ -24,6 +25,9 @@ export const CONFIG_SEARCH_PLACES: readonly string[] = Object.freeze([
   'qcal.config.mjs',
   'qcal.config.ts',
 ]);
+
+/** Largest config file read (a config is a few hundred bytes; this refuses a data file given by mistake). */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Values used when neither the config file nor a flag sets a key: the one place defaults live. */
 export const CONFIG_DEFAULTS = Object.freeze({
@@ -66,8 +70,14 @@ async function readConfigFile(opts: LoadConfigOptions): Promise<{ file?: string;
   if (explicit !== undefined && !fs.existsSync(explicit)) {
     throw new ConfigError(`config file not found: ${explicit} (given with --config)`);
   }
+  if (explicit !== undefined) {
+    const st = fs.statSync(explicit);
+    if (!st.isFile()) throw new ConfigError(`--config ${explicit}: not a regular file`);
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`--config ${explicit}: ${st.size} bytes; a config file is at most ${MAX_CONFIG_BYTES} bytes`);
+  }
   try {
-    const result = explicit !== undefined ? await explorer.load(explicit) : opts.noSearch ? null : await explorer.search(opts.cwd);
+    const work = { what: `loading the config ${explicit ?? `found from ${opts.cwd}`} (a promise it exports or awaits)`, exitCode: 2, code: 'QCAL_CONFIG' } as const;
+    const result = explicit !== undefined ? await tracked(work, explorer.load(explicit)) : opts.noSearch ? null : await tracked(work, explorer.search(opts.cwd));
     if (!result) return { contents: {} };
     return { file: result.filepath, contents: result.isEmpty ? {} : result.config };
   } catch (e) {

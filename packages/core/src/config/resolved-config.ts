@@ -74,6 +74,8 @@ export interface ResolvedConfig {
   readonly inputs?: Readonly<Record<string, InputSetting | InputValue>>;
   /** Stateful/streaming models: outputs fed back as inputs, chunked sequences. */
   readonly sequence?: SequenceOptions;
+  /** Seconds one asynchronous collector hook call may take (default 1800; 0 = no limit). */
+  readonly hookTimeout?: number;
 }
 
 /** The data-layer settings of a config (`inputs`, `sequence`), to spread into DataOptions. */

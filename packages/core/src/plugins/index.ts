@@ -6,6 +6,8 @@ export { resolvePlugin, tryResolvePlugin, packageNameOf } from './resolve-plugin
 export type { PluginSearch } from './resolve-plugin';
 export { loadCollectors, loadInstalledCollectors } from './load-collectors';
 export type { CollectorRef, CollectorRegistry, RegisteredCollector, ResolvedCollector, LoadCollectorsOptions, LoadedCollectors } from './load-collectors';
-export { wrapCollector, instantiateCollector, checkRanges } from './wrap-collector';
+export { wrapCollector, instantiateCollector, checkRanges, DEFAULT_HOOK_TIMEOUT_MS } from './wrap-collector';
+export type { WrapOptions } from './wrap-collector';
+export { checkPluginRanges, isFloat32Finite, FLOAT32_MAX } from './plugin-output';
 export { createContainer } from './create-container';
 export type { ContainerInit } from './create-container';

@@ -2,6 +2,8 @@ import type { CalibrationCollector, CollectorContext, PostCollectContext, Collec
 import { PluginError, messageOf } from '../errors';
 import type { TensorRange } from '../tensor';
 import type { ResolvedCollector } from './load-collectors';
+import { checkPluginRanges } from './plugin-output';
+import { tracked, withTimeout } from '../pending-work';
 
 type Hook = 'create' | 'collect' | 'postCollect' | 'snapshot' | 'merge';
 
@@ -15,34 +17,23 @@ function isPromise(v: unknown): v is Promise<unknown> {
 }
 
 function fmt(v: unknown): string {
-  return typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+  if (typeof v === 'number') return String(v);
+  try { return JSON.stringify(v) ?? String(v); } catch { return Object.prototype.toString.call(v); }
 }
 
 /**
- * Checks postCollect's output: a range for every tensor asked and no other, each with finite
- * numbers `min <= max`. Returns the problems (empty when fine).
+ * Checks postCollect's output (see {@link checkPluginRanges}). Returns the problems (empty when fine).
  */
 export function checkRanges(result: unknown, tensorsAsked: readonly string[]): string[] {
-  if (typeof result !== 'object' || result === null || Array.isArray(result)) return [`returned ${fmt(result)} instead of an object { tensorName: { min, max } }`];
-  const out = result as Record<string, unknown>;
-  const asked = new Set(tensorsAsked);
-  const problems: string[] = [];
-  const missing = tensorsAsked.filter((t) => !Object.prototype.hasOwnProperty.call(out, t));
-  if (missing.length) problems.push(`returned no range for ${missing.length} tensor(s) it was asked to calibrate: ${missing.slice(0, 10).map((t) => `"${t}"`).join(', ')}${missing.length > 10 ? ', …' : ''}`);
-  const extra = Object.keys(out).filter((t) => !asked.has(t));
-  if (extra.length) problems.push(`returned ranges for ${extra.length} tensor(s) it was not asked to calibrate: ${extra.slice(0, 10).map((t) => `"${t}"`).join(', ')}${extra.length > 10 ? ', …' : ''}`);
-  for (const t of tensorsAsked) {
-    const r = out[t] as Partial<TensorRange> | undefined;
-    if (r === undefined) continue;
-    if (typeof r !== 'object' || r === null) { problems.push(`range for tensor "${t}" is ${fmt(r)}, expected { min, max }`); continue; }
-    const { min, max } = r;
-    if (typeof min !== 'number' || typeof max !== 'number' || !Number.isFinite(min) || !Number.isFinite(max)) {
-      problems.push(`range for tensor "${t}" is min ${fmt(min)}, max ${fmt(max)}; expected finite numbers with min <= max`);
-    } else if (min > max) {
-      problems.push(`range for tensor "${t}" has min ${min} > max ${max}; expected min <= max`);
-    }
-  }
-  return problems;
+  return checkPluginRanges(result, tensorsAsked).problems;
+}
+
+/** How long one asynchronous hook call may take before it is an error naming the plugin (30 min). */
+export const DEFAULT_HOOK_TIMEOUT_MS = 30 * 60 * 1000;
+
+export interface WrapOptions {
+  /** Limit for one asynchronous hook call, in ms (default {@link DEFAULT_HOOK_TIMEOUT_MS}; 0 = none). */
+  readonly hookTimeoutMs?: number;
 }
 
 /**
@@ -52,21 +43,24 @@ export function checkRanges(result: unknown, tensorsAsked: readonly string[]): s
  * checked with {@link checkRanges}. Sync hooks stay sync (collect is the hot path); optional hooks
  * (snapshot, merge) are present only when the collector has them.
  */
-export function wrapCollector(definitionName: string, collector: CalibrationCollector, tensorsAsked: readonly string[]): CalibrationCollector {
+export function wrapCollector(definitionName: string, collector: CalibrationCollector, tensorsAsked: readonly string[], opts: WrapOptions = {}): CalibrationCollector {
   const name = definitionName;
+  const timeoutMs = opts.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
   let asked: readonly string[] = tensorsAsked;
   const checked = (result: unknown): Record<string, TensorRange> => {
-    // Tensors the run never computed (an If branch not taken) are not asked for: drop them.
-    if (asked !== tensorsAsked && typeof result === 'object' && result !== null) {
-      const keep = new Set(asked);
-      result = Object.fromEntries(Object.entries(result).filter(([k]) => keep.has(k) || !tensorsAsked.includes(k)));
-    }
-    const problems = checkRanges(result, asked);
-    if (problems.length) {
+    // Tensors the run never computed (an If branch not taken) are not asked for: ranges for them are dropped.
+    const ignore = asked !== tensorsAsked ? new Set(tensorsAsked.filter((t) => !asked.includes(t))) : undefined;
+    const { problems, ranges } = checkPluginRanges(result, asked, ignore);
+    if (problems.length || !ranges) {
       throw new PluginError(name, `collector "${name}" failed in postCollect: ${problems.length === 1 ? problems[0] : problems.map((p) => `\n  - ${p}`).join('')}`, { duringRun: true });
     }
-    return result as Record<string, TensorRange>;
+    return ranges;
   };
+  // An asynchronous hook is timed and recorded as pending (a promise that never settles is reported).
+  const settle = <T>(hook: Hook, p: Promise<T>, tensor?: string): Promise<T> => tracked(
+    { what: `collector "${name}" ${hook}${tensor === undefined ? '' : ` for tensor "${tensor}"`}`, exitCode: 1, code: 'QCAL_PLUGIN' },
+    withTimeout(p, timeoutMs, () => new PluginError(name, `collector "${name}" did not finish ${hook}${tensor === undefined ? '' : ` for tensor "${tensor}"`} within ${timeoutMs / 1000} s (hookTimeout; raise it with --hook-timeout SECONDS or "hookTimeout" in the config)`, { duringRun: true })),
+  );
   const wrapped: CalibrationCollector = {
     collect(tensor, opName, value) {
       let r: void | Promise<void>;
@@ -75,7 +69,7 @@ export function wrapCollector(definitionName: string, collector: CalibrationColl
       } catch (e) {
         throw failure(name, 'collect', e, tensor);
       }
-      if (isPromise(r)) return r.then(undefined, (e: unknown) => { throw failure(name, 'collect', e, tensor); });
+      if (isPromise(r)) return settle('collect', Promise.resolve(r), tensor).then(undefined, (e: unknown) => { throw e instanceof PluginError ? e : failure(name, 'collect', e, tensor); });
       return r;
     },
     postCollect(ctx: PostCollectContext) {
@@ -86,7 +80,7 @@ export function wrapCollector(definitionName: string, collector: CalibrationColl
       } catch (e) {
         throw failure(name, 'postCollect', e);
       }
-      if (isPromise(r)) return r.then(checked, (e: unknown) => { throw failure(name, 'postCollect', e); });
+      if (isPromise(r)) return settle('postCollect', Promise.resolve(r)).then(checked, (e: unknown) => { throw e instanceof PluginError ? e : failure(name, 'postCollect', e); });
       return checked(r);
     },
   };
@@ -108,7 +102,7 @@ export function wrapCollector(definitionName: string, collector: CalibrationColl
  * An error in `create`, or a result without `collect`/`postCollect` functions, is a PluginError
  * naming the collector.
  */
-export function instantiateCollector(resolved: ResolvedCollector, ctx: CollectorContext): CalibrationCollector {
+export function instantiateCollector(resolved: ResolvedCollector, ctx: CollectorContext, opts: WrapOptions = {}): CalibrationCollector {
   const { name } = resolved;
   let c: unknown;
   try {
@@ -120,5 +114,5 @@ export function instantiateCollector(resolved: ResolvedCollector, ctx: Collector
   if (typeof o !== 'object' || o === null || typeof o.collect !== 'function' || typeof o.postCollect !== 'function') {
     throw new PluginError(name, `collector "${name}" failed in create: it returned ${typeof o === 'object' && o !== null ? 'an object without collect and postCollect methods' : fmt(o)}; create(options, ctx) must return { collect(name, opName, tensor), postCollect(ctx) }`, { duringRun: true });
   }
-  return wrapCollector(name, o as CalibrationCollector, ctx.tensors.map((t) => t.name));
+  return wrapCollector(name, o as CalibrationCollector, ctx.tensors.map((t) => t.name), opts);
 }

@@ -54,9 +54,9 @@ describe('wrapCollector', () => {
       'collector "acme/x" failed in postCollect: ',
       '  - returned no range for 1 tensor(s) it was asked to calibrate: "d"',
       '  - returned ranges for 1 tensor(s) it was not asked to calibrate: "z"',
-      '  - range for tensor "a" is min NaN, max 1; expected finite numbers with min <= max',
+      '  - range for tensor "a" is min NaN, max 1; expected float32-finite numbers with min <= max',
       '  - range for tensor "b" has min 2 > max 1; expected min <= max',
-      '  - range for tensor "c" is min 0, max Infinity; expected finite numbers with min <= max',
+      '  - range for tensor "c" is min 0, max Infinity; expected float32-finite numbers with min <= max',
     ].join('\n'));
     expect(caught(() => wrapCollector('acme/x', { collect() {}, postCollect: () => null as never }, []).postCollect(postFor([]))).message)
       .toBe('collector "acme/x" failed in postCollect: returned null instead of an object { tensorName: { min, max } }');
