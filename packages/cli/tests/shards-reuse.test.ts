@@ -24,7 +24,7 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const snap = readJson(path.join(dir, `s${n}_${i}`, 'minmax.snapshot'));
-      expect(snap).toMatchObject({ format: 'qcal-snapshot', version: 1, collector: 'minmax', shard: { index: i, count: n } });
+      expect(snap).toMatchObject({ format: 'qcal-snapshot', version: 2, collector: 'minmax', shard: { index: i, count: n } });
       dirs.push(`s${n}_${i}`);
     }
     // Merge order on the command line does not matter: slice order is used.

@@ -33,6 +33,11 @@ export interface CalibrationTable {
   meta?: TableMeta;
 }
 
+function show(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  try { return JSON.stringify(v) ?? String(v); } catch { return Object.prototype.toString.call(v); }
+}
+
 /** Checks a parsed JSON value is a well-formed table; `where` names the file in errors. */
 export function validateTable(value: unknown, where: string): CalibrationTable {
   const problems: string[] = [];
@@ -46,8 +51,9 @@ export function validateTable(value: unknown, where: string): CalibrationTable {
   for (const [name, e] of Object.entries(t.tensors as Record<string, unknown>)) {
     if (typeof e !== 'object' || e === null) { problems.push(`tensor "${name}": expected an object with min and max`); continue; }
     const { min, max } = e as Record<string, unknown>;
-    if (typeof min !== 'number' || !Number.isFinite(min) || typeof max !== 'number' || !Number.isFinite(max)) {
-      problems.push(`tensor "${name}": min and max must be finite numbers, got min=${JSON.stringify(min)} max=${JSON.stringify(max)}`);
+    // float32-finite: every table format and the QDQ model store ranges as float32.
+    if (typeof min !== 'number' || !Number.isFinite(Math.fround(min)) || typeof max !== 'number' || !Number.isFinite(Math.fround(max))) {
+      problems.push(`tensor "${name}": min and max must be float32-finite numbers (|x| <= 3.4028234663852886e38), got min=${show(min)} max=${show(max)}`);
     } else if (min > max) {
       problems.push(`tensor "${name}": min ${min} > max ${max}`);
     }

@@ -7,7 +7,9 @@ import { out, type CliIo } from '../io';
 const HELP = `Usage: qcal merge DIR_1 ... DIR_n --out DIR [--model M.onnx] [--format F]... [--config FILE]
 
 Merges the snapshots written by 'qcal calibrate --shard I/N --out DIR_I' (in slice order) and runs
-each collector's postCollect once: DIR gets the same tables a single run over all samples writes.
+each collector's postCollect once: DIR gets the tables a single run over all samples writes —
+exactly for minmax and ifmr; approximately for entropy and hfmg, whose shard histograms of
+different widths are re-binned (the table's meta.merge says "exact" or "approximate").
 Snapshots of different models, collectors, options or tensor selections are refused.
 
 Example (a job array of 3):
@@ -57,6 +59,11 @@ export async function mergeCommand(argv: readonly string[], io: CliIo): Promise<
   if (!v.quiet) {
     out(io, `merged ${positionals.length} shards (${result.samples} samples)`);
     for (const f of written) out(io, `  wrote ${path.relative(io.cwd, f) || f}`);
+    for (const r of result.results) {
+      if (r.table.meta?.merge === 'approximate') {
+        out(io, `  note: ${r.label}: a merged ${r.table.collector} table approximates a single run over all samples (shard histograms of different widths are re-binned; table meta.merge = "approximate"; see the collector's README)`);
+      }
+    }
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, PluginError } from '../errors';
+import { ConfigError, PluginError, messageOf } from '../errors';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { validateOptions } from '../options-schema';
@@ -10,7 +10,7 @@ import { indexGraph } from '../onnx/graph-index';
 import { sha256 } from '../fingerprint';
 import { createInstances, finishCalibration, type CalibrateResult, type PreparedCalibration } from './calibrate';
 import type { PlannedCollector } from './plan';
-import { gatherSnapshots, type SnapshotFile } from './snapshots';
+import { gatherSnapshotFiles, type SnapshotFile } from './snapshots';
 import { TableError } from '../errors';
 
 export interface MergeOptions {
@@ -30,9 +30,10 @@ export interface MergeOptions {
 export async function mergeShards(opts: MergeOptions): Promise<CalibrateResult> {
   if (opts.dirs.length === 0) throw new ConfigError('qcal merge: no shard directories given');
   for (const d of opts.dirs) if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new ConfigError(`${d}: not a directory; expected a shard output directory`);
-  const labels = fs.readdirSync(opts.dirs[0]!).filter((f) => f.endsWith('.snapshot')).map((f) => f.slice(0, -'.snapshot'.length)).sort();
+  const labels = fs.readdirSync(opts.dirs[0]!).filter((f) => f.endsWith('.snapshot') && !f.startsWith('.')).map((f) => f.slice(0, -'.snapshot'.length)).sort();
   if (labels.length === 0) throw new ConfigError(`${opts.dirs[0]}: no .snapshot files; expected the output of 'qcal calibrate --shard I/N'`);
-  const groups = labels.map((l) => gatherSnapshots(opts.dirs, l));
+  const located = labels.map((l) => gatherSnapshotFiles(opts.dirs, l));
+  const groups = located.map((g) => g.map((s) => s.snap));
   const first = groups[0]![0]!;
   const modelPath = opts.model ?? first.model;
   const { model, bytes } = loadModel(modelPath);
@@ -52,16 +53,40 @@ export async function mergeShards(opts: MergeOptions): Promise<CalibrateResult> 
     fingerprints: groups.map(() => ''),
   };
   const instances = createInstances(prepared);
-  groups.forEach((g, i) => {
+  located.forEach((g, i) => {
     const inst = instances[i]!;
-    if (typeof inst.merge !== 'function') throw new PluginError(g[0]!.collector, `collector "${g[0]!.collector}" has no merge(); its shards cannot be merged`);
-    for (const snap of g) inst.merge(snap.state);
+    if (typeof inst.merge !== 'function') throw new PluginError(g[0]!.snap.collector, `collector "${g[0]!.snap.collector}" has no merge(); its shards cannot be merged`);
+    for (const { file, snap } of g) {
+      try {
+        inst.merge(snap.state);
+      } catch (err) {
+        // A state the collector refuses is bad input (a damaged or foreign snapshot), not a failed run.
+        throw new TableError(`${file}: its state cannot be merged: ${messageOf(err)}`, { cause: err });
+      }
+    }
   });
   const samples = groups[0]!.reduce((a, s) => a + s.samples, 0);
   const batches = groups[0]!.reduce((a, s) => a + s.batches, 0);
   const result = await finishCalibration(prepared, instances, { samples, batches, inferenceMs: 0, collectMs: 0 });
-  for (const r of result.results) r.table.meta = { ...r.table.meta, mergedFrom: opts.dirs.map((d) => path.resolve(d)) };
+  for (const r of result.results) {
+    r.table.meta = { ...r.table.meta, mergedFrom: opts.dirs.map((d) => path.resolve(d)), merge: mergeExactness(r.table.collector, r.table.options) };
+  }
   return result;
+}
+
+/** Built-in collectors whose merged table can differ from a single run's (histograms re-binned on merge). */
+export const APPROXIMATE_MERGE: ReadonlySet<string> = new Set(['entropy', 'hfmg']);
+
+/**
+ * How a merged table relates to a single run: `exact` (minmax; ifmr's counts are exact, sums to
+ * float64 rounding), `approximate` (entropy, hfmg: shard histograms of different widths are
+ * re-binned, see their READMEs), or `plugin` (a third-party collector's merge, as it implements it).
+ */
+export function mergeExactness(collector: string, options: Readonly<Record<string, unknown>> = {}): 'exact' | 'approximate' | 'plugin' {
+  if (APPROXIMATE_MERGE.has(collector)) return 'approximate';
+  // autotune merges its base collector's state (entropy by default).
+  if (collector === 'autotune') return mergeExactness(typeof options.base === 'string' ? options.base : 'entropy');
+  return ['minmax', 'ifmr', 'autotune'].includes(collector) ? 'exact' : 'plugin';
 }
 
 function plannedFromSnapshot(snap: SnapshotFile, registry: CollectorRegistry, index: ReturnType<typeof indexGraph>): PlannedCollector {

@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { DataError, messageOf } from '../errors';
 
 /** Read `length` bytes at `position` (fewer at end of file). */
@@ -28,6 +29,17 @@ export async function readWhole(path: string): Promise<Uint8Array> {
   } catch (err) {
     throw new DataError(`${path}: cannot read (${messageOf(err)})`, { cause: err });
   }
+}
+
+/** sha256 (hex) of a file's bytes, streamed. */
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw new DataError(`${path}: cannot read (${messageOf(err)})`, { cause: err });
+  }
+  return hash.digest('hex');
 }
 
 /** Run `fn` over items with at most `limit` in flight; results in item order. */

@@ -93,6 +93,7 @@ export function withInputs(base: OpenedData, resolved: ResolvedInputs, sequence:
   return {
     count: steps,
     fingerprint: `${base.fingerprint}:seq:${JSON.stringify(sequence)}`,
+    ...(base.dataset ? { dataset: `${base.dataset}:seq:${JSON.stringify(sequence)}` } : {}),
     describe: `${base.describe}; sequence mode: ${steps ?? '?'} steps, ${resolved.feedback.map((f) => `${f.input} ← ${f.output}`).join(', ') || 'no feedback'}${Object.keys(chunk).length ? `, chunks ${Object.entries(chunk).map(([k, c]) => `${k} ${c.size}${c.context ? `+${c.context} context` : ''}`).join(', ')}` : ''}`,
     batches,
     sequence: {

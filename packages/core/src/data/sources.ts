@@ -35,6 +35,8 @@ export interface FileStamp { file: string; size: number; mtimeMs: number }
 export interface CollectedSamples {
   samples: SampleRef[];
   stamps: FileStamp[];
+  /** Every sample of the data path before selection, as names relative to it (for the data-set identity). */
+  allIds: string[];
   /** e.g. "directory calib/ (120 .npy)" */
   what: string;
 }
@@ -160,6 +162,7 @@ export async function collectSamples(
   else ({ list, what } = await fromListFile(root, inputs));
   if (list.length === 0) throw new DataError(`${what}: no samples (expected .npy, .npz or image files${st.isDirectory() ? '' : ', one sample per line'})`);
   const total = list.length;
+  const allIds = list.map((s) => s.files.map((f) => path.relative(root, f) || path.basename(f)).join(','));
   // Select before reading headers: numSamples of a million files reads only what it uses.
   list = select(list);
 
@@ -197,5 +200,5 @@ export async function collectSamples(
     return { id: s.id, parts };
   });
   const sorted = [...stamps.values()].sort((a, b) => compareCodepoints(a.file, b.file));
-  return { samples, stamps: sorted, what, total };
+  return { samples, stamps: sorted, what, total, allIds };
 }

@@ -59,8 +59,14 @@ export interface DataOptions {
 export interface OpenedData {
   /** Number of samples after numSamples/shuffle/shard (undefined for a programmatic source). */
   count: number | undefined;
-  /** Stable fingerprint of the sample list (paths, sizes, mtimes) + options, for reuse caching. */
+  /** Fingerprint of the samples' content (sha256 of the bytes of every file used) + options, for reuse caching. */
   fingerprint: string;
+  /**
+   * Identity of the whole data set before numSamples/shuffle/shard cut it (sample names relative to
+   * the data path, count, selection options): every shard of one run has the same. Undefined for a
+   * programmatic source.
+   */
+  dataset?: string;
   /** Batches in a deterministic order; each call starts over. Only one batch is decoded at a time. */
   batches(): AsyncIterable<Batch>;
   /** One line for logs: what was found and how it will be fed. */
