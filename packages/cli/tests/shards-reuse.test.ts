@@ -70,7 +70,7 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
     expect(r.stderr).toMatch(/different collector options/);
     r = await qcal(['merge', 'plain1', '--out', 'bad'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/got shards 1 of 2/);
+    expect(r.stderr).toMatch(/is shard 1 of 2, but 1 shard directory was given/);
     expect(fs.existsSync(path.join(dir, 'bad'))).toBe(false);
   });
 });

@@ -33,6 +33,8 @@ export type { CalibrationTable, TableEntry, TableMeta } from './table';
 export { validateTable } from './table';
 export { writeFileAtomic, writeFilesAtomic } from './atomic-write';
 export * from './output-set';
+export { DEFAULT_LIMITS, HARD_LIMITS, resolveLimits } from './limits';
+export type { Limits } from './limits';
 export { pendingWork, tracked, withTimeout } from './pending-work';
 export type { PendingWork } from './pending-work';
 export type { EncodedArray } from './array-codec';

@@ -142,6 +142,7 @@ async function calibrateInto(
       shuffle: cfg.shuffle,
       seed: cfg.seed,
       ...(cfg.shard ? { shard: cfg.shard } : {}),
+      ...(cfg.limits ? { limits: cfg.limits } : {}),
     },
     collectors,
     ...(cfg.include ? { include: cfg.include } : {}),

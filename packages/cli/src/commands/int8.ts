@@ -131,6 +131,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
       ...inputOptions(cfg),
+    ...(cfg.limits ? { limits: cfg.limits } : {}),
     ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
     batchSize: cfg.batchSize,
   }, cfg.cwd);

@@ -36,6 +36,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     data: cfg.evalData ?? cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
       ...inputOptions(cfg),
+    ...(cfg.limits ? { limits: cfg.limits } : {}),
     numSamples,
   }, cfg.cwd);
   for (const entry of tables) {
@@ -46,6 +47,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
         data: cfg.data!,
         ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
       ...inputOptions(cfg),
+    ...(cfg.limits ? { limits: cfg.limits } : {}),
         ...(cfg.evalData ? { numSamples: DEFAULT_SEARCH_SAMPLES } : {}),
       }, cfg.cwd);
       const heldOut = cfg.evalSamples ?? DEFAULT_SEARCH_SAMPLES;

@@ -56,6 +56,7 @@ export async function sensitivityCommand(argv: readonly string[], io: CliIo): Pr
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
       ...inputOptions(cfg),
+    ...(cfg.limits ? { limits: cfg.limits } : {}),
     numSamples: evalSamples,
   }, cfg.cwd);
   const progress = createProgress('sensitivity', io.stderr, Boolean(io.stderr.isTTY) && !v.quiet);

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { closest } from '../options-schema';
 import { compilePatterns } from '../select/compile-patterns';
 import { OUTPUT_FORMATS, type ShardSpec } from './resolved-config';
+import { DEFAULT_LIMITS } from '../limits';
 
 /** Where a value came from: the config file (paths resolve against its folder) or the command line. */
 export interface ConfigSource {
@@ -163,6 +164,20 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
       }
     }
     return ok ? deepFreeze(JSON.parse(JSON.stringify(v)) as object) : undefined;
+  },
+  limits: (v, k, s, p) => {
+    if (!expect(isObject(v), `an object with any of ${Object.keys(DEFAULT_LIMITS).join(', ')}`, v, k, s, p)) return undefined;
+    let ok = true;
+    const out: Record<string, number> = {};
+    for (const [name, x] of Object.entries(v as Record<string, unknown>)) {
+      if (!Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, name)) {
+        p.push(`${keyLabel(`${k}.${name}`, s)}: unknown limit; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+        ok = false;
+      } else if (expect(Number.isSafeInteger(x) && (x as number) >= 1, 'a positive integer', x, `${k}.${name}`, s, p)) {
+        out[name] = x as number;
+      } else ok = false;
+    }
+    return ok ? Object.freeze(out) : undefined;
   },
   hookTimeout: (v, k, s, p) => (expect(typeof v === 'number' && v >= 0 && v <= 7 * 24 * 3600, 'seconds, a number in [0, 604800] (0 = no limit)', v, k, s, p) ? v : undefined),
 });

@@ -1,3 +1,4 @@
+import type { Limits } from '../limits';
 import type { CollectorRef } from '../plugins/load-collectors';
 import type { InputSetting, InputValue, SequenceOptions } from '../data/input-settings';
 
@@ -76,6 +77,8 @@ export interface ResolvedConfig {
   readonly sequence?: SequenceOptions;
   /** Seconds one asynchronous collector hook call may take (default 1800; 0 = no limit). */
   readonly hookTimeout?: number;
+  /** Size limits over the defaults (see `Limits`). */
+  readonly limits?: Readonly<Partial<Limits>>;
 }
 
 /** The data-layer settings of a config (`inputs`, `sequence`), to spread into DataOptions. */

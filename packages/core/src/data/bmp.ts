@@ -23,7 +23,8 @@ export function parseBmpHeader(b: Uint8Array): BmpInfo {
   }
   if (compression !== 0 && compression !== 3 && compression !== 6) throw new Error(`BMP compression ${compression} (RLE/JPEG/PNG) is not supported; convert to PNG`);
   if (![1, 4, 8, 16, 24, 32].includes(bpp)) throw new Error(`BMP with ${bpp} bits per pixel is not supported`);
-  if (width <= 0 || height === 0) throw new Error(`bad BMP size ${width}×${height}`);
+  if (width <= 0 || height === 0 || height === -2147483648) throw new Error(`bad BMP size ${width}×${height}`);
+  if (dataOffset < 14 + headerSize) throw new Error(`bad BMP data offset ${dataOffset} (inside the headers)`);
   const rowBytes = Math.ceil((width * bpp) / 32) * 4;
   return { width, height: Math.abs(height), bpp, topDown: height < 0, dataOffset, rowBytes, compression, headerSize };
 }
@@ -36,9 +37,10 @@ function maskShift(mask: number): { shift: number; max: number } {
 }
 
 /** Decode a whole BMP file to interleaved RGB (3 channels, top row first). */
-export function decodeBmp(b: Uint8Array): { data: Uint8Array; width: number; height: number } {
+export function decodeBmp(b: Uint8Array, maxPixels = 16383 * 16383): { data: Uint8Array; width: number; height: number } {
   const h = parseBmpHeader(b);
   const { width, height, bpp, rowBytes } = h;
+  if (width * height > maxPixels) throw new Error(`BMP of ${width}×${height} pixels is larger than the ${maxPixels}-pixel limit`);
   if (b.length < h.dataOffset + rowBytes * height) throw new Error(`truncated BMP data (${b.length} bytes, expected ${h.dataOffset + rowBytes * height})`);
   const out = new Uint8Array(width * height * 3);
   let masks: [number, number, number] | undefined;

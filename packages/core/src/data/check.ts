@@ -2,6 +2,7 @@ import { DataError } from '../errors';
 import type { FeedTensor } from '../tensor';
 import { canConvert, isFeedType, type FeedType, type StoredType } from './dtype';
 import type { ModelInputSpec } from './types';
+import { DEFAULT_LIMITS, raiseHint, type Limits } from '../limits';
 
 /** Feed type of a model input, or a DataError when the data layer cannot feed it. */
 export function feedTypeOf(input: ModelInputSpec): FeedType {
@@ -25,7 +26,7 @@ export function batchAxisOf(input: ModelInputSpec): number | null {
  * per batch. An input without a batch axis (a scalar) takes the array as it is (a [1] array for a
  * rank-0 input is accepted as the scalar).
  */
-export function feedDims(label: string, input: ModelInputSpec, dims: readonly number[], type: StoredType): number[] {
+export function feedDims(label: string, input: ModelInputSpec, dims: readonly number[], type: StoredType, limits: Limits = DEFAULT_LIMITS): number[] {
   const want = feedTypeOf(input);
   if (!canConvert(type, want)) {
     throw new DataError(`${label}: input '${input.name}' expects ${want}, found ${type}; ${type.startsWith('float') ? 'a float array cannot be converted to an integer input' : 'this conversion could lose values'} (convert the data, e.g. numpy's arr.astype('${want}'))`);
@@ -45,6 +46,12 @@ export function feedDims(label: string, input: ModelInputSpec, dims: readonly nu
       throw new DataError(`${label}: input '${input.name}' expects ${fmtDims(input.dims)}, found ${fmtDims(dims)} (dim ${k} must be ${m})`);
     }
   }
+  // An empty array has nothing to calibrate with (and onnxruntime rejects it only at inference).
+  if (d.some((x) => x === 0)) throw new DataError(`${label}: input '${input.name}' gets an empty array ${fmtDims(dims)} (a dim of size 0); every sample needs at least one element`);
+  const elements = d.reduce((a, x) => a * x, 1);
+  if (elements > limits.maxSampleElements) {
+    throw new DataError(`${label}: input '${input.name}' gets ${fmtDims(dims)} = ${elements} elements, more than limits.maxSampleElements (${limits.maxSampleElements}); ${raiseHint('maxSampleElements')}`);
+  }
   return d;
 }
 
@@ -53,6 +60,7 @@ export function checkSampleParts(
   id: string,
   parts: Record<string, { label: string; dims: readonly number[]; type: StoredType }>,
   inputs: readonly ModelInputSpec[],
+  limits: Limits = DEFAULT_LIMITS,
 ): Record<string, number[]> {
   const names = inputs.map((i) => i.name);
   const extra = Object.keys(parts).filter((n) => !names.includes(n));
@@ -64,7 +72,7 @@ export function checkSampleParts(
   for (const input of inputs) {
     const p = parts[input.name];
     if (!p) throw new DataError(`${id}: no data for input '${input.name}' (model inputs: ${names.join(', ')})`);
-    const d = feedDims(p.label, input, p.dims, p.type);
+    const d = feedDims(p.label, input, p.dims, p.type, limits);
     const ax = batchAxisOf(input);
     if (ax !== null) {
       if (rows !== undefined && d[ax] !== rows) throw new DataError(`${id}: inputs disagree on the batch dim (${rows} vs ${d[ax]} for '${input.name}', its axis ${ax}); if '${input.name}' batches on another axis, say so in config: inputs: { "${input.name}": { "batchAxis": N } }`);
@@ -76,7 +84,7 @@ export function checkSampleParts(
 }
 
 /** checkSampleParts for a programmatic sample (a feed record). */
-export function checkFeeds(id: string, feeds: Record<string, FeedTensor>, inputs: readonly ModelInputSpec[]): Record<string, number[]> {
+export function checkFeeds(id: string, feeds: Record<string, FeedTensor>, inputs: readonly ModelInputSpec[], limits: Limits = DEFAULT_LIMITS): Record<string, number[]> {
   if (feeds === null || typeof feeds !== 'object') throw new DataError(`${id}: expected a record of input name → FeedTensor, got ${String(feeds)}`);
   const parts: Record<string, { label: string; dims: readonly number[]; type: StoredType }> = {};
   for (const [name, t] of Object.entries(feeds)) {
@@ -85,5 +93,5 @@ export function checkFeeds(id: string, feeds: Record<string, FeedTensor>, inputs
     if (t.data.length !== n) throw new DataError(`${id}: feed '${name}' has ${t.data.length} elements for dims ${fmtDims(t.dims)} (${n})`);
     parts[name] = { label: `${id} '${name}'`, dims: t.dims, type: t.type };
   }
-  return checkSampleParts(id, parts, inputs);
+  return checkSampleParts(id, parts, inputs, limits);
 }

@@ -7,6 +7,11 @@ export async function readRange(path: string, position: number, length: number):
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(path, 'r');
+    // Never allocate more than the file can give: lengths come from headers that may lie.
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (!(position >= 0) || !Number.isSafeInteger(position)) throw new Error(`bad offset ${position}`);
+    length = Math.max(0, Math.min(length, st.size - position));
     const buf = Buffer.alloc(length);
     let got = 0;
     while (got < length) {

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { decodeBmp, parseBmpHeader } from './bmp';
+import { DEFAULT_LIMITS, raiseHint, type Limits } from '../limits';
 import { readRange, readWhole } from './file-io';
 import { ConfigError, DataError, messageOf } from '../errors';
 import { convertTyped, type FeedType } from './dtype';
@@ -101,35 +102,38 @@ function layoutOf(input: ModelInputSpec, pre: ResolvedPreprocess): Layout {
 const firstLine = (err: unknown): string => messageOf(err).split('\n')[0]!.trim();
 
 /** Header of an image: its size after EXIF orientation. Throws Error with the reason. */
-async function imageSize(file: string, isBmp: boolean): Promise<{ width: number; height: number }> {
+async function imageSize(file: string, isBmp: boolean, maxPixels: number): Promise<{ width: number; height: number }> {
   if (isBmp) {
     const st = await fsp.stat(file);
     const bi = parseBmpHeader(await readRange(file, 0, 138));
+    // The same pixel limit sharp applies to the formats it decodes, checked before decoding.
+    if (bi.width * bi.height > maxPixels) throw new DataError(`${file}: image of ${bi.width}×${bi.height} pixels is larger than limits.maxImagePixels (${maxPixels}); ${raiseHint('maxImagePixels')}`);
     const need = bi.dataOffset + bi.rowBytes * bi.height;
     if (st.size < need) throw new Error(`truncated BMP (${st.size} bytes, expected ${need})`);
     return { width: bi.width, height: bi.height };
   }
-  const m = await loadSharp()(file).metadata();
+  const m = await loadSharp()(file, { limitInputPixels: maxPixels }).metadata();
   if (!m.width || !m.height) throw new Error('no image size in the header');
+  if (m.width * m.height > maxPixels) throw new DataError(`${file}: image of ${m.width}×${m.height} pixels is larger than limits.maxImagePixels (${maxPixels}); ${raiseHint('maxImagePixels')}`);
   const swap = (m.orientation ?? 1) >= 5; // EXIF orientations 5–8 are transposed
   return swap ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
 }
 
 /** Decode to interleaved 8-bit pixels, EXIF orientation applied, alpha dropped (as cv2.imread). */
-async function decodePixels(file: string, isBmp: boolean): Promise<{ data: Uint8Array; width: number; height: number; channels: number }> {
-  if (isBmp) return { ...decodeBmp(await readWhole(file)), channels: 3 };
-  const { data, info } = await loadSharp()(file).autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+async function decodePixels(file: string, isBmp: boolean, maxPixels: number): Promise<{ data: Uint8Array; width: number; height: number; channels: number }> {
+  if (isBmp) return { ...decodeBmp(await readWhole(file), maxPixels), channels: 3 };
+  const { data, info } = await loadSharp()(file, { limitInputPixels: maxPixels }).autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
 /** Image files → parts: the header is read now (size, orientation), pixels when the batch loads. */
-export function imagePartMaker(pre: ResolvedPreprocess): (file: string, input: ModelInputSpec) => Promise<Part> {
+export function imagePartMaker(pre: ResolvedPreprocess, limits: Limits = DEFAULT_LIMITS): (file: string, input: ModelInputSpec) => Promise<Part> {
   return async (file, input) => {
     const lay = layoutOf(input, pre);
     const isBmp = path.extname(file).toLowerCase() === '.bmp';
     let size: { width: number; height: number };
     try {
-      size = await imageSize(file, isBmp);
+      size = await imageSize(file, isBmp, limits.maxImagePixels);
     } catch (err) {
       if (err instanceof DataError) throw err;
       throw new DataError(`${file}: cannot read image for input '${input.name}' (${firstLine(err)})`, { cause: err });
@@ -151,7 +155,7 @@ export function imagePartMaker(pre: ResolvedPreprocess): (file: string, input: M
       async load(target: FeedType) {
         let px: Awaited<ReturnType<typeof decodePixels>>;
         try {
-          px = await decodePixels(file, isBmp);
+          px = await decodePixels(file, isBmp, limits.maxImagePixels);
         } catch (err) {
           throw new DataError(`${file}: image fails to decode for input '${input.name}' (${firstLine(err)})`, { cause: err });
         }

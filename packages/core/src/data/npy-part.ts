@@ -1,6 +1,6 @@
 import { DataError } from '../errors';
 import { convertTyped, type FeedType } from './dtype';
-import { readRange, readWhole } from './file-io';
+import { readRange } from './file-io';
 import { decodeNpyPayload, npyHeaderLength, parseNpyHeader } from './npy';
 import type { Part } from './part';
 
@@ -8,6 +8,7 @@ import type { Part } from './part';
 export async function npyPart(path: string, fileSize: number): Promise<Part> {
   let head = await readRange(path, 0, 128);
   const total = npyHeaderLength(head, path);
+  if (total > fileSize) throw new DataError(`${path}: truncated .npy file: ${fileSize} bytes, its header claims ${total}`);
   if (total > head.length) head = await readRange(path, 0, total);
   const h = parseNpyHeader(head, path);
   if (fileSize < h.dataOffset + h.dataBytes) {
@@ -19,7 +20,8 @@ export async function npyPart(path: string, fileSize: number): Promise<Part> {
     dims: h.shape,
     type: h.dtype,
     async load(target: FeedType) {
-      const bytes = await readWhole(path);
+      // Only the bytes the header accounts for (a file with gigabytes appended is not read whole).
+      const bytes = await readRange(path, 0, h.dataOffset + h.dataBytes);
       const arr = decodeNpyPayload(bytes.subarray(h.dataOffset), h, path);
       return convertTyped(arr, h.dtype, target);
     },

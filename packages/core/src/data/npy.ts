@@ -5,6 +5,7 @@
  * and a newline so that the data starts on a 64-byte boundary.
  */
 import { DataError } from '../errors';
+import { HARD_LIMITS } from '../limits';
 import {
   BYTES_PER_ELEMENT, allocTyped, floatToHalf, fortranToC, viewTyped,
   type FeedData, type FeedType, type StoredType,
@@ -47,7 +48,10 @@ export function npyHeaderLength(b: Uint8Array, where: string): number {
   if (major === 1) return 10 + (b[8]! | (b[9]! << 8));
   if (major === 2 || major === 3) {
     if (b.length < 12) throw new DataError(`${where}: truncated .npy header`);
-    return 12 + ((b[8]! | (b[9]! << 8) | (b[10]! << 16)) + b[11]! * 0x1000000);
+    const total = 12 + ((b[8]! | (b[9]! << 8) | (b[10]! << 16)) + b[11]! * 0x1000000);
+    // Bounded before anything is read or allocated for it.
+    if (total > HARD_LIMITS.maxNpyHeaderBytes) throw new DataError(`${where}: .npy header claims ${total - 12} bytes; headers are at most ${HARD_LIMITS.maxNpyHeaderBytes} bytes (corrupt or not a .npy file)`);
+    return total;
   }
   throw new DataError(`${where}: .npy format version ${major}.${b[7]} is not supported (expected 1.0, 2.0 or 3.0)`);
 }
@@ -70,11 +74,13 @@ export function parseNpyHeader(b: Uint8Array, where: string): NpyHeader {
     throw new DataError(`${where}: .npy dtype '${descr}' is not supported (expected float16/32/64, int8/16/32/64, uint8/16/32 or bool)`);
   }
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
-    const n = Number(s.replace(/L$/, ''));
-    if (!Number.isInteger(n) || n < 0) throw new DataError(`${where}: bad .npy shape (${shapeText})`);
+    const n = /^\d{1,16}L?$/.test(s) ? Number(s.replace(/L$/, '')) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw new DataError(`${where}: bad .npy shape (${shapeText})`);
     return n;
   });
+  if (shape.length > 32) throw new DataError(`${where}: .npy shape of rank ${shape.length}; at most 32 dims`);
   const elements = shape.reduce((a, d) => a * d, 1);
+  if (!Number.isSafeInteger(elements * BYTES_PER_ELEMENT[dtype])) throw new DataError(`${where}: .npy shape (${shapeText}) is too large to be real`);
   return {
     dtype,
     littleEndian: order !== '>',

@@ -1,5 +1,6 @@
 import * as zlib from 'node:zlib';
 import { DataError, messageOf } from '../errors';
+import { HARD_LIMITS } from '../limits';
 import { convertTyped, type FeedType } from './dtype';
 import { readRange } from './file-io';
 import { decodeNpyPayload, npyHeaderLength, parseNpyHeader, type NpyHeader } from './npy';
@@ -7,23 +8,49 @@ import { crc32 } from './npz-write';
 import type { Part } from './part';
 import { memberDataOffset, readZipDirectory, type ZipEntry } from './zip';
 
-/** Inflate only the beginning of a deflated member (enough for the .npy header). */
-function inflatePrefix(compressed: Uint8Array, where: string): Uint8Array {
-  try {
-    return zlib.inflateRawSync(compressed, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  } catch (err) {
-    throw new DataError(`${where}: corrupt deflate data (${messageOf(err)})`, { cause: err });
-  }
+/**
+ * Inflates only the first `want` bytes of a deflated member (enough for the .npy header): the
+ * output is cut there however far the compressed bytes would inflate.
+ */
+function inflatePrefix(compressed: Uint8Array, want: number, where: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      z.destroy();
+      const all = Buffer.concat(chunks);
+      resolve(all.subarray(0, Math.min(all.length, want)));
+    };
+    z.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= want) finish();
+    });
+    z.on('end', finish);
+    z.on('error', (err) => {
+      if (done) return;
+      done = true;
+      // Garbage after what we need is not an error for a prefix; garbage before it is.
+      if (got >= want) resolve(Buffer.concat(chunks).subarray(0, want));
+      else reject(new DataError(`${where}: corrupt deflate data (${messageOf(err)})`, { cause: err }));
+    });
+    z.end(compressed);
+  });
 }
 
 async function memberHeader(file: string, e: ZipEntry, dataOffset: number, where: string): Promise<NpyHeader> {
   const read = async (n: number): Promise<Uint8Array> => {
     if (e.method === 0) return readRange(file, dataOffset, Math.min(n, e.compressedSize));
-    // Deflate rarely expands a header more than ~2x; read generously and inflate what we got.
-    return inflatePrefix(await readRange(file, dataOffset, Math.min(e.compressedSize, 2 * n + 1024)), where);
+    // Deflate rarely expands a header more than ~2x; read generously and inflate what we need of it.
+    return inflatePrefix(await readRange(file, dataOffset, Math.min(e.compressedSize, 2 * n + 1024)), n, where);
   };
   let head = await read(256);
   const total = npyHeaderLength(head, where);
+  if (total > e.size) throw new DataError(`${where}: truncated member: the zip directory says ${e.size} bytes, its .npy header claims ${total}`);
   if (total > head.length) head = await read(total);
   return parseNpyHeader(head, where);
 }
@@ -43,7 +70,10 @@ export async function npzParts(file: string, fileSize: number): Promise<Record<s
     const dataOffset = await memberDataOffset(file, e);
     if (dataOffset + e.compressedSize > fileSize) throw new DataError(`${where}: truncated .npz file (member ends at ${dataOffset + e.compressedSize}, file has ${fileSize} bytes)`);
     const h = await memberHeader(file, e, dataOffset, where);
-    if (e.size < h.dataOffset + h.dataBytes) throw new DataError(`${where}: truncated member: ${e.size} bytes, expected ${h.dataOffset + h.dataBytes} for shape [${h.shape.join(', ')}] ${h.dtype}`);
+    const need = h.dataOffset + h.dataBytes;
+    if (e.size < need) throw new DataError(`${where}: truncated member: ${e.size} bytes, expected ${need} for shape [${h.shape.join(', ')}] ${h.dtype}`);
+    if (e.size > need) throw new DataError(`${where}: the zip directory says ${e.size} bytes, but shape [${h.shape.join(', ')}] ${h.dtype} takes ${need} (corrupt .npz)`);
+    if (e.method === 0 && e.compressedSize !== e.size) throw new DataError(`${where}: stored member of ${e.compressedSize} bytes, the zip directory says ${e.size} (corrupt .npz)`);
     const name = e.name.slice(0, -4);
     parts[name] = {
       file,
@@ -56,8 +86,13 @@ export async function npzParts(file: string, fileSize: number): Promise<Record<s
         if (e.method === 0) bytes = raw;
         else {
           try {
-            bytes = zlib.inflateRawSync(raw);
+            // Never more than the directory (checked against the header) says: a member that
+            // inflates beyond it is refused at that size, not after filling memory.
+            bytes = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
           } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+              throw new DataError(`${where}: inflates to more than the ${e.size} bytes the zip directory says (corrupt or malicious .npz)`, { cause: err });
+            }
             throw new DataError(`${where}: corrupt deflate data (${messageOf(err)})`, { cause: err });
           }
         }

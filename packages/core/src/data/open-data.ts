@@ -5,6 +5,7 @@ import { checkFeeds, checkSampleParts, feedTypeOf, fmtDims } from './check';
 import { canConvert, convertTyped, type FeedData } from './dtype';
 import { npyPart } from './npy-part';
 import { hashFile, mapLimit } from './file-io';
+import { resolveLimits } from '../limits';
 import type { SampleRef } from './part';
 import { checkSelectOptions, selectSamples } from './select';
 import { collectSamples, type PartMaker } from './sources';
@@ -48,12 +49,13 @@ export async function openData(opts: DataOptions, allInputs: readonly ModelInput
   if (opts.data === '') throw new ConfigError('data: expected a directory, a list file or a .npy/.npz/image file');
 
   const pre = resolvePreprocess(opts.preprocess);
-  const maker: PartMaker = { npy: npyPart, npz: npzParts, image: imagePartMaker(pre) };
+  const limits = resolveLimits(opts.limits);
+  const maker: PartMaker = { npy: npyPart, npz: npzParts, image: imagePartMaker(pre, limits) };
   const names = inputs.map((i) => i.name);
   const collected = await collectSamples(opts.data, inputs, maker, cwd, (all) => selectSamples(all, opts));
   const { samples, stamps, what, total, allIds } = collected;
   if (samples.length === 0) throw new DataError(`${what}: the selection is empty (${total} samples, numSamples ${opts.numSamples ?? 'all'}${opts.shard ? `, shard ${opts.shard.index}/${opts.shard.count}` : ''})`);
-  const planned: Planned[] = samples.map((ref) => ({ ref, dims: checkSampleParts(ref.id, ref.parts, inputs) }));
+  const planned: Planned[] = samples.map((ref) => ({ ref, dims: checkSampleParts(ref.id, ref.parts, inputs, limits) }));
 
   const batchSize = opts.batchSize ?? defaultBatchSize(inputs);
   // Bucket by shape (all dims but the batch dim), buckets in order of first appearance, each cut
@@ -186,7 +188,7 @@ function openProgrammatic(source: DataSource, opts: DataOptions, inputs: readonl
       i++;
       let dims: Record<string, number[]>;
       try {
-        dims = checkFeeds(id, item, inputs);
+        dims = checkFeeds(id, item, inputs, resolveLimits(opts.limits));
       } catch (err) {
         throw err instanceof DataError ? err : new DataError(`${id}: ${messageOf(err)}`, { cause: err });
       }

@@ -10,6 +10,7 @@ import { DataError, messageOf } from '../errors';
 import { compareCodepoints, mapLimit } from './file-io';
 import type { Part, SampleRef } from './part';
 import type { ModelInputSpec } from './types';
+import { HARD_LIMITS } from '../limits';
 
 export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp'];
 
@@ -53,11 +54,21 @@ export async function statOrThrow(file: string, what: string): Promise<Stats> {
   }
 }
 
+/**
+ * Every file under `root` (relative paths, code-point order), following symbolic links but each real
+ * directory once: a link to `.` or to a parent neither loops nor lists a file twice, and a file
+ * reached through several links is listed once (under its first path in that order).
+ */
 async function walk(root: string): Promise<string[]> {
-  const out: string[] = [];
+  const found: { rel: string; key: string }[] = [];
+  const seenDirs = new Set<string>();
   const visit = async (dir: string, rel: string): Promise<void> => {
+    let real: string;
     let entries;
     try {
+      real = await fsp.realpath(dir);
+      if (seenDirs.has(real)) return;
+      seenDirs.add(real);
       entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch (err) {
       throw new DataError(`data directory ${dir}: cannot list (${messageOf(err)})`, { cause: err });
@@ -67,13 +78,19 @@ async function walk(root: string): Promise<string[]> {
       const full = path.join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
       let isDir = e.isDirectory();
-      if (e.isSymbolicLink()) isDir = (await fsp.stat(full).catch(() => undefined))?.isDirectory() ?? false;
+      let key = path.join(real, e.name);
+      if (e.isSymbolicLink()) {
+        isDir = (await fsp.stat(full).catch(() => undefined))?.isDirectory() ?? false;
+        key = await fsp.realpath(full).catch(() => key);
+      }
       if (isDir) await visit(full, r);
-      else out.push(r);
+      else found.push({ rel: r, key });
     }
   };
   await visit(root, '');
-  return out.sort(compareCodepoints);
+  found.sort((a, b) => compareCodepoints(a.rel, b.rel));
+  const keys = new Set<string>();
+  return found.filter((f) => !keys.has(f.key) && keys.add(f.key)).map((f) => f.rel);
 }
 
 async function fromDirectory(dir: string, inputs: readonly ModelInputSpec[]): Promise<{ list: SampleFiles[]; what: string }> {
@@ -117,7 +134,8 @@ async function fromDirectory(dir: string, inputs: readonly ModelInputSpec[]): Pr
   return { list: usable.map((r) => ({ id: path.join(dir, r), files: [path.join(dir, r)], where: path.join(dir, r) })), what };
 }
 
-async function fromListFile(file: string, inputs: readonly ModelInputSpec[]): Promise<{ list: SampleFiles[]; what: string }> {
+async function fromListFile(file: string, inputs: readonly ModelInputSpec[], size: number): Promise<{ list: SampleFiles[]; what: string }> {
+  if (size > HARD_LIMITS.maxListFileBytes) throw new DataError(`data list ${file}: ${size} bytes; a list file is at most ${HARD_LIMITS.maxListFileBytes} bytes (is --data a data file with an unknown extension?)`);
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -157,9 +175,10 @@ export async function collectSamples(
   const st = await statOrThrow(root, 'data');
   let list: SampleFiles[];
   let what: string;
+  if (!st.isDirectory() && !st.isFile()) throw new DataError(`data ${root}: not a directory or a regular file (a FIFO, socket or device cannot be read as data)`);
   if (st.isDirectory()) ({ list, what } = await fromDirectory(root, inputs));
   else if (kindOf(root)) ({ list, what } = { list: [{ id: root, files: [root], where: root }], what: `file ${root}` });
-  else ({ list, what } = await fromListFile(root, inputs));
+  else ({ list, what } = await fromListFile(root, inputs, st.size));
   if (list.length === 0) throw new DataError(`${what}: no samples (expected .npy, .npz or image files${st.isDirectory() ? '' : ', one sample per line'})`);
   const total = list.length;
   const allIds = list.map((s) => s.files.map((f) => path.relative(root, f) || path.basename(f)).join(','));

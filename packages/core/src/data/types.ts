@@ -1,6 +1,7 @@
 import type { FeedTensor } from '../tensor';
 import type { PreprocessOptions } from './preprocess-options';
 import type { InputSetting, InputValue, SequenceOptions } from './input-settings';
+import type { Limits } from '../limits';
 
 /** One model input as the data layer needs it (from the ONNX graph). */
 export interface ModelInputSpec {
@@ -44,6 +45,8 @@ export interface DataOptions {
   numSamples?: number;
   /** Samples stacked per inference (default 1). */
   batchSize?: number;
+  /** Size limits (see `Limits`); the defaults where unset. */
+  limits?: Partial<Limits>;
   /** Shuffle the sample list with `seed` before taking numSamples. */
   shuffle?: boolean;
   /** Seed for `shuffle` (default 0). */

@@ -1,8 +1,7 @@
 import { toOrtFeeds as toRunnerFeeds } from '../runner/session';
-import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError } from '../errors';
-import { decodeModel, encodeModel, type OnnxModel } from '../onnx/model';
+import { decodeModel, encodeModel, loadModel, type OnnxModel } from '../onnx/model';
 import type { FeedTensor } from '../tensor';
 
 /** A model given as a file path, its bytes, or a decoded model. */
@@ -11,11 +10,13 @@ export type ModelSource = string | Uint8Array | OnnxModel;
 /** Bytes and decoded model of a {@link ModelSource}; `label` names it in messages. */
 export function readModelSource(src: ModelSource, label: string): { bytes: Uint8Array; model: OnnxModel; where: string } {
   if (typeof src === 'string') {
-    let bytes: Uint8Array;
-    try { bytes = fs.readFileSync(src); } catch (err) {
-      throw new ModelError(`${src}: cannot read the ${label} model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected a path to an .onnx file`, { cause: err });
+    try {
+      const { model, bytes } = loadModel(src);
+      return { bytes, model, where: src };
+    } catch (err) {
+      if (err instanceof ModelError) throw new ModelError(err.message.replace('the model file', `the ${label} model`), { cause: err });
+      throw err;
     }
-    return { bytes, model: decodeModel(bytes, src), where: src };
   }
   if (src instanceof Uint8Array) return { bytes: src, model: decodeModel(src, `${label} model`), where: `${label} model` };
   return { bytes: encodeModel(src), model: src, where: `${label} model` };

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
 import { ModelError } from '../errors';
+import { HARD_LIMITS } from '../limits';
 import { ONNX_SCHEMA } from './schema';
 import { halfToFloat } from '../data/dtype';
 
@@ -109,8 +110,14 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): OnnxModel {
 export function loadModel(file: string): { model: OnnxModel; bytes: Uint8Array } {
   let bytes: Uint8Array;
   try {
+    // A device (/dev/zero), a FIFO or a directory would never end or never fit: regular files only, bounded.
+    const st = fs.statSync(file);
+    if (!st.isFile()) throw new ModelError(`${file}: not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file'}); expected an .onnx model file`);
+    if (st.size > HARD_LIMITS.maxModelBytes) throw new ModelError(`${file}: ${st.size} bytes; an ONNX model file is a protobuf message of at most 2 GiB (keep larger weights as external data)`);
+    if (st.size === 0) throw new ModelError(`${file}: empty file; expected an .onnx model`);
     bytes = fs.readFileSync(file);
   } catch (err) {
+    if (err instanceof ModelError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ModelError(`${file}: cannot read the model file (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message}); expected a path to an .onnx file`, { cause: err });
   }

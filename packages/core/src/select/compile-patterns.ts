@@ -1,5 +1,6 @@
 import type { TensorInfo } from '../collector';
 import { ConfigError } from '../errors';
+import { compileSafeRegex } from './safe-regex';
 
 /**
  * One include/exclude pattern, compiled. The four forms (see {@link compilePatterns}):
@@ -54,13 +55,9 @@ function compileOne(pattern: unknown, label: string): CompiledPattern | string {
   }
   const m = /^\/(.+)\/([a-z]*)$/s.exec(pattern);
   if (m) {
-    let re: RegExp;
-    try {
-      // `g` and `y` make RegExp.test stateful (lastIndex): drop them.
-      re = new RegExp(m[1]!, m[2]!.replace(/[gy]/g, ''));
-    } catch (e) {
-      return `${label}: "${pattern}" is not a valid regular expression (${e instanceof Error ? e.message : String(e)})`;
-    }
+    // `g` and `y` make RegExp.test stateful (lastIndex): drop them. Matching time is bounded (compileSafeRegex).
+    const re = compileSafeRegex(m[1]!, m[2]!.replace(/[gyl]/g, ''));
+    if (typeof re === 'string') return `${label}: "${pattern.length > 80 ? `${pattern.slice(0, 77)}...` : pattern}" ${re}`;
     return { source: pattern, kind: 'regex', test: (t) => re.test(t.name) || (t.opName !== '' && re.test(t.opName)) };
   }
   if (GLOB_CHARS.test(pattern)) {
