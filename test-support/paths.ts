@@ -20,3 +20,10 @@ export function golden<T = any>(family: string, name: string): T {
 export function goldenBatches(g: { batches: number[][] }): Float32Array[] {
   return g.batches.map((b) => Float32Array.from(b));
 }
+
+/**
+ * The tiny transformer text classifier (test-fixtures/tiny-transformer: model.onnx made and trained
+ * by make.js; dataset.js has the task, the seeds and `accuracy`).
+ */
+export const TINY_TRANSFORMER_DIR = path.join(REPO_ROOT, 'test-fixtures', 'tiny-transformer');
+export const TINY_TRANSFORMER = path.join(TINY_TRANSFORMER_DIR, 'model.onnx');
