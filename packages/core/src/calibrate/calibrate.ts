@@ -13,6 +13,7 @@ import { loadModel, encodeModel } from '../onnx/model';
 import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../onnx/graph-index';
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
+import { CollectPool, defaultCollectWorkers } from './collect-pool';
 import { createSession, runBatch, type SessionSettings } from '../runner/session';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
 import { planCollectors, type PlannedCollector } from './plan';
@@ -139,6 +140,9 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrateResult
   return executeCalibration(await prepareCalibration(opts));
 }
 
+/** A collector that wants a fetched tensor; `pooled`: its plan index, when it runs in a collect worker. */
+interface Target { c: CalibrationCollector; opName: string; pooled?: number }
+
 /** Counts of a collect pass. */
 export interface PassCounts {
   samples: number; batches: number; inferenceMs: number; collectMs: number;
@@ -173,17 +177,23 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const logger = opts.logger ?? silentLogger;
   const scope = prepared.scoped ? ' — the ones a QDQ model quantizes (--all-tensors: every one)' : '';
   logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
-  const instances = given ?? createInstances(prepared);
-  // Who gets each fetched tensor.
+  // Built-in collectors run on worker threads (both cores busy: they collect batch k while
+  // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
+  // need snapshots) or asks for none.
+  const nWorkers = opts.session?.collectWorkers ?? defaultCollectWorkers();
+  const pool = given || nWorkers < 1 ? undefined : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd());
+  if (pool) logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)`);
+  const instances = given ?? plan.collectors.map((p, i) => (pool?.handles(i) ? pool.proxy(i) : createInstances({ opts, plan: { ...plan, collectors: [p] } })[0]!));
+  // Who gets each fetched tensor (`pooled`: the collector with that plan index runs in a worker).
   const rangeOnly = new Set(plan.range);
-  const fullTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
-  const rangeTargets = new Map<string, { c: CalibrationCollector; opName: string }[]>();
+  const fullTargets = new Map<string, Target[]>();
+  const rangeTargets = new Map<string, Target[]>();
   plan.collectors.forEach((p, i) => {
     for (const t of p.tensors) {
       const target = rangeOnly.has(t.name) ? rangeTargets : fullTargets;
       let list = target.get(t.name);
       if (!list) target.set(t.name, (list = []));
-      list.push({ c: instances[i]!, opName: t.opName });
+      list.push({ c: instances[i]!, opName: t.opName, ...(pool?.handles(i) ? { pooled: i } : {}) });
     }
   });
   const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
@@ -208,8 +218,11 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
   };
   try {
-    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues);
+    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool);
     return { instances, counts };
+  } catch (e) {
+    await pool?.close();
+    throw e;
   } finally {
     await session.release();
     await fallback?.release();
@@ -273,10 +286,11 @@ async function runAll(
   session: Awaited<ReturnType<typeof createSession>>,
   data: OpenedData,
   instrumented: ReturnType<typeof instrumentModel>,
-  fullTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
-  rangeTargets: Map<string, { c: CalibrationCollector; opName: string }[]>,
+  fullTargets: Map<string, Target[]>,
+  rangeTargets: Map<string, Target[]>,
   opts: CalibrateOptions,
   fullValues: (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => ReturnType<typeof runBatch>,
+  pool: CollectPool | undefined,
 ): Promise<PassCounts> {
   let samples = 0;
   let batches = 0;
@@ -311,9 +325,17 @@ async function runAll(
       if (!done) break;
       // Time spent waiting for inference (with overlap, only the part not hidden behind collection).
       inferenceMs += overlap ? performance.now() - tw : done.ms;
+      // With collect workers, the next inference starts once they are done with the previous
+      // batch: alive are the batch they collect and the one being inferred, as in-thread.
+      if (pool) {
+        const tp = performance.now();
+        await pool.drain();
+        collectMs += performance.now() - tp;
+      }
       if (overlap) inFlight = start();
       const tc = performance.now();
       const out = done.out as { [name: string]: (typeof done.out)[string] };
+      const toPool = pool ? new Map<string, { opName: string; data: Float32Array; dims: readonly number[]; collectors: number[] }>() : undefined;
       for (const [name, targets] of fullList) {
         const fetched = instrumented.fullOutputs.get(name) ?? name;
         const v = out[fetched];
@@ -323,10 +345,17 @@ async function runAll(
         if (v.data.length === 0 && fetched !== name) { delete out[fetched]; continue; }
         seen.add(name);
         const act = { data: v.data as Float32Array, dims: v.dims };
-        for (const t of targets) await t.c.collect(name, t.opName, act);
+        let pooled: number[] | undefined;
+        for (const t of targets) {
+          if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
+          else await t.c.collect(name, t.opName, act);
+        }
+        // In-thread collectors first: the buffer then moves to a worker.
+        if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled });
         // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
         delete out[fetched];
       }
+      if (toPool?.size) await pool!.post(toPool);
       let nonFinite: (typeof rangeList)[number][] | undefined;
       for (const r of rangeList) {
         const { name, targets, o } = r;
@@ -357,6 +386,11 @@ async function runAll(
       batches++;
       opts.onProgress?.({ samples, total: data.count, batches });
       if (!overlap) inFlight = start();
+    }
+    if (pool) {
+      const tc = performance.now();
+      await pool.drain();
+      collectMs += performance.now() - tc;
     }
   } finally {
     // Never leave an inference running on a session that is about to be released.

@@ -16,6 +16,12 @@ export interface SessionSettings {
    * Collectors still see batches in order; at most two batches of exposed activations are alive.
    */
   overlap?: boolean;
+  /**
+   * Worker threads for the built-in collectors' collect work (default: one per core, at most 4;
+   * 0 = on the main thread). Each tensor is collected by one worker, batches in order, buffers
+   * transferred without copies; plugins and auto-tune stay on the main thread.
+   */
+  collectWorkers?: number;
   /** onnxruntime's CPU memory arena (default true). */
   enableCpuMemArena?: boolean;
   /** onnxruntime's memory pattern planning (default true). */

@@ -1,0 +1,64 @@
+/**
+ * Worker-thread side of the collect pool ({@link CollectPool}): holds built-in collector instances
+ * for a subset of the tensors, runs their `collect` on the batches the main thread transfers (no
+ * copy) and their `postCollect` at the end. Messages are handled strictly in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import type { CalibrationCollector, TensorInfo } from '../collector';
+import type { TensorRange } from '../tensor';
+import type { Logger } from '../logger';
+import { instantiateCollector, loadCollectors } from '../plugins';
+import { QcalError, messageOf } from '../errors';
+import type { PoolRequest, PoolReply } from './collect-pool';
+
+const port = parentPort!;
+// The transferred activations are external memory of this isolate, freed only when their
+// ArrayBuffers are collected; this isolate allocates little else, so V8 would let several batches
+// (hundreds of MB) pile up. A collection after each batch (a few ms on this small heap) frees them.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+let instances: (CalibrationCollector | undefined)[] = [];
+let owned: TensorInfo[][] = [];
+
+const reply = (m: PoolReply): void => port.postMessage(m);
+const logger: Logger = {
+  info: (message) => reply({ type: 'log', level: 'info', message }),
+  warn: (message) => reply({ type: 'log', level: 'warn', message }),
+  debug: (message) => reply({ type: 'log', level: 'debug', message }),
+};
+
+async function handle(m: PoolRequest): Promise<void> {
+  if (m.type === 'init') {
+    instances = m.collectors.map((c, i) => {
+      const tensors = m.tensors[i]!;
+      if (!tensors.length) return undefined;
+      const { collectors } = loadCollectors([[c.name, c.options]], { configDir: m.cwd, cwd: m.cwd });
+      return instantiateCollector(collectors[0]!, { tensors, logger });
+    });
+    owned = m.tensors;
+    reply({ type: 'ready' });
+  } else if (m.type === 'batch') {
+    for (const t of m.tensors) {
+      const act = { data: t.data, dims: t.dims };
+      for (const i of t.collectors) await instances[i]!.collect(t.name, t.opName, act);
+    }
+    m.tensors.length = 0;
+    gc();
+    reply({ type: 'done', seq: m.seq });
+  } else if (m.type === 'post') {
+    const c = instances[m.collector];
+    const ranges: Record<string, TensorRange> = c
+      ? await c.postCollect({ tensors: owned[m.collector]!, samples: m.samples, batches: m.batches, logger })
+      : {};
+    reply({ type: 'ranges', collector: m.collector, ranges });
+  }
+}
+
+let chain = Promise.resolve();
+port.on('message', (m: PoolRequest) => {
+  chain = chain.then(() => handle(m)).catch((e: unknown) => {
+    reply({ type: 'error', message: messageOf(e), code: e instanceof QcalError ? e.code : undefined });
+  });
+});

