@@ -104,3 +104,20 @@ describe('config keys are own keys', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('collector option schemas carry sane limits', () => {
+  it.each([
+    ['entropy', { numBins: 16777215 }, /option numBins must be <= 131072, got 16777215/],
+    ['ifmr', { searchStep: 1e-9 }, /option searchStep must be >= 0\.0001, got 1e-9/],
+    ['ifmr', { searchRange: [0, 1e9] }, /option searchRange must hold numbers <= 10/],
+    ['autotune', { tuneSteps: 1e9 }, /option tuneSteps must be <= 1000, got 1000000000/],
+  ])('%s %j: exit 2 before any inference', async (name, options, msg) => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({ collectors: [[name, options]] }));
+    const r = await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out'], dir);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr).not.toMatch(/qcal: tiny\.onnx: /); // the run's first log line: never reached
+    expect(r.code).toBe(2);
+  });
+});

@@ -79,3 +79,21 @@ describe('calibrate output sets', () => {
     expect(readJson(path.join(dir, 'out', 'minmax.table.json')).tensors.y).toMatchObject({ min: 0 });
   });
 });
+
+describe('single-file outputs are checked before the work', () => {
+  it.each([
+    ['quantize --out naming a directory', (d: string) => { fs.mkdirSync(path.join(d, 'q.onnx')); return ['quantize', '--model', 'tiny.onnx', '--table', 'out/minmax.table.json', '--out', 'q.onnx']; }, /--out q\.onnx: is a directory; expected a file path/],
+    ['quantize --out under a file', () => ['quantize', '--model', 'tiny.onnx', '--table', 'out/minmax.table.json', '--out', 'tiny.onnx/q.onnx'], /--out tiny\.onnx\/q\.onnx: a component of the path is a file/],
+    ['convert --out under a file', () => ['convert', 'out/minmax.table.json', '--to', 'tensorrt', '--out', 'tiny.onnx/x.cache'], /--out tiny\.onnx\/x\.cache: a component of the path is a file/],
+    ['evaluate --json naming a directory', () => ['evaluate', '--model', 'tiny.onnx', '--qdq', 'tiny.onnx', '--data', 'data', '--json', 'data'], /--json data: is a directory/],
+    ['convert of /dev/zero as a table', () => ['convert', '/dev/zero', '--to', 'tensorrt', '--out', 'x.cache'], /\/dev\/zero: not a regular file/],
+  ])('%s: exit 2, one line', async (_what, args, msg) => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    expect((await qcal([...base, '--out', 'out'], dir)).code).toBe(0);
+    const r = await qcal(args(dir), dir);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+  });
+});

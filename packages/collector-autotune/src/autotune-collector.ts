@@ -149,8 +149,8 @@ export const autotuneCollector = defineCollector<AutotuneOptions>({
   optionsSchema: {
     base: { type: 'string', description: 'the collector whose thresholds are refined (default entropy)' },
     baseOptions: { type: 'any', description: "the base collector's options" },
-    tuneNum: { type: 'integer', min: 1, description: 'tune samples: the first N calibration samples (tpu-mlir --tune_num)' },
-    tuneSteps: { type: 'integer', min: 1, description: 'steps from the base threshold to absmax (steps + 1 candidates)' },
+    tuneNum: { type: 'integer', min: 1, max: 10000, description: 'tune samples: the first N calibration samples (tpu-mlir --tune_num)' },
+    tuneSteps: { type: 'integer', min: 1, max: 1000, description: 'steps from the base threshold to absmax (steps + 1 candidates)' },
     minTunedDiff: { type: 'number', min: 0, description: 'skip tensors whose absmax is within this of the base threshold' },
   },
   defaultOptions: { base: 'entropy', baseOptions: {}, tuneNum: 5, tuneSteps: 21, minTunedDiff: 0.01 },

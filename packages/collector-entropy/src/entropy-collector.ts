@@ -300,7 +300,7 @@ export const entropyCollector = defineCollector<EntropyOptions>({
   description: 'KL-divergence (entropy) calibration: MXNet/TVM 8001-bin signed histogram (default), TensorRT/modelopt 2048-bin |x| histogram, or tpu-mlir KLD',
   optionsSchema: {
     mode: { type: 'string', enum: ['mxnet', 'tensorrt', 'tpumlir'], description: 'mxnet: MXNet calibrate_entropy / TVM MinimizeKL; tensorrt: NVIDIA modelopt HistogramCalibrator entropy (GTC\'17); tpumlir: tpu-mlir run_calibration kl (before auto-tune)' },
-    numBins: { type: 'integer', min: 3, max: 1 << 24, description: 'histogram bins of the first batch (default 8001 in mxnet mode, odd; 2048 in tensorrt and tpumlir modes)' },
+    numBins: { type: 'integer', min: 3, max: 131072, description: 'histogram bins of the first batch (default 8001 in mxnet mode, odd; 2048 in tensorrt and tpumlir modes)' },
     numQuantizedBins: { type: 'integer', min: 3, max: 65535, description: 'mxnet: quantized bins (255); 2n+1 for non-negative tensors when quantizedDtype is uint8 or auto' },
     quantizedDtype: { type: 'string', enum: ['int8', 'uint8', 'auto'], description: 'auto: uint8 range (0, T) for non-negative tensors, as MXNet quantize_net' },
     startBin: { type: 'integer', min: 1, description: 'tensorrt: first candidate number of kept bins (128)' },

@@ -7,7 +7,7 @@ export type OptionSpec =
   | { type: 'integer'; description: string; min?: number; max?: number; oneOf?: readonly number[] }
   | { type: 'boolean'; description: string }
   | { type: 'string'; description: string; enum?: readonly string[] }
-  | { type: 'number[]'; description: string; length?: number }
+  | { type: 'number[]'; description: string; length?: number; min?: number; max?: number }
   /** Free-form JSON value checked by the collector itself (e.g. a wrapped collector's options). */
   | { type: 'any'; description: string };
 
@@ -36,6 +36,8 @@ function checkValue(key: string, spec: OptionSpec, value: unknown): string | und
     case 'number[]':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) return `${key} must be an array of finite numbers, got ${got}`;
       if (spec.length !== undefined && value.length !== spec.length) return `${key} must have ${spec.length} numbers, got ${value.length}`;
+      if (spec.min !== undefined && value.some((v) => v < spec.min!)) return `${key} must hold numbers >= ${spec.min}, got ${got}`;
+      if (spec.max !== undefined && value.some((v) => v > spec.max!)) return `${key} must hold numbers <= ${spec.max}, got ${got}`;
       return undefined;
     case 'any':
       return undefined;

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { convertTable, isTableFormat, UsageError, TABLE_FORMATS } from '@qcal/core';
+import { convertTable, isTableFormat, UsageError, TABLE_FORMATS, checkOutputFile } from '@qcal/core';
 import { parseFlags } from '../args';
 import { out, type CliIo } from '../io';
 
@@ -28,6 +28,8 @@ export async function convertCommand(argv: readonly string[], io: CliIo): Promis
   if (positionals.length !== 1) throw new UsageError('qcal convert: expected one input table: qcal convert TABLE --to FORMAT --out FILE');
   if (!v.to || !isTableFormat(v.to)) throw new UsageError(`qcal convert: --to expects one of ${TABLE_FORMATS.join(', ')}, got ${v.to === undefined ? 'nothing' : `"${v.to}"`}`);
   if (!v.out) throw new UsageError('qcal convert: --out FILE is required');
+  // --to ort without a file extension names a folder (of the three calibration.* files).
+  if (v.to !== 'ort' || /\.(json|flatbuffers|cache)$/.test(v.out)) checkOutputFile(v.out, '--out', io.cwd);
   const trtVersion = v['trt-version'] !== undefined ? Number(v['trt-version']) : undefined;
   if (trtVersion !== undefined && !Number.isInteger(trtVersion)) throw new UsageError(`--trt-version expects an integer such as 8601, got "${v['trt-version']}"`);
   const written = convertTable(path.resolve(io.cwd, positionals[0]!), v.to, path.resolve(io.cwd, v.out), trtVersion !== undefined ? { trtVersion } : {});

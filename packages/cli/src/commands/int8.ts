@@ -8,6 +8,7 @@ import {
   readTableFile,
   loadConfig,
   writeFileAtomic,
+  checkOutputFile,
   UsageError,
   type ActivationType,
   type QuantizeMode,
@@ -67,6 +68,7 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     return 0;
   }
   if (!v.model || !v.table || !v.out) throw new UsageError('qcal quantize: --model, --table and --out are required; see qcal quantize --help');
+  checkOutputFile(v.out, '--out', io.cwd);
   const table = readTableFile(path.resolve(io.cwd, v.table));
   const mode = parseMode(v['quantize-mode']);
   const act = parseActivationType(v['activation-type']);
@@ -124,6 +126,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     },
     require: ['model', 'data'],
   });
+  if (v.json) checkOutputFile(v.json, '--json', io.cwd);
   if (!v.qdq) throw new UsageError('qcal evaluate: --qdq Q.onnx is required (write one with qcal quantize or qcal calibrate --qdq)');
   const qdq = path.resolve(io.cwd, v.qdq);
   if (!fs.existsSync(qdq)) throw new UsageError(`qcal evaluate: ${qdq}: no such file`);

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import {
+  checkOutputFile,
   measureSensitivity,
   formatSensitivity,
   sensitivityToJson,
@@ -51,6 +52,7 @@ export async function sensitivityCommand(argv: readonly string[], io: CliIo): Pr
   const evalSamples = numberFlag(v['eval-samples'], 'eval-samples', { integer: true, min: 1 }) ?? 8;
   const limit = numberFlag(v.limit, 'limit', { integer: true, min: 1 }) ?? 30;
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags: { model: v.model, data: v.data, preprocess: v.preprocess }, require: ['model', 'data'] });
+  if (v.json) checkOutputFile(v.json, '--json', io.cwd);
   const table = readTableFile(path.resolve(io.cwd, v.table));
   const data = await openEvalData(cfg.model!, {
     data: cfg.data!,

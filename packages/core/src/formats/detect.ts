@@ -40,6 +40,9 @@ function textKind(file: string, text: string): TableFileKind | undefined {
  * (calibration.json, else .flatbuffers, else .cache). `format` narrows the choice:
  * `json` means qcal's own JSON, `ort` any of onnxruntime's files.
  */
+/** Largest calibration table file read (1 GiB). */
+const MAX_TABLE_BYTES = 1024 ** 3;
+
 export function detectTableFile(file: string, format?: TableFormat): { path: string; kind: TableFileKind } {
   let stat: fs.Stats;
   try { stat = fs.statSync(file); } catch (err) {
@@ -48,10 +51,16 @@ export function detectTableFile(file: string, format?: TableFormat): { path: str
   if (stat.isDirectory()) {
     for (const [kind, name] of [['ort-json', ORT_FILES.json], ['ort-flatbuffers', ORT_FILES.flatbuffers], ['ort-cache', ORT_FILES.cache]] as const) {
       const p = path.join(file, name);
-      if (fs.existsSync(p)) return { path: p, kind };
+      if (fs.existsSync(p)) {
+        detectTableFile(p, 'ort'); // the same checks (a regular file of bounded size)
+        return { path: p, kind };
+      }
     }
     throw new TableError(`${file}: is a directory without ${Object.values(ORT_FILES).join(', ')}; expected a table file or an onnxruntime calibration folder`);
   }
+  // A FIFO or a device would block or never end; a table is text of at most a few hundred MB.
+  if (!stat.isFile()) throw new TableError(`${file}: not a regular file; expected a calibration table file or an onnxruntime calibration folder`);
+  if (stat.size > MAX_TABLE_BYTES) throw new TableError(`${file}: ${stat.size} bytes; a calibration table is at most ${MAX_TABLE_BYTES} bytes`);
   const fd = fs.openSync(file, 'r');
   let head: Buffer;
   try {
