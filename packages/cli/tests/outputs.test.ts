@@ -97,3 +97,48 @@ describe('single-file outputs are checked before the work', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('a full disk', () => {
+  it('ENOSPC while writing a run\'s outputs (a 1 MiB tmpfs in a private mount namespace; an injected ENOSPC where mounting is not allowed): exit 1, one line, previous outputs intact, no temporary files left', () => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    const args = [...base, '--collector', 'minmax', '--qdq', '--out', 'mnt/out'].join(' ');
+    // First run fills out/, then a filler takes the rest of the tmpfs, then a forced run needs space.
+    const script = [
+      'mkdir -p mnt && mount -t tmpfs -o size=1m tmpfs mnt || exit 99',
+      `"${process.execPath}" "${BIN}" ${args} || exit 98`,
+      'cp -r mnt/out before',
+      // Leave 12 KiB: enough to open the output set, not for the bigger second set of files.
+      'avail=$(df -k mnt | awk \'NR==2{print $4}\'); dd if=/dev/zero of=mnt/filler bs=1k count=$((avail - 12)) 2>/dev/null',
+      `"${process.execPath}" "${BIN}" ${args} --force --format tensorrt --format ort 2>stderr.txt; echo $? > code.txt`,
+      'cp -r mnt/out after; ls -a mnt > listing.txt',
+      // Then no byte left at all: even the lock cannot be written.
+      'dd if=/dev/zero of=mnt/filler2 bs=1k 2>/dev/null',
+      `"${process.execPath}" "${BIN}" ${args} --force 2>stderr3.txt; echo $? > code3.txt; ls -a mnt > listing3.txt`,
+    ].join('\n');
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: dir, encoding: 'utf8' });
+    let stderr: string;
+    let code: number;
+    if (r.status === 0) {
+      stderr = fs.readFileSync(path.join(dir, 'stderr.txt'), 'utf8');
+      code = Number(fs.readFileSync(path.join(dir, 'code.txt'), 'utf8'));
+      expect(contents(path.join(dir, 'after'))).toEqual(contents(path.join(dir, 'before')));
+      expect(fs.readFileSync(path.join(dir, 'listing.txt'), 'utf8').split('\n').filter((e) => e.includes('qcal') || e.endsWith('.tmp'))).toEqual([]);
+      expect(fs.readFileSync(path.join(dir, 'stderr3.txt'), 'utf8')).toMatch(/^qcal: error: \[QCAL_CALIBRATION\] --out \S+: cannot write there: no space left on device \(ENOSPC\); nothing in it was changed\n$/);
+      expect(fs.readFileSync(path.join(dir, 'code3.txt'), 'utf8').trim()).toBe('1');
+      expect(fs.readFileSync(path.join(dir, 'listing3.txt'), 'utf8').split('\n').filter((e) => e.includes('qcal'))).toEqual([]);
+    } else {
+      // No mount namespace here: the same write fails with an injected ENOSPC.
+      expect(spawnSync(process.execPath, [BIN, ...base, '--collector', 'minmax', '--qdq', '--out', 'out'], { cwd: dir }).status).toBe(0);
+      const before = contents(path.join(dir, 'out'));
+      const f = spawnSync(process.execPath, [BIN, ...base, '--collector', 'minmax', '--qdq', '--out', 'out', '--force', '--format', 'tensorrt'], { cwd: dir, encoding: 'utf8', env: { ...process.env, QCAL_FAULT: 'enospc@output-set.write#2' } });
+      stderr = f.stderr;
+      code = f.status!;
+      expect(contents(path.join(dir, 'out'))).toEqual(before);
+      expect(files(dir).filter((e) => e.includes('qcal'))).toEqual([]);
+    }
+    expect(stderr).toMatch(/^qcal: error: \[QCAL_CALIBRATION\] .*no space left on device \(ENOSPC\)/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(code).toBe(1);
+  });
+});

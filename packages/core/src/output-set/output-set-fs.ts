@@ -75,7 +75,11 @@ export function takeLock(lockPath: string, out: string): () => void {
       fs.writeFileSync(lockPath, body, { flag: 'wx' });
       return () => { try { fs.rmSync(lockPath, { force: true }); } catch { /* already gone */ } };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // 'wx' created it and the write failed (a full disk): it is ours, leave nothing behind.
+        try { fs.rmSync(lockPath, { force: true }); } catch { /* never created */ }
+        throw err;
+      }
       let holder: { pid?: number; host?: string } = {};
       try { holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as typeof holder; } catch { /* torn or gone: stale */ }
       const live = holder.pid !== undefined && holder.pid !== process.pid && (holder.host ?? os.hostname()) === os.hostname() && processAlive(holder.pid);

@@ -90,8 +90,7 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
     if (inPlace) fs.mkdirSync(dir, { recursive: true });
     release = takeLock(lockPath, out);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`--out ${out}: cannot write there: ${describeFsError(err)}`);
+    throw cannotOpen(out, err);
   }
   let stage: string;
   try {
@@ -102,8 +101,7 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
     fs.mkdirSync(stage);
   } catch (err) {
     release();
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`--out ${out}: cannot write there: ${describeFsError(err)}`);
+    throw cannotOpen(out, err);
   }
   const written = new Set<string>();
   let state: 'open' | 'committed' | 'aborted' = 'open';
@@ -161,6 +159,17 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
     commit,
     abort,
   };
+}
+
+/**
+ * Why `--out` cannot be opened: a place that cannot take outputs (read-only, not permitted, a file
+ * in the path) is bad usage (exit 2); a disk that is full or failing makes the run fail (exit 1).
+ */
+function cannotOpen(out: string, err: unknown): Error {
+  if (err instanceof UsageError || err instanceof CalibrationError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const msg = `--out ${out}: cannot write there: ${describeFsError(err)}`;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' ? new CalibrationError(`${msg}; nothing in it was changed`, { cause: err }) : new UsageError(msg, { cause: err });
 }
 
 /** The absolute output directory: a symbolic link is followed (its target is swapped, not the link). */
