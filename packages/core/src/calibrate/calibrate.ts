@@ -200,7 +200,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
   // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
   // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
-  const session = await createSession(encodeModel(instrumented.model), opts.model, { enableMemPattern: false, ...opts.session });
+  const session = await createSession(encodeModel(instrumented.model), opts.model, { enableMemPattern: false, ...opts.session }, instrumented.model);
   // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
   // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
   // values and count the non-finite ones element by element. Created on first need only.
@@ -210,7 +210,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     if (!fallback) {
       logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
       exposed = instrumentModel(model, { full: plan.range, range: [] });
-      fallback = await createSession(encodeModel(exposed.model), opts.model, { enableMemPattern: false, ...opts.session });
+      fallback = await createSession(encodeModel(exposed.model), opts.model, { enableMemPattern: false, ...opts.session }, exposed.model);
     }
     // Tensors inside If/Loop/Scan bodies come out under their lifted names.
     const lifted = names.map((n) => exposed!.fullOutputs.get(n) ?? n);

@@ -86,10 +86,10 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
     }
   }
   const so = opts.sessionOptions;
-  const fpS = await createSession(fp.bytes, fp.where, so);
-  const qS = await createSession(q.bytes, q.where, so);
-  const fpL = pairs.length ? await createSession((encodeExposed(fp.model, pairs.map((p) => p.fp))), fp.where, so) : fpS;
-  const qL = pairs.length ? await createSession((encodeExposed(q.model, pairs.map((p) => p.q))), q.where, so) : qS;
+  const fpS = await createSession(fp.bytes, fp.where, so, fp.model);
+  const qS = await createSession(q.bytes, q.where, so, q.model);
+  const fpL = pairs.length ? await createSession((encodeExposed(fp.model, pairs.map((p) => p.fp))), fp.where, so, fp.model) : fpS;
+  const qL = pairs.length ? await createSession((encodeExposed(q.model, pairs.map((p) => p.q))), q.where, so, q.model) : qS;
 
   const outAcc = new Map<string, MetricAccumulator>(outNames.map((n) => [n, createAccumulator()]));
   const layerAcc = new Map<string, MetricAccumulator>(pairs.map((p) => [p.name, createAccumulator()]));

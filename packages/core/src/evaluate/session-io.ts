@@ -2,6 +2,7 @@ import { toOrtFeeds as toRunnerFeeds } from '../runner/session';
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError } from '../errors';
 import { decodeModel, encodeModel, loadModel, type OnnxModel } from '../onnx/model';
+import { withExternalData } from '../onnx/external-data';
 import type { FeedTensor } from '../tensor';
 
 /** A model given as a file path, its bytes, or a decoded model. */
@@ -31,9 +32,10 @@ export function exposeTensors(model: OnnxModel, names: readonly string[]): OnnxM
 }
 
 /** Creates an onnxruntime session, turning load failures into a ModelError naming the model. */
-export async function createSession(bytes: Uint8Array, where: string, options?: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, where: string, options?: ort.InferenceSession.SessionOptions, model?: OnnxModel): Promise<ort.InferenceSession> {
+  // External data: onnxruntime reads it from the model's folder itself.
   try {
-    return await ort.InferenceSession.create(bytes, options ?? {});
+    return await ort.InferenceSession.create(bytes, withExternalData(options ?? {}, model));
   } catch (err) {
     throw new ModelError(`${where}: onnxruntime cannot load the model: ${(err as Error).message}`, { cause: err });
   }

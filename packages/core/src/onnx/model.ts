@@ -4,6 +4,7 @@ import { ModelError } from '../errors';
 import { HARD_LIMITS } from '../limits';
 import { ONNX_SCHEMA } from './schema';
 import { halfToFloat } from '../data/dtype';
+import { isExternal, readExternal, resolveExternalData } from './external-data';
 
 /** int64 fields arrive as Long (protobufjs) or number; see {@link toNumber}. */
 export type Int64 = number | { toNumber(): number; toString(): string };
@@ -121,7 +122,10 @@ export function loadModel(file: string): { model: OnnxModel; bytes: Uint8Array }
     const code = (err as NodeJS.ErrnoException).code;
     throw new ModelError(`${file}: cannot read the model file (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message}); expected a path to an .onnx file`, { cause: err });
   }
-  return { model: decodeModel(bytes, file), bytes };
+  const model = decodeModel(bytes, file);
+  // Weights in external data files stay there (checked now, read only where needed).
+  resolveExternalData(model, file);
+  return { model, bytes };
 }
 
 /** Encodes a (possibly edited) model back to bytes. */
@@ -177,10 +181,7 @@ export function tensorDims(t: OnnxTensor): number[] {
 export function tensorToFloat32(t: OnnxTensor, where = t.name ?? 'tensor'): Float32Array {
   const n = tensorDims(t).reduce((a, b) => a * b, 1);
   const dt = t.dataType ?? 0;
-  const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
-  if (t.dataLocation === 1 || (t.externalData && t.externalData.length)) {
-    throw new ModelError(`${where}: tensor data is stored externally; qcal needs models with embedded weights (save with all tensors inside the .onnx)`);
-  }
+  const raw = isExternal(t) ? readExternal(t, where) : t.rawData && t.rawData.length ? t.rawData : undefined;
   const out = new Float32Array(n);
   if (raw) {
     const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../atomic-write';
 import { TableError } from '../errors';
 import { encodeModel } from '../onnx/model';
+import { externalFiles, externalizeModel, tensorBytes } from '../onnx/external-data';
 import { validateTable, type CalibrationTable } from '../table';
 import { createSession, readModelSource, type ModelSource } from '../evaluate/session-io';
 import { buildQdqModel, type QdqOptions, type QdqReport } from './build-qdq';
@@ -16,6 +17,12 @@ export interface QuantizeFileOptions extends QdqOptions {
   outPath?: string;
   /** Load the built model in onnxruntime before writing it (default true). */
   verify?: boolean;
+  /**
+   * Write initializers to `<outPath>.data` (ONNX external data) when the model's tensor bytes exceed
+   * this (default 1.9 GB: protobuf cannot encode a message past 2 GB), or always when the FP32 model
+   * kept its weights in external data. 0 forces external data.
+   */
+  externalDataThreshold?: number;
 }
 
 export interface QuantizeFileResult {
@@ -46,8 +53,12 @@ export async function quantizeFile(opts: QuantizeFileOptions): Promise<QuantizeF
     if (err instanceof TableError && !err.message.startsWith(where)) throw new TableError(`${where}${err.message.slice('table'.length)}`, { cause: err });
     throw err;
   }
-  const bytes = encodeModel(built.model);
-  if (opts.verify ?? true) await (await createSession(bytes, `QDQ model built from ${src.where}`)).release();
+  let qdq = built.model;
+  const external = opts.outPath && (externalFiles(src.model).size > 0 || tensorBytes(qdq) > (opts.externalDataThreshold ?? 1.9e9));
+  // The data file first (the model that names it appears only once it is complete).
+  if (external) qdq = externalizeModel(qdq, `${opts.outPath!}.data`, Math.min(1024, opts.externalDataThreshold ?? 1024));
+  const bytes = encodeModel(qdq);
+  if (opts.verify ?? true) await (await createSession(bytes, `QDQ model built from ${src.where}`, undefined, qdq)).release();
   if (opts.outPath) writeFileAtomic(opts.outPath, bytes);
   return { report: built.report, bytes, ...(opts.outPath ? { outPath: opts.outPath } : {}), warnings };
 }

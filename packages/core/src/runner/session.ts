@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import type { FeedTensor } from '../tensor';
 import { ModelError, CalibrationError, messageOf } from '../errors';
+import type { OnnxModel } from '../onnx/model';
+import { withExternalData } from '../onnx/external-data';
 
 /** Session options qcal uses by default; callers may override any of them. */
 export interface SessionSettings {
@@ -29,7 +31,7 @@ export interface SessionSettings {
 }
 
 /** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
-export async function createSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}, model?: OnnxModel): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
@@ -38,8 +40,9 @@ export async function createSession(bytes: Uint8Array, where: string, settings: 
     ...(settings.enableMemPattern !== undefined ? { enableMemPattern: settings.enableMemPattern } : {}),
     ...(settings.optimizedModelFilePath ? { optimizedModelFilePath: settings.optimizedModelFilePath } : {}),
   };
+  // External data: onnxruntime reads it from the model's folder itself.
   try {
-    return await ort.InferenceSession.create(bytes, options);
+    return await ort.InferenceSession.create(bytes, withExternalData(options, model));
   } catch (err) {
     throw new ModelError(`${where}: onnxruntime could not load the model: ${messageOf(err)}`, { cause: err });
   }
