@@ -70,7 +70,7 @@ describe('control flow and stateful inputs', () => {
     // One sequence of 4 values without a batch dim: 2 chunks of 2.
     fs.writeFileSync(path.join(dir, 'data', 'seq.npy'), writeNpy(Float32Array.of(1, 2, 3, 4), [4], 'float32'));
     fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({
-      model: 'm.onnx', data: 'data', out: 'out', quiet: true,
+      model: 'm.onnx', data: 'data', out: 'out', quiet: true, allTensors: true,
       inputs: { mode: 1 },
       sequence: { feedback: { state: 'stateN' }, chunk: { x: { size: 2 } } },
     }));
@@ -117,7 +117,7 @@ describe('control flow and stateful inputs', () => {
     });
     fs.writeFileSync(path.join(dir, 'data', 's0.npz'), sample([1, -1], 5, 1));
     fs.writeFileSync(path.join(dir, 'data', 's1.npz'), sample([3, 0.5], -2, 0));
-    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet'], dir);
+    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet', '--all-tensors'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const t = readJson(path.join(dir, 'out', 'minmax.table.json')).tensors;

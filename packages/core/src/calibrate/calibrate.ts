@@ -120,13 +120,11 @@ export async function prepareCalibration(opts: CalibrateOptions): Promise<Prepar
 
 /**
  * The tensors a run calibrates when no `include` is given: those the QDQ writer quantizes, unless
- * the caller asks for all, the QDQ mode is `full`, or the model has subgraphs (If/Loop/Scan: the
- * writer does not quantize inside them, and their inner tensors are calibrated for other tools)
- * or nothing the writer would quantize. undefined = every calibratable tensor.
+ * the caller asks for all, the QDQ mode is `full`, or nothing the writer would quantize (inside
+ * If/Loop/Scan bodies too). undefined = every calibratable tensor.
  */
 function defaultScope(model: ReturnType<typeof loadModel>['model'], opts: CalibrateOptions): Set<string> | undefined {
   if (opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full') return undefined;
-  if (model.graph!.node.some((n) => n.attribute?.some((a) => a.g || a.graphs?.length))) return undefined;
   const names = quantizedTensorNames(model, 'smart');
   return names?.size ? names : undefined;
 }

@@ -25,7 +25,12 @@ export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMod
   const idx = indexGraph(work);
   const ranged = new Set<string>();
   for (const [name, t] of idx.tensors) if (!t.isConstant && t.elemType === DataType.FLOAT) ranged.add(name);
-  const plan = planQdq(idx, new Constants(work.graph!), ranged, quantizeMode, () => false);
+  const consts = new Constants(work.graph!);
+  // The main graph and every If/Loop/Scan body, each planned on its own nodes (as buildQdqModel does).
+  const chosen = new Set<string>();
+  for (const nodes of [idx.nodes, ...idx.subgraphs.map((s) => s.graph.node)]) {
+    for (const t of planQdq({ ...idx, nodes }, consts, ranged, quantizeMode, () => false).tensors) chosen.add(t);
+  }
   const original = new Set(indexGraph(model).calibratable.map((t) => t.name));
-  return new Set([...plan.tensors].filter((t) => original.has(t)));
+  return new Set([...chosen].filter((t) => original.has(t)));
 }
