@@ -47,7 +47,56 @@ function statefulIfModel(): OnnxModel {
   };
 }
 
+/**
+ * A Loop of 3 iterations over a carried value: v ← Relu(v · w) + x (w a constant inside the body),
+ * with the body's inner product `p = v · w` computed each iteration. Inputs x [batch, 2].
+ */
+function loopModel(): OnnxModel {
+  const body = {
+    name: 'body', initializer: [], valueInfo: [],
+    input: [{ name: 'i', type: { tensorType: { elemType: DataType.INT64, shape: { dim: [] } } } }, { name: 'cond_in', type: { tensorType: { elemType: DataType.BOOL, shape: { dim: [] } } } }, out('v')],
+    node: [constant('w', 2),
+      { input: ['cond_in'], output: ['cond_out'], name: 'keep_going', opType: 'Identity', attribute: [] },
+      { input: ['v', 'w'], output: ['p'], name: 'scale', opType: 'Mul', attribute: [] },
+      { input: ['p'], output: ['rp'], name: 'relu', opType: 'Relu', attribute: [] },
+      { input: ['rp', 'x'], output: ['v_next'], name: 'add_x', opType: 'Add', attribute: [] }],
+    output: [{ name: 'cond_out', type: { tensorType: { elemType: DataType.BOOL } } }, out('v_next')],
+  };
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 16 }],
+    graph: {
+      name: 'loop_model',
+      node: [{ input: ['trip', 'cond0', 'x'], output: ['v_final'], name: 'Loop_0', opType: 'Loop', attribute: [{ name: 'body', type: AttributeType.GRAPH, g: body as never }] }],
+      initializer: [makeIntTensor('trip', [], DataType.INT64, [3]), { name: 'cond0', dims: [], dataType: DataType.BOOL, rawData: Uint8Array.of(1) }],
+      input: [f32('x', ['batch', 2])],
+      output: [out('v_final')],
+      valueInfo: [],
+    },
+  };
+}
+
 describe('control flow and stateful inputs', () => {
+  it('a Loop body: its tensors calibrated over every iteration, Q/DQ inside the body', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'm.onnx'), encodeModel(loopModel()));
+    fs.mkdirSync(path.join(dir, 'data'));
+    fs.writeFileSync(path.join(dir, 'data', 's.npy'), writeNpy(Float32Array.of(1, -1), [1, 2], 'float32'));
+    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet', '--all-tensors', '--qdq'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const t = readJson(path.join(dir, 'out', 'minmax.table.json')).tensors;
+    // x = [1, -1]: v0 = x; it1: p = [2, -2], v = [3, -1]; it2: p = [6, -2], v = [7, -1]; it3: p = [14, -2], v = [15, -1].
+    expect(t.p).toMatchObject({ min: -2, max: 14, op: 'Loop_0/body/scale' });
+    expect(t.v_next).toMatchObject({ min: -1, max: 15 });
+    expect(t.v).toMatchObject({ min: -1, max: 7, opType: 'SubgraphInput' });
+    expect(t.v_final).toMatchObject({ min: -1, max: 15 });
+    const q = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
+    const body = q.graph!.node.find((n) => n.opType === 'Loop')!.attribute[0]!.g!;
+    expect(body.node.map((n) => n.opType)).toContain('QuantizeLinear');
+    expect(body.node.find((n) => n.opType === 'Mul')!.input[0]).toMatch(/_dequantized$/);
+  });
+
   it('inspect lists the tensors inside If branches with their paths', async () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'm.onnx'), encodeModel(statefulIfModel()));
