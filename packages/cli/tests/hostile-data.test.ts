@@ -205,3 +205,27 @@ describe('user regular expressions cannot run away', () => {
     expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'minmax.table.json'), 'utf8')).tensors).sort()).toEqual(['x', 'y']);
   });
 });
+
+describe('configs and batches that expand', () => {
+  it('a YAML config whose aliases expand to 10^9 values: exit 2 at once (was a RangeError stack)', async () => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    const lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]`);
+    fs.writeFileSync(path.join(dir, 'qcal.config.yaml'), `${lines.join('\n')}\npreprocess: *a8\n`);
+    const r = await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out'], dir);
+    expect(r.stderr).toMatch(/qcal\.config\.yaml: expands to more than 100000 values/);
+    expect(r.stderr).not.toMatch(/RangeError|    at /);
+    expect(r.code).toBe(2);
+  });
+
+  it('a batch larger than limits.maxBatchElements is refused on the headers, before loading', async () => {
+    const dir = tmpDir();
+    writeTinyProject(dir, 4);
+    fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({ limits: { maxBatchElements: 12 } }));
+    const r = await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out', '--batch-size', '4'], dir);
+    expect(r.stderr).toMatch(/stacks 16 elements for input 'x' \(4 samples, batchSize 4\), more than limits\.maxBatchElements \(12\); use a smaller --batch-size/);
+    expect(r.code).toBe(2);
+    expect((await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out', '--batch-size', '1', '--quiet'], dir)).code).toBe(0);
+  });
+});

@@ -121,3 +121,18 @@ describe('collector option schemas carry sane limits', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('plugin snapshots', () => {
+  it('a snapshot() state with a cycle: exit 1 naming the plugin, no output (was a raw TypeError)', async () => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    const file = path.join(dir, 'snap.js');
+    fs.writeFileSync(file, `module.exports = { name: 'acme/snap', apiVersion: 1, optionsSchema: {}, defaultOptions: {},
+  create() { return { collect() {}, postCollect() { return {}; }, snapshot() { const s = { a: 1 }; s.self = s; return s; }, merge() {} }; } };\n`);
+    fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({ plugins: [file], collectors: ['acme/snap'] }));
+    const r = await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 's1', '--shard', '1/2', '--quiet'], dir);
+    expect(r.stderr).toMatch(/^qcal: error: \[QCAL_PLUGIN\] collector "acme\/snap" failed in snapshot: its state is not JSON data \(Converting circular structure to JSON/);
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(dir, 's1'))).toBe(false);
+  });
+});

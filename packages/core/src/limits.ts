@@ -8,11 +8,14 @@ export interface Limits {
   readonly maxSampleElements: number;
   /** Most pixels a source image may have (sharp's own default, 16383 × 16383). */
   readonly maxImagePixels: number;
+  /** Most elements one input of one batch may have (samples × elements): 2^28 (1 GiB of float32). */
+  readonly maxBatchElements: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxSampleElements: 2 ** 26,
   maxImagePixels: 16383 * 16383,
+  maxBatchElements: 2 ** 28,
 });
 
 /** Hard limits that no setting raises: formats' own ceilings. */

@@ -49,6 +49,18 @@ export function checkShardable(prepared: PreparedCalibration, instances: readonl
   });
 }
 
+/** A collector's snapshot state as the JSON a reader will parse; a cycle or BigInt names the plugin. */
+function jsonState(name: string, state: unknown): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(state);
+  } catch (e) {
+    throw new PluginError(name, `collector "${name}" failed in snapshot: its state is not JSON data (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, { duringRun: true });
+  }
+  if (text === undefined) throw new PluginError(name, `collector "${name}" failed in snapshot: it returned ${String(state)}, expected JSON data`, { duringRun: true });
+  return JSON.parse(text) as unknown;
+}
+
 /** The snapshot files of a shard run. */
 export function snapshotFiles(prepared: PreparedCalibration, instances: readonly CalibrationCollector[], counts: PassCounts, shard: { index: number; count: number }): OutputFile[] {
   return instances.map((c, i) => {
@@ -68,7 +80,7 @@ export function snapshotFiles(prepared: PreparedCalibration, instances: readonly
       dataFingerprint: prepared.data.fingerprint,
       dataset: prepared.data.dataset ?? prepared.data.fingerprint,
       // Through JSON first: the checksum is over exactly what a reader will parse.
-      state: JSON.parse(JSON.stringify(c.snapshot!()) ?? 'null') as unknown,
+      state: jsonState(p.resolved.name, c.snapshot!()),
     };
     return { name: `${p.label}.snapshot`, data: `${JSON.stringify({ ...file, checksum: snapshotChecksum(file) })}\n` };
   });

@@ -3,6 +3,7 @@ import { closest } from '../options-schema';
 import { compilePatterns } from '../select/compile-patterns';
 import { OUTPUT_FORMATS, type ShardSpec } from './resolved-config';
 import { DEFAULT_LIMITS } from '../limits';
+import { preview, countNodes, MAX_CONFIG_NODES } from './config-size';
 
 /** Where a value came from: the config file (paths resolve against its folder) or the command line. */
 export interface ConfigSource {
@@ -16,10 +17,8 @@ export interface ConfigSource {
 /** A key's check: the normalized value, or what was expected. */
 type Check = (value: unknown, key: string, src: ConfigSource, problems: string[]) => unknown;
 
-const show = (v: unknown): string => {
-  const s = v === undefined ? 'undefined' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-};
+/** At most 80 characters, however large (or alias-expanded) the value. */
+const show = (v: unknown): string => preview(v, 80);
 
 /** The flag spelling of a key (`numSamples` → `--num-samples`; repeatable flags are singular). */
 export function flagName(key: string): string {
@@ -193,6 +192,10 @@ export function checkConfigSource(raw: unknown, src: ConfigSource): { values: Re
   const values: Record<string, unknown> = {};
   if (!isObject(raw)) {
     problems.push(`${src.label}: found ${show(raw)}, expected an object of settings such as { "model": "model.onnx", "data": "calib/" }`);
+    return { values, problems };
+  }
+  if (countNodes(raw) > MAX_CONFIG_NODES) {
+    problems.push(`${src.label}: expands to more than ${MAX_CONFIG_NODES} values (YAML aliases repeating a large value?); a config is a few dozen settings`);
     return { values, problems };
   }
   const known = Object.keys(CONFIG_KEYS);

@@ -5,7 +5,7 @@ import { checkFeeds, checkSampleParts, feedTypeOf, fmtDims } from './check';
 import { canConvert, convertTyped, type FeedData } from './dtype';
 import { npyPart } from './npy-part';
 import { hashFile, mapLimit } from './file-io';
-import { resolveLimits } from '../limits';
+import { resolveLimits, raiseHint, type Limits } from '../limits';
 import type { SampleRef } from './part';
 import { checkSelectOptions, selectSamples } from './select';
 import { collectSamples, type PartMaker } from './sources';
@@ -69,6 +69,7 @@ export async function openData(opts: DataOptions, allInputs: readonly ModelInput
   }
   const plan: Planned[][] = [];
   for (const b of buckets.values()) for (let i = 0; i < b.length; i += batchSize) plan.push(b.slice(i, i + batchSize));
+  for (const batch of plan) checkBatchSize(batch, inputs, limits, batchSize);
   for (const batch of plan) checkFixedBatchDim(batch.map((p) => ({ id: p.ref.id, dims: p.dims })), inputs, batchSize);
 
   // By content: a copy that kept size and mtime (cp -p, rsync, tar) but changed bytes is new data.
@@ -131,6 +132,16 @@ async function* prefetching<T>(plan: readonly T[], load: (b: T) => Promise<Batch
     next = i + 1 < plan.length ? load(plan[i + 1]!) : undefined;
     next?.catch(() => undefined);
     yield current;
+  }
+}
+
+/** A batch's stacked inputs stay within limits.maxBatchElements (checked on headers, before loading). */
+function checkBatchSize(batch: readonly Planned[], inputs: readonly ModelInputSpec[], limits: Limits, batchSize: number): void {
+  for (const input of inputs) {
+    const n = batch.reduce((a, p) => a + (p.dims[input.name] ?? []).reduce((x, d) => x * d, 1), 0);
+    if (n > limits.maxBatchElements) {
+      throw new DataError(`the batch starting at ${batch[0]!.ref.id} stacks ${n} elements for input '${input.name}' (${batch.length} samples, batchSize ${batchSize}), more than limits.maxBatchElements (${limits.maxBatchElements}); use a smaller --batch-size or ${raiseHint('maxBatchElements')}`);
+    }
   }
 }
 
