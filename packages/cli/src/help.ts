@@ -33,8 +33,8 @@ Options:
   --data DIR|LIST        a directory (.npy, .npz, images) or a list file (one sample per line,
                          comma-separated for several inputs, paths relative to the list)
   --preprocess NAME      image preprocessing preset (imagenet, paddleocr-det, paddleocr-rec)
-  --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, autotune, or a
-                         plugin's name; default minmax. Options go in the config file.
+  --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, percentile, mse,
+                         autotune, or a plugin's name; default minmax. Options go in the config file.
   --num-samples N        use the first N samples
   --batch-size B         samples per inference (default 1)
   --shuffle, --seed S    shuffle the samples (deterministically) before taking N

@@ -8,6 +8,8 @@ export const BUILTIN_COLLECTORS: Readonly<Record<string, string>> = Object.freez
   ifmr: '@qcal/collector-ifmr',
   hfmg: '@qcal/collector-hfmg',
   autotune: '@qcal/collector-autotune',
+  percentile: '@qcal/collector-percentile',
+  mse: '@qcal/collector-mse',
 });
 
 /** Is `name` reserved for a built-in collector? */

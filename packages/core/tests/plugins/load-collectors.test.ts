@@ -48,11 +48,11 @@ describe('built-ins', () => {
     const e = caught(() => loadCollectors(['minmx'], { configDir: dir, cwd }));
     expect(e).toBeInstanceOf(PluginError);
     // cwd is the repository, where the example plugin is linked under its conventional name
-    expect(e.message).toBe('unknown collector "minmx" (did you mean "minmax"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune, example/percentile');
+    expect(e.message).toBe('unknown collector "minmx" (did you mean "minmax"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune, percentile, mse, example/percentile');
     expect(exitCodeFor(e)).toBe(2);
   });
   test('every built-in loads through the plugin path and defines its collector', () => {
-    const names = ['minmax', 'entropy', 'ifmr', 'hfmg', 'autotune'];
+    const names = ['minmax', 'entropy', 'ifmr', 'hfmg', 'autotune', 'percentile', 'mse'];
     const { collectors } = loadCollectors(names, { configDir: dir, cwd });
     expect(collectors.map((c) => [c.name, c.source])).toEqual(names.map((n) => [n, `@qcal/collector-${n}`]));
   });
@@ -80,11 +80,11 @@ describe('built-ins', () => {
 describe('unknown collector names', () => {
   const problemOf = (name: string) => caught(() => loadCollectors([name], { configDir: dir, cwd: dir })).problems[0]!;
   test('a bare word is never offered as a package: a synonym or typo of an installed collector', () => {
-    expect(problemOf('kl')).toBe('unknown collector "kl" (did you mean "entropy"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
+    expect(problemOf('kl')).toBe('unknown collector "kl" (did you mean "entropy"?); installed collectors: minmax, entropy, ifmr, hfmg, autotune, percentile, mse');
     expect(problemOf('MAX')).toMatch(/^unknown collector "MAX" \(did you mean "minmax"\?\)/);
     expect(problemOf('hfgm')).toMatch(/^unknown collector "hfgm" \(did you mean "hfmg"\?\)/);
     const far = problemOf('zzzz');
-    expect(far).toBe('unknown collector "zzzz": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); installed collectors: minmax, entropy, ifmr, hfmg, autotune');
+    expect(far).toBe('unknown collector "zzzz": bare names are the built-in collectors, and third-party collectors are namespaced ("<ns>/<name>", from the package "@<ns>/qcal-collector-<name>"); installed collectors: minmax, entropy, ifmr, hfmg, autotune, percentile, mse');
     for (const m of [problemOf('kl'), far]) expect(m).not.toMatch(/npm install/);
   });
   test('a namespaced name: the package the naming convention gives, not the namespace', () => {
@@ -112,7 +112,7 @@ describe('unknown collector names', () => {
     expect(collectors.map((c) => [c.name, c.source])).toEqual([['acme/pct', '@acme/qcal-collector-pct']]);
     // a typo of it is a typo, not a package to install (installed by the convention: no "plugins" needed)
     const e = caught(() => loadCollectors(['acme/pcd'], { configDir: dir, cwd: dir }));
-    expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\); installed collectors: minmax, entropy, ifmr, hfmg, autotune, acme\/pct$/);
+    expect(e.problems[0]).toMatch(/^unknown collector "acme\/pcd" \(did you mean "acme\/pct"\?\); installed collectors: minmax, entropy, ifmr, hfmg, autotune, percentile, mse, acme\/pct$/);
     // and `qcal collectors` lists it
     const { registry } = loadInstalledCollectors({ configDir: dir, cwd: dir });
     expect(registry.get('acme/pct')).toMatchObject({ source: '@acme/qcal-collector-pct', builtin: false });
@@ -144,7 +144,7 @@ describe('third-party modules', () => {
     expect(e.problems).toEqual([
       `cannot find plugin module "./nope.js" (looked for ${path.join(dir, 'nope.js')})`,
       `cannot find plugin package "@acme/qcal-y": install it with \`npm install @acme/qcal-y\` in ${dir}`,
-      `unknown collector "acme/x": no loaded plugin defines it ("./nope.js", "@acme/qcal-y/sub" failed to load (see above)), and its package by the naming convention, "@acme/qcal-collector-x", is not installed; install it with \`npm install @acme/qcal-collector-x\` in ${dir}, or add the module that defines "acme/x" to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune`,
+      `unknown collector "acme/x": no loaded plugin defines it ("./nope.js", "@acme/qcal-y/sub" failed to load (see above)), and its package by the naming convention, "@acme/qcal-collector-x", is not installed; install it with \`npm install @acme/qcal-collector-x\` in ${dir}, or add the module that defines "acme/x" to "plugins"; installed collectors: minmax, entropy, ifmr, hfmg, autotune, percentile, mse`,
     ]);
   });
   test('every shape problem, with what the author must fix', () => {
