@@ -33,6 +33,12 @@ export interface QdqOptions {
   reduceRange?: boolean;
   /** Fold BatchNormalization into the preceding Conv before quantizing (default true). */
   foldBatchNorm?: boolean;
+  /**
+   * Hook for graph passes (src/qdq/passes): rewrites the float model the writer quantizes, after
+   * the opset upgrade and BatchNormalization folding (see {@link prepareQdqWork}). It must keep
+   * every tensor name the table refers to. Library only (not a config key).
+   */
+  rewrite?: (work: OnnxModel) => OnnxModel;
 }
 
 export interface QuantizedTensorInfo { name: string; type: ActivationType; scale: number; zeroPoint: number; min: number; max: number; dequantized: string }
@@ -77,6 +83,24 @@ export function checkTableForModel(model: OnnxModel, table: CalibrationTable, wh
 }
 
 /**
+ * The float model the writer quantizes: upgraded to opset 13 when older, BatchNormalization folded
+ * into Conv (unless `foldBatchNorm: false`; excluded ops stay unfolded). Graph passes that rewrite
+ * it (bias correction, equalization) start from here and hand their result back through `rewrite`.
+ */
+export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): { up: ReturnType<typeof upgradeOpset>; fold: { model: OnnxModel; folded: FoldedBatchNorm[] } } {
+  const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
+  const origIdx = indexGraph(model);
+  const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
+  const excludedNode = (n: OnnxNode): boolean => {
+    const name = nodeName.get(n.output[0] ?? '') ?? n.name ?? '';
+    return patterns.some((p) => p.test({ name, opName: name, opType: n.opType, consumers: [] }));
+  };
+  const up = upgradeOpset(model, 13);
+  const fold = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
+  return { up, fold };
+}
+
+/**
  * Builds an INT8 QDQ model from an FP32 model and a calibration table. The model is upgraded to
  * opset 13 when older (per-channel QuantizeLinear), BatchNormalization is folded into Conv, then
  * QuantizeLinear→DequantizeLinear is inserted after every chosen activation (all consumers read
@@ -105,9 +129,8 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
     return patterns.some((p) => p.test(info));
   };
 
-  const up = upgradeOpset(model, 13);
-  const fold = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
-  const work = fold.model;
+  const { up, fold } = prepareQdqWork(model, opts);
+  const work = opts.rewrite ? opts.rewrite(fold.model) : fold.model;
   const g = work.graph!;
   const idx = indexGraph(work);
   const consts = new Constants(g);
