@@ -34,7 +34,8 @@ Options:
                          comma-separated for several inputs, paths relative to the list)
   --preprocess NAME      image preprocessing preset (imagenet, paddleocr-det, paddleocr-rec)
   --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, percentile, mse,
-                         autotune, or a plugin's name; default minmax. Options go in the config file.
+                         autotune, or a plugin's name; default ifmr with --qdq, --evaluate or
+                         --target-cos (measured best), else minmax. Options go in the config file.
   --num-samples N        use the first N samples
   --batch-size B         samples per inference (default 1)
   --shuffle, --seed S    shuffle the samples (deterministically) before taking N
@@ -57,6 +58,9 @@ Options:
   --target-cos C         keep the most harmful tensors in FP32 until the held-out output cosine >= C
                          (implies --qdq; the table records them in meta.floatFallback)
   --max-float-layers K   with --target-cos: keep at most K tensors in FP32
+  --bias-correction      QDQ pass: measure each layer's per-channel output shift (INT8 vs FP32) on 8
+                         calibration samples and fold it into the bias (layer by layer; recorded in
+                         the model metadata qcal.passes)
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)

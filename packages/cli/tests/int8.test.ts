@@ -20,16 +20,16 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
   const dir = tmpDir();
   writeImageLike(path.join(dir, 'data'), 10, 11);
 
-  it('calibrate --qdq --evaluate, then quantize, evaluate --per-layer and sensitivity from the table', async () => {
+  it('calibrate --evaluate with no collector named uses the measured default (ifmr), then quantize, evaluate --per-layer and sensitivity from the table', async () => {
     let r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'out', '--evaluate', '--quiet'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(fs.existsSync(path.join(dir, 'out', 'minmax.qdq.onnx'))).toBe(true);
-    const ev = readJson(path.join(dir, 'out', 'minmax.evaluation.json'));
+    expect(fs.existsSync(path.join(dir, 'out', 'ifmr.qdq.onnx'))).toBe(true);
+    const ev = readJson(path.join(dir, 'out', 'ifmr.evaluation.json'));
     expect(ev.outputs[0].name).toBe('softmax_0.tmp_0');
     expect(ev.outputs[0].cosine).toBeGreaterThan(0.95);
 
-    r = await qcal(['quantize', '--model', CLS_MODEL, '--table', 'out/minmax.table.json', '--out', 'q.onnx'], dir);
+    r = await qcal(['quantize', '--model', CLS_MODEL, '--table', 'out/ifmr.table.json', '--out', 'q.onnx'], dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wrote q\.onnx: \d+ activations and \d+ weights quantized/);
 
@@ -40,7 +40,7 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
     // Worst first.
     expect(per.layers[0].cosine).toBeLessThanOrEqual(per.layers[per.layers.length - 1].cosine);
 
-    r = await qcal(['sensitivity', '--model', CLS_MODEL, '--table', 'out/minmax.table.json', '--data', 'data', '--eval-samples', '2', '--view', 'loss', '--json', 'sens.json'], dir);
+    r = await qcal(['sensitivity', '--model', CLS_MODEL, '--table', 'out/ifmr.table.json', '--data', 'data', '--eval-samples', '2', '--view', 'loss', '--json', 'sens.json'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const sens = readJson(path.join(dir, 'sens.json'));
@@ -49,7 +49,7 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
   });
 
   it('--target-cos keeps the most harmful tensors float and records them in the table', async () => {
-    const r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'tc', '--target-cos', '0.9995', '--quiet'], dir);
+    const r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'tc', '--target-cos', '0.9995', '--collector', 'minmax', '--quiet'], dir);
     expect(r.code).toBe(0);
     const table = readJson(path.join(dir, 'tc', 'minmax.table.json'));
     const fallback = table.meta.floatFallback.tensors;

@@ -68,7 +68,7 @@ export type {
 export { LOGGER, CONFIG, COLLECTOR_DEFINITIONS, COLLECTOR_DEFINITION, COLLECTORS, resolveToken } from './tokens';
 export type { Token } from './tokens';
 export * from './data';
-export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, OUTPUT_FORMATS, inputOptions } from './config';
+export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, DEFAULT_QDQ_COLLECTORS, OUTPUT_FORMATS, inputOptions } from './config';
 export type { LoadConfigOptions, ResolvedConfig, OutputFormat, ShardSpec } from './config';
 export * from './formats';
 export * from './calibrate';

@@ -87,11 +87,12 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
 }
 
 /** One line about a QDQ build. */
-export function summarizeReport(r: QdqReport): string {
+export function summarizeReport(r: QdqReport & { passes?: readonly { name: string; summary: Record<string, unknown> }[] }): string {
   const parts = [`${r.tensors.length} activations and ${r.weights.length} weights quantized (${r.activationType}, ${r.quantizeMode})`];
   if (r.skipped.length) parts.push(`${r.skipped.length} table tensors left float`);
   if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
+  for (const p of r.passes ?? []) parts.push(`${p.name}${p.summary.layers !== undefined ? ` on ${String(p.summary.layers)} layers` : ''}`);
   return parts.join(', ');
 }
 

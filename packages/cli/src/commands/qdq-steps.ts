@@ -14,6 +14,7 @@ import {
   type Logger,
   type TableFormat,
   inputOptions,
+  type FeedTensor,
 } from '@qcal/core';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
@@ -23,6 +24,22 @@ import { summarizeReport } from './int8';
 export const DEFAULT_EVAL_SAMPLES = 16;
 /** Samples the FP32-fallback search ranks and searches on (held-out ones follow them). */
 export const DEFAULT_SEARCH_SAMPLES = 8;
+
+/** Calibration samples bias correction measures on (the first ones of the calibration data). */
+export const BIAS_CORRECTION_SAMPLES = 8;
+
+async function calibrationFeeds(cfg: ResolvedConfig): Promise<Record<string, FeedTensor>[]> {
+  const data = await openEvalData(cfg.model!, {
+    data: cfg.data!,
+    ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
+    ...inputOptions(cfg),
+    ...(cfg.limits ? { limits: cfg.limits } : {}),
+    numSamples: BIAS_CORRECTION_SAMPLES,
+  }, cfg.cwd);
+  const feeds: Record<string, FeedTensor>[] = [];
+  for await (const b of data.batches()) feeds.push({ ...b.feeds });
+  return feeds;
+}
 
 /**
  * After calibration, per collector: with `targetCos`, the FP32-fallback search (the most harmful
@@ -75,7 +92,8 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     // Staged with the tables: the QDQ model of a table appears together with it, never next to an older one.
     const outPath = set.pathFor(`${label}.qdq.onnx`);
     const finalPath = set.finalPath(`${label}.qdq.onnx`);
-    const r = await quantizeFile({ model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode });
+    const calibration = cfg.biasCorrection ? await calibrationFeeds(cfg) : undefined;
+    const r = await quantizeFile({ model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode, ...(calibration ? { biasCorrection: { samples: BIAS_CORRECTION_SAMPLES }, calibration } : {}) });
     for (const w of r.warnings) logger.warn(w);
     if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, finalPath) || finalPath}: ${summarizeReport(r.report)}`);
     if (cfg.evaluate) {

@@ -133,6 +133,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   allTensors: bool,
   quantizeMode: (v, k, s, p) => (expect(v === 'smart' || v === 'full', '"smart" or "full"', v, k, s, p) ? v : undefined),
   evaluate: bool,
+  biasCorrection: bool,
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),
   maxFloatLayers: int(0, 'an integer >= 0'),
   shard: shardCheck,

@@ -1,4 +1,4 @@
-export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES } from './load-config';
+export { loadConfig, CONFIG_DEFAULTS, CONFIG_SEARCH_PLACES, DEFAULT_QDQ_COLLECTORS } from './load-config';
 export type { LoadConfigOptions } from './load-config';
 export { CONFIG_KEYS, checkConfigSource, flagName } from './config-schema';
 export type { ConfigSource } from './config-schema';

@@ -47,6 +47,14 @@ export const CONFIG_DEFAULTS = Object.freeze({
   quiet: false,
 });
 
+/**
+ * Collectors used when none is named and an INT8 model is asked for (`qdq`, `evaluate` or
+ * `targetCos`): `ifmr`, chosen by measurement on held-out PP-OCRv4 data (bench/int8-ablation.js;
+ * README "Which collector?"): best detector cosine (0.987 vs 0.93-0.97 for the others) and within
+ * noise of the best recognizer accuracy. A table-only run keeps `minmax` (fast, exact to reproduce).
+ */
+export const DEFAULT_QDQ_COLLECTORS: readonly string[] = Object.freeze(['ifmr']);
+
 export interface LoadConfigOptions {
   /** `--config FILE` (relative to `cwd`); without it, search from `cwd`. */
   readonly configFile?: string;
@@ -114,9 +122,13 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
   }
   if (problems.length) throw configError(problems);
   const out = values.out !== undefined ? values.out : path.resolve(configDir, CONFIG_DEFAULTS.out);
+  // No collector named and an INT8 model wanted: the collector that measured best (DEFAULT_QDQ_COLLECTORS).
+  const wantsQdq = values.qdq === true || values.evaluate === true || values.targetCos !== undefined;
+  const collectors = values.collectors === undefined && wantsQdq ? { collectors: DEFAULT_QDQ_COLLECTORS } : {};
   return Object.freeze({
     ...CONFIG_DEFAULTS,
     ...values,
+    ...collectors,
     out,
     ...(file !== undefined ? { configFile: file } : {}),
     configDir,

@@ -57,6 +57,8 @@ export interface ResolvedConfig {
   readonly quantizeMode: 'smart' | 'full';
   /** Calibrate every float activation, not only the ones a QDQ model quantizes (when no `include` is given). Default false. */
   readonly allTensors: boolean;
+  /** QDQ pass: empirical bias correction on calibration samples. Default false. */
+  readonly biasCorrection?: boolean;
   /** Compare FP32 and INT8 outputs. Default false. */
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */

@@ -6,9 +6,9 @@ import { encodeModel } from '../onnx/model';
 import { externalFiles, externalizeModel, tensorBytes } from '../onnx/external-data';
 import { validateTable, type CalibrationTable } from '../table';
 import { createSession, readModelSource, type ModelSource } from '../evaluate/session-io';
-import { buildQdqModel, type QdqOptions, type QdqReport } from './build-qdq';
+import { buildQdqModelWithPasses, type QdqPassOptions, type QdqPassReport } from './passes/pipeline';
 
-export interface QuantizeFileOptions extends QdqOptions {
+export interface QuantizeFileOptions extends QdqPassOptions {
   /** The FP32 model: a path, bytes or a decoded model. */
   model: ModelSource;
   /** A table file (`<collector>.table.json`) or a table object. */
@@ -26,7 +26,7 @@ export interface QuantizeFileOptions extends QdqOptions {
 }
 
 export interface QuantizeFileResult {
-  report: QdqReport;
+  report: QdqPassReport;
   bytes: Uint8Array;
   outPath?: string;
   /** Non-fatal findings (the table was computed for different model bytes). */
@@ -48,7 +48,7 @@ export async function quantizeFile(opts: QuantizeFileOptions): Promise<QuantizeF
   }
   let built;
   try {
-    built = buildQdqModel(src.model, table, opts);
+    built = await buildQdqModelWithPasses(src.model, table, opts);
   } catch (err) {
     if (err instanceof TableError && !err.message.startsWith(where)) throw new TableError(`${where}${err.message.slice('table'.length)}`, { cause: err });
     throw err;

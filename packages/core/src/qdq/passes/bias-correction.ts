@@ -11,7 +11,13 @@ import { withChannelMeans } from './channel-means';
 export interface BiasCorrectionOptions {
   /** Calibration samples measured (default 16; the first ones of `feeds`). */
   samples?: number;
-  /** Correction rounds (default 2): each round measures the model corrected by the earlier ones. */
+  /**
+   * Rounds (default 8, at most one per layer): the layers, in graph order, are split into this many
+   * consecutive blocks; round r corrects block r, measured on the model with blocks < r corrected.
+   * One round correcting every layer at once over-corrects deep models (each layer's shift is
+   * partly inherited from the layers before it, which are corrected too): measured on the
+   * PP-OCRv4 recognizer, all-at-once broke it, block-wise did not.
+   */
   iterations?: number;
   session?: SessionSettings;
 }
@@ -52,7 +58,7 @@ async function channelMeans(model: OnnxModel, sites: readonly BiasSite[], feeds:
  */
 export async function measureBiasCorrection(model: OnnxModel, table: CalibrationTable, qdq: QdqOptions, feeds: readonly Readonly<Record<string, FeedTensor>>[], opts: BiasCorrectionOptions = {}): Promise<BiasCorrectionResult> {
   const use = feeds.slice(0, opts.samples ?? 16);
-  const iterations = opts.iterations ?? 2;
+  const iterations = Math.max(1, Math.min(opts.iterations ?? Infinity, findBiasSites(prepareQdqWork(model, qdq).fold.model).length || 1));
   const work = prepareQdqWork(model, qdq).fold.model;
   const sites = findBiasSites(work);
   const consts = new Constants(work.graph!);
@@ -61,14 +67,18 @@ export async function measureBiasCorrection(model: OnnxModel, table: Calibration
   if (!sites.length || !use.length) return { biases, sites: [], samples: use.length, iterations: 0, inferences: 0 };
   const ref = await channelMeans(work, sites, use, 'bias correction (FP32)', opts.session);
   let inferences = use.length;
+  const per = Math.ceil(sites.length / iterations);
   for (let it = 0; it < iterations; it++) {
+    const block = sites.slice(it * per, (it + 1) * per);
+    if (!block.length) break;
     const q = buildQdqModel(model, table, { ...qdq, rewrite: (w) => applyBiasCorrection(qdq.rewrite ? qdq.rewrite(w) : w, biases) }).model;
-    const got = await channelMeans(q, sites, use, `bias correction (QDQ, round ${it + 1})`, opts.session);
+    const got = await channelMeans(q, block, use, `bias correction (QDQ, round ${it + 1})`, opts.session);
     inferences += use.length;
-    sites.forEach((s, k) => {
+    block.forEach((s, j) => {
+      const k = it * per + j;
       const b = biases.get(s.output)!;
       for (let c = 0; c < b.length; c++) {
-        const shift = got[k]![c]! - ref[k]![c]!;
+        const shift = got[j]![c]! - ref[k]![c]!;
         if (Number.isFinite(shift)) b[c] = b[c]! - shift;
       }
     });
