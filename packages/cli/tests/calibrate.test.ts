@@ -70,7 +70,7 @@ describe('default scope: the tensors a QDQ model quantizes', () => {
   it('calibrates only those by default, says so, and --qdq gives the same model as --all-tensors', async () => {
     const dir = tmpDir();
     writeSamples(path.join(dir, 'data'), [[1, 3, 48, 192], [1, 3, 48, 192]]);
-    const a = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'a', '--qdq'], dir);
+    const a = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'a', '--qdq', '--collector', 'minmax'], dir);
     expect(a.code).toBe(0);
     const { model } = loadModel(CLS_MODEL);
     const q = quantizedTensorNames(model)!;
@@ -78,7 +78,7 @@ describe('default scope: the tensors a QDQ model quantizes', () => {
     expect(a.stderr).toContain(`${q.size} of ${all} float tensors selected — the ones a QDQ model quantizes`);
     const table = readJson(path.join(dir, 'a', 'minmax.table.json'));
     expect(Object.keys(table.tensors).sort()).toEqual([...q].sort());
-    const b = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'b', '--qdq', '--all-tensors', '--quiet'], dir);
+    const b = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'b', '--qdq', '--all-tensors', '--collector', 'minmax', '--quiet'], dir);
     expect(b.code).toBe(0);
     expect(Object.keys(readJson(path.join(dir, 'b', 'minmax.table.json')).tensors)).toHaveLength(all);
     // The same Q/DQ placement: same nodes and the same quantized tensors. (Scales may differ in the

@@ -140,7 +140,7 @@ describe('control flow and stateful inputs', () => {
 
     // QDQ inside the branch: Mul's inputs and output quantized in then_branch, else_branch untouched,
     // and onnxruntime runs the result streaming on its own state.
-    const q = await qcal(['calibrate', '--qdq', '--evaluate', '--force'], dir);
+    const q = await qcal(['calibrate', '--qdq', '--evaluate', '--force', '--collector', 'minmax'], dir);
     expect(q.code).toBe(0);
     const m = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
     const ifNode = m.graph!.node.find((n) => n.opType === 'If')!;

@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import { absHistogram } from '@qcal/collector-entropy';
 import { modeloptMseAmax, mseCollector } from '@qcal/collector-mse';
 import { golden, goldenBatches } from '../../../test-support/paths';

@@ -1,4 +1,4 @@
-import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/core';
+import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
 import { absHistogram, addToAbsHistogram, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
 import { absFinite, addToOrtAbsHistogram, ortAbsHistogram, ortPercentileRange, type OrtAbsHistogram } from './ort-abs-histogram';
 import { histogramPercentile } from './histogram-percentile';

@@ -1,4 +1,4 @@
-import { runCollector, expectClose } from '@qcal/core/testkit';
+import { runCollector, expectClose } from '@qcal/plugin-kit/testkit';
 import { absFinite, addToOrtAbsHistogram, ortAbsHistogram, ortPercentileRange, percentileCollector, numpyArangeF32, type OrtAbsHistogram } from '@qcal/collector-percentile';
 import { golden, goldenBatches } from '../../../test-support/paths';
 
