@@ -38,7 +38,7 @@ audio('Silero VAD (a real control-flow model with recurrent state)', () => {
     const held = speech('Turn left at the second traffic light.', dir, 'e0', 165);
     fs.writeFileSync(path.join(dir, 'eval', 'e0.npy'), writeNpy(held, [held.length], 'float32'));
     fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({
-      model: VAD, data: 'calib', evalData: 'eval', out: 'out', quiet: true, qdq: true, evaluate: true,
+      model: VAD, data: 'calib', evalData: 'eval', out: 'out', quiet: true, qdq: true, evaluate: true, collectors: ['minmax'],
       inputs: { sr: 16000 },
       sequence: { feedback: { state: 'stateN' }, chunk: { input: { size: 512, context: 64 } } },
     }));

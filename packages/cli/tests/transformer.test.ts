@@ -26,7 +26,7 @@ describe('a small trained transformer (test-fixtures/tiny-transformer)', () => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'calib'));
     ds.makeSamples(ds.CALIB_SEED, 32).forEach((s, i) => fs.writeFileSync(path.join(dir, 'calib', `s${String(i).padStart(3, '0')}.npy`), writeNpy(BigInt64Array.from(s.ids.map(BigInt)), [s.ids.length], 'int64')));
-    const r = await qcal(['calibrate', '--model', TINY_TRANSFORMER, '--data', 'calib', '--qdq', '--out', 'out', '--quiet'], dir);
+    const r = await qcal(['calibrate', '--model', TINY_TRANSFORMER, '--data', 'calib', '--qdq', '--collector', 'minmax', '--out', 'out', '--quiet'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const table = readJson(path.join(dir, 'out', 'minmax.table.json'));
