@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, writeNpy } from '@qcal/core';
+import { decodeModel, tensorToFloat32, writeNpy } from '@qcal/core';
 import { TINY_TRANSFORMER, TINY_TRANSFORMER_DIR } from '../../../test-support/paths';
 import { qcal, tmpDir, readJson } from './helpers';
 
@@ -46,6 +46,11 @@ describe('a small trained transformer (test-fixtures/tiny-transformer)', () => {
       expect(node(`/layer${l}/ln1/LayerNormalization`).opType).toBe('LayerNormalization');
       expect(producer.get(node(`/layer${l}/mlp/gelu/Erf`).input[0]!)).toBe('Div');
     }
+
+    // Softmax output on onnxruntime's fixed probability grid: uint8, scale 1/256, zero point 0.
+    const qSoftmax = q.graph!.node.find((n) => n.opType === 'QuantizeLinear' && n.input[0] === '/layer0/attn/Softmax_output_0')!;
+    const scale = q.graph!.initializer.find((t) => t.name === qSoftmax.input[1])!;
+    expect(tensorToFloat32(scale)[0]).toBeCloseTo(1 / 256, 10);
 
     const evalSet = ds.makeSamples(ds.EVAL_SEED, 200);
     const fp = await accuracyOf(TINY_TRANSFORMER, evalSet);

@@ -163,6 +163,13 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
   const rangeOf = (name: string): { min: number; max: number } => table.tensors[name]!;
   const setParams = (name: string): void => {
     const r = rangeOf(name);
+    // Softmax outputs are probabilities: a fixed grid over [0, 1] whatever the calibration saw, as
+    // onnxruntime's QDQSoftmax (uint8: scale 1/256, zero point 0; symmetric int8: 1/128, 0).
+    if (idx.tensors.get(name)?.opType === 'Softmax') {
+      const type = typeFor(0);
+      params.set(name, type === 'uint8' ? { type, scale: 1 / 256, zeroPoint: 0 } : { type, scale: 1 / 128, zeroPoint: 0 });
+      return;
+    }
     params.set(name, activationParams(r.min, r.max, typeFor(r.min)));
   };
   for (const i of idx.calibratable) if ((i.isGraphInput || i.opType === 'SubgraphInput') && plan.tensors.has(i.name)) setParams(i.name);
