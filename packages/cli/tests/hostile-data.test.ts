@@ -229,3 +229,22 @@ describe('configs and batches that expand', () => {
     expect((await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out', '--batch-size', '1', '--quiet'], dir)).code).toBe(0);
   });
 });
+
+describe('deeply nested JSON (recursive code downstream would overflow the stack)', () => {
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  it('a table nested 10^6 levels: exit 2, one line (was a RangeError stack)', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'deep.table.json'), `{"collector":"c","tensors":{"x":{"op":"o","min":0,"max":1,"e":${deep(1_000_000)}}}}`);
+    const r = await qcal(['convert', 'deep.table.json', '--to', 'json', '--out', 'y.json'], dir);
+    expect(r.stderr).toMatch(/^qcal: error: \[QCAL_TABLE\] \S+deep\.table\.json: values nested more than 64 levels deep/);
+    expect(r.code).toBe(2);
+  });
+  it('a config nested 50,000 levels: exit 2', async () => {
+    const dir = tmpDir();
+    writeTinyProject(dir);
+    fs.writeFileSync(path.join(dir, 'qcal.config.json'), `{"preprocess":{"x":${deep(50_000)}}}`);
+    const r = await qcal(['calibrate', '--model', 'tiny.onnx', '--data', 'data', '--out', 'out'], dir);
+    expect(r.stderr).toMatch(/qcal\.config\.json: values nested more than 64 levels deep/);
+    expect(r.code).toBe(2);
+  });
+});

@@ -112,3 +112,17 @@ describe('reuse depends on the data content', () => {
     expect((await qcal(args, dir)).stderr).toMatch(/reusing the tables/);
   });
 });
+
+describe('a snapshot nested 10^6 levels deep', () => {
+  it('is refused as malformed (exit 2), not a stack overflow in the checksum', async () => {
+    const dir = tmpDir();
+    await shards(dir);
+    const file = path.join(dir, 's1', 'minmax.snapshot');
+    const s = readJson(file);
+    s.state = 0;
+    fs.writeFileSync(file, JSON.stringify(s).replace('"state":0', `"state":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`));
+    const r = await qcal(['merge', 's1', 's2', '--out', 'merged'], dir);
+    expect(r.stderr).toMatch(/minmax\.snapshot: malformed snapshot: values nested more than 64 levels deep/);
+    expect(r.code).toBe(2);
+  });
+});

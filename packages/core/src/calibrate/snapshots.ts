@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { CalibrationCollector } from '../collector';
 import { TableError, PluginError, ConfigError } from '../errors';
 import { sha256, stableStringify } from '../fingerprint';
+import { nestingDepth, MAX_NESTING } from '../config/config-size';
 import type { PreparedCalibration, PassCounts } from './calibrate';
 import type { OutputFile } from './outputs';
 
@@ -123,6 +124,7 @@ export function readSnapshot(file: string): SnapshotFile {
   need(typeof v.dataFingerprint === 'string', 'dataFingerprint', 'a string');
   need(typeof v.dataset === 'string' && v.dataset.length > 0, 'dataset', 'a string');
   need('state' in v && v.state !== undefined, 'state', "the collector's state");
+  if (!problems.length && nestingDepth(v) > MAX_NESTING) problems.push(`values nested more than ${MAX_NESTING} levels deep`);
   if (problems.length) throw new TableError(`${file}: malformed snapshot: ${problems.join('; ')}; ${redo}`);
   if (v.checksum !== snapshotChecksum(v)) {
     throw new TableError(`${file}: checksum mismatch: the snapshot was changed or damaged after it was written; ${redo}`);

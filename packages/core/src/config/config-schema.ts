@@ -3,7 +3,7 @@ import { closest } from '../options-schema';
 import { compilePatterns } from '../select/compile-patterns';
 import { OUTPUT_FORMATS, type ShardSpec } from './resolved-config';
 import { DEFAULT_LIMITS } from '../limits';
-import { preview, countNodes, MAX_CONFIG_NODES } from './config-size';
+import { preview, countNodes, nestingDepth, MAX_CONFIG_NODES, MAX_NESTING } from './config-size';
 
 /** Where a value came from: the config file (paths resolve against its folder) or the command line. */
 export interface ConfigSource {
@@ -197,6 +197,10 @@ export function checkConfigSource(raw: unknown, src: ConfigSource): { values: Re
   }
   if (countNodes(raw) > MAX_CONFIG_NODES) {
     problems.push(`${src.label}: expands to more than ${MAX_CONFIG_NODES} values (YAML aliases repeating a large value?); a config is a few dozen settings`);
+    return { values, problems };
+  }
+  if (nestingDepth(raw) > MAX_NESTING) {
+    problems.push(`${src.label}: values nested more than ${MAX_NESTING} levels deep; a config is a few dozen settings`);
     return { values, problems };
   }
   const known = Object.keys(CONFIG_KEYS);

@@ -7,6 +7,26 @@
 /** Most values (objects, arrays, scalars, each time reached) a config may contain. */
 export const MAX_CONFIG_NODES = 100_000;
 
+/** Deepest nesting accepted in a config or a snapshot: recursive code (freezing, fingerprints) stays far from the stack's limit. */
+export const MAX_NESTING = 64;
+
+/** Nesting depth of `v` (a scalar is 0), stopping past `cap`; iterative, so any depth is safe to ask about. */
+export function nestingDepth(v: unknown, cap = MAX_NESTING): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max > cap) return max;
+    if (typeof x === 'object' && x !== null) {
+      let vals: unknown[];
+      try { vals = Object.values(x); } catch { continue; }
+      for (const c of vals) stack.push([c, d + 1]);
+    }
+  }
+  return max;
+}
+
 /** Number of values in `v` counting shared references each time, stopping past `cap`. */
 export function countNodes(v: unknown, cap = MAX_CONFIG_NODES): number {
   let n = 0;

@@ -19,6 +19,7 @@
  * Numbers are written as Python's `str(float)` of the float32 value (`0.10000000149011612`).
  */
 import type { CalibrationTable, TableEntry } from '../table';
+import { nestingDepth, MAX_NESTING } from '../config/config-size';
 import { TableError } from '../errors';
 import type { OrtCalibrationMethod, TableFormatOptions } from './types';
 import { compareCodePoints, pythonFloatRepr, pythonJsonString } from './py-format';
@@ -97,14 +98,18 @@ function lineOf(text: string, pos: number): number {
 
 /** Parses JSON, turning a syntax error into a TableError naming the file and line. */
 export function parseJsonFile(text: string, file: string): unknown {
+  let v: unknown;
   try {
-    return JSON.parse(text);
+    v = JSON.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const pos = /position (\d+)/.exec(msg);
     const where = pos ? `${file}:${lineOf(text, Number(pos[1]))}` : file;
     throw new TableError(`${where}: not valid JSON (${msg})`, { cause: err });
   }
+  // Later steps (writing, fingerprints) recurse: a table is never deeply nested.
+  if (nestingDepth(v) > MAX_NESTING) throw new TableError(`${file}: values nested more than ${MAX_NESTING} levels deep; not a calibration table`);
+  return v;
 }
 
 /** A float from `calibration.json`: a number, a `numpy.array` object, or a one-element array. */
