@@ -126,3 +126,15 @@ describe('a snapshot nested 10^6 levels deep', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('merging into a shard directory', () => {
+  it('keeps that shard\'s snapshot (an input, not a stale output); a second merge gives the same table', async () => {
+    const dir = tmpDir();
+    await shards(dir);
+    expect((await qcal(['merge', 's1', 's2', '--out', 's1', '--quiet'], dir)).code).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 's1')).sort()).toEqual(['minmax.snapshot', 'minmax.table.json', 'qcal-manifest.json']);
+    const first = readJson(path.join(dir, 's1', 'minmax.table.json')).tensors;
+    expect((await qcal(['merge', 's1', 's2', '--out', 's1', '--quiet'], dir)).code).toBe(0);
+    expect(readJson(path.join(dir, 's1', 'minmax.table.json')).tensors).toEqual(first);
+  });
+});

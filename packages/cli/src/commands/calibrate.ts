@@ -111,6 +111,8 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
   // Every output path is checked (and a killed run's leftovers cleaned) before the first inference.
   const set = openOutputSet(cfg.out, {
     command: cfg.shard ? 'calibrate --shard' : 'calibrate',
+    // A shard run replaces its snapshots; a full run leaves snapshots (inputs of a merge) alone.
+    ...(cfg.shard ? {} : { keep: ['.snapshot'] }),
     owns: collectors.map((c, i, all) => planLabel(c.name, i, all.map((x) => x.name))),
     info: { collectors: collectors.map((c) => c.name), ...(cfg.shard ? { shard: `${cfg.shard.index}/${cfg.shard.count}` } : {}) },
     logger,

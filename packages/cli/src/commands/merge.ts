@@ -46,7 +46,7 @@ export async function mergeCommand(argv: readonly string[], io: CliIo): Promise<
   const logger = streamLogger(io.stderr, { quiet: v.quiet ?? false });
   const dirs = positionals.map((d) => path.resolve(io.cwd, d));
   // --out is checked before any shard is read; the labels it owns are those of the snapshots.
-  const set = openOutputSet(path.resolve(io.cwd, v.out), { command: 'merge', owns: snapshotLabels(dirs[0]!), info: { shards: positionals.length }, logger, cwd: io.cwd });
+  const set = openOutputSet(path.resolve(io.cwd, v.out), { command: 'merge', owns: snapshotLabels(dirs[0]!), keep: ['.snapshot'], info: { shards: positionals.length }, logger, cwd: io.cwd });
   let written: string[];
   let result: Awaited<ReturnType<typeof mergeShards>>;
   try {

@@ -20,6 +20,8 @@ export interface OutputSetOptions {
    * of a collector now run without `--format tensorrt`). Everything else in the directory is kept.
    */
   readonly owns?: readonly string[];
+  /** Name endings never removed as stale (e.g. `.snapshot`: a merge into a shard directory keeps its inputs). */
+  readonly keep?: readonly string[];
   /** Extra facts about the run for the manifest (collectors, shard, ...). JSON-serialisable. */
   readonly info?: Readonly<Record<string, unknown>>;
   readonly logger?: Logger;
@@ -67,6 +69,9 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
   const startedAt = new Date().toISOString();
   const runId = `${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const dir = resolveOutDir(out);
+  const owns = opts.owns ?? [];
+  const keepEnds = opts.keep ?? [];
+  const stale: Stale = (e) => owns.some((l) => e.startsWith(`${l}.`)) && !keepEnds.some((k) => e.endsWith(k));
   const parent = path.dirname(dir);
   const base = path.basename(dir);
   try {
@@ -95,7 +100,7 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
   let stage: string;
   try {
     recoverOutputDir(dir, logger);
-    if (!inPlace && exists && carriedCount(dir, opts.owns ?? []) > MAX_CARRIED_ENTRIES) inPlace = true;
+    if (!inPlace && exists && carriedCount(dir, stale) > MAX_CARRIED_ENTRIES) inPlace = true;
     stage = inPlace ? path.join(dir, `${INSIDE_PREFIX}stage-${runId}`) : path.join(parent, `.${base}.qcal-stage-${runId}`);
     faultPoint('output-set.open');
     fs.mkdirSync(stage);
@@ -127,8 +132,8 @@ export function openOutputSet(out: string, opts: OutputSetOptions): OutputSet {
     try {
       faultPoint('output-set.before-swap');
       const run: ManifestRun = { id: runId, command: opts.command, qcalVersion: QCAL_VERSION, startedAt, finishedAt: new Date().toISOString(), host: os.hostname(), pid: process.pid, ...opts.info };
-      if (inPlace) commitInPlace(dir, stage, files, opts.owns ?? [], run);
-      else commitBySwap(dir, parent, base, stage, runId, files, opts.owns ?? [], run);
+      if (inPlace) commitInPlace(dir, stage, files, stale, run);
+      else commitBySwap(dir, parent, base, stage, runId, files, stale, run);
     } catch (err) {
       if (inPlace && fs.existsSync(path.join(stage, `${INSIDE_PREFIX}journal`))) {
         // Past the commit point: the journal stays for the next run to complete.
@@ -191,16 +196,19 @@ function resolveOutDir(out: string): string {
   return fs.realpathSync(abs);
 }
 
+/** Whether a top-level entry of an earlier run is stale (owned by this run's collectors, not kept). */
+type Stale = (entry: string) => boolean;
+
 /** Top-level entries of `dir` the next commit copies over (not the set's own, not `owns`' stale ones). */
-function carriedEntries(dir: string, owns: readonly string[], replaced: ReadonlySet<string>): string[] {
+function carriedEntries(dir: string, stale: Stale, replaced: ReadonlySet<string>): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter((e) => e !== MANIFEST_NAME && !e.startsWith(INSIDE_PREFIX) && !replaced.has(e)
-    && !owns.some((l) => e.startsWith(`${l}.`)) && !LEGACY_TEMP.test(e));
+    && !stale(e) && !LEGACY_TEMP.test(e));
 }
 
-function carriedCount(dir: string, owns: readonly string[]): number {
+function carriedCount(dir: string, stale: Stale): number {
   let n = 0;
-  for (const e of carriedEntries(dir, owns, new Set())) { n += countEntries(path.join(dir, e), MAX_CARRIED_ENTRIES + 1 - n); if (n > MAX_CARRIED_ENTRIES) break; }
+  for (const e of carriedEntries(dir, stale, new Set())) { n += countEntries(path.join(dir, e), MAX_CARRIED_ENTRIES + 1 - n); if (n > MAX_CARRIED_ENTRIES) break; }
   return n;
 }
 
@@ -226,9 +234,9 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-function commitBySwap(dir: string, parent: string, base: string, stage: string, runId: string, files: readonly string[], owns: readonly string[], run: ManifestRun): void {
+function commitBySwap(dir: string, parent: string, base: string, stage: string, runId: string, files: readonly string[], stale: Stale, run: ManifestRun): void {
   const replaced = new Set(files.map((f) => f.split('/')[0]!));
-  const carried = carriedEntries(dir, owns, replaced);
+  const carried = carriedEntries(dir, stale, replaced);
   for (const e of carried) linkTree(path.join(dir, e), path.join(stage, e));
   fs.writeFileSync(path.join(stage, MANIFEST_NAME), `${JSON.stringify(newManifest(dir, stage, files, carried, run), null, 2)}\n`);
   const old = path.join(parent, `.${base}.qcal-old-${runId}`);
@@ -247,9 +255,9 @@ function commitBySwap(dir: string, parent: string, base: string, stage: string, 
 
 interface Journal { remove: string[]; place: string[] }
 
-function commitInPlace(dir: string, stage: string, files: readonly string[], owns: readonly string[], run: ManifestRun): void {
+function commitInPlace(dir: string, stage: string, files: readonly string[], stale: Stale, run: ManifestRun): void {
   const top = [...new Set(files.map((f) => f.split('/')[0]!))];
-  const keep = new Set(carriedEntries(dir, owns, new Set(top)));
+  const keep = new Set(carriedEntries(dir, stale, new Set(top)));
   const remove = fs.readdirSync(dir).filter((e) => !keep.has(e) && !top.includes(e) && !e.startsWith(INSIDE_PREFIX) && e !== MANIFEST_NAME);
   fs.writeFileSync(path.join(stage, `${INSIDE_PREFIX}manifest`), `${JSON.stringify(newManifest(dir, stage, files, [...keep], run), null, 2)}\n`);
   // The commit point: once the journal exists, the set is committed and any later run completes it.
