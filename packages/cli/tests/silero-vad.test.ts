@@ -34,11 +34,18 @@ audio('Silero VAD (a real control-flow model with recurrent state)', () => {
 
     for (const d of ['calib', 'eval']) fs.mkdirSync(path.join(dir, d));
     const lines = ['The quick brown fox jumps over the lazy dog.', 'Please call me back when you have a moment.', 'It was a bright cold day in April.'];
-    lines.forEach((t, i) => { const x = speech(t, dir, `c${i}`, 150 + 20 * i); fs.writeFileSync(path.join(dir, 'calib', `c${i}.npy`), writeNpy(x, [x.length], 'float32')); });
+    // Calibration audio as the 16 kHz PCM .wav files sox writes; the held-out one as float32 .npy.
+    lines.forEach((t, i) => {
+      const wav = path.join(dir, `c${i}-22k.wav`);
+      execFileSync('espeak-ng', ['-v', 'en', '-s', String(150 + 20 * i), '-w', wav, t]);
+      execFileSync('sox', [wav, '-r', '16000', '-c', '1', '-b', '16', path.join(dir, 'calib', `c${i}.wav`), 'pad', '0.4', '0.6']);
+    });
     const held = speech('Turn left at the second traffic light.', dir, 'e0', 165);
     fs.writeFileSync(path.join(dir, 'eval', 'e0.npy'), writeNpy(held, [held.length], 'float32'));
     fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({
-      model: VAD, data: 'calib', evalData: 'eval', out: 'out', quiet: true, qdq: true, evaluate: true, collectors: ['minmax'],
+      model: VAD, data: 'calib', evalData: 'eval', out: 'out', quiet: true, qdq: true, evaluate: true,
+      // The STFT front end (a Conv on raw audio, then a magnitude) stays float: measured 0.98 → 0.995 output cosine.
+      exclude: ['*stft*'], collectors: ['minmax'],
       inputs: { sr: 16000 },
       sequence: { feedback: { state: 'stateN' }, chunk: { input: { size: 512, context: 64 } } },
     }));
@@ -47,17 +54,19 @@ audio('Silero VAD (a real control-flow model with recurrent state)', () => {
     // The 8 kHz branch is never taken with sr = 16000: reported, not calibrated.
     expect(r.stderr).toMatch(/never computed.*If_0\/else_branch/s);
     const table = readJson(path.join(dir, 'out', 'minmax.table.json'));
-    for (const c of convs) expect(table.tensors[c.name]).toBeDefined();
-    expect(Object.keys(table.meta.notRun).length).toBeGreaterThan(20);
+    for (const c of convs.filter((x) => !x.name.includes('stft'))) expect(table.tensors[c.name]).toBeDefined();
+    expect(Object.keys(table.meta.notRun).length).toBeGreaterThan(10);
 
     const q = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
     const then = q.graph!.node.find((n) => n.opType === 'If')!.attribute.find((a) => a.name === 'then_branch')!.g!;
     const thenConvs = then.node.filter((n) => n.opType === 'Conv');
     expect(thenConvs.length).toBe(6);
-    for (const c of thenConvs) expect(c.input[1]).toMatch(/_dequantized$/);
+    // The 4 encoder Convs and the decoder Conv get int8 weights inside the branch; the STFT Conv stays float.
+    expect(thenConvs.filter((c) => /_dequantized$/.test(c.input[1]!)).length).toBeGreaterThanOrEqual(4);
+    expect(thenConvs.find((c) => c.name!.includes('stft'))!.input[1]).not.toMatch(/_dequantized$/);
     const ev = readJson(path.join(dir, 'out', 'minmax.evaluation.json'));
     const output = ev.outputs.find((o: { name: string }) => o.name === 'output');
     // Speech probability per 32 ms chunk, the INT8 model streaming on its own state.
-    expect(output.cosine).toBeGreaterThan(0.95);
+    expect(output.cosine).toBeGreaterThan(0.98);
   });
 });

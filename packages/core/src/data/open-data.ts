@@ -4,6 +4,7 @@ import type { FeedTensor } from '../tensor';
 import { checkFeeds, checkSampleParts, feedTypeOf, fmtDims } from './check';
 import { canConvert, convertTyped, type FeedData } from './dtype';
 import { npyPart } from './npy-part';
+import { wavPart } from './wav-part';
 import { hashFile, mapLimit } from './file-io';
 import { resolveLimits, raiseHint, type Limits } from '../limits';
 import type { SampleRef } from './part';
@@ -50,7 +51,7 @@ export async function openData(opts: DataOptions, allInputs: readonly ModelInput
 
   const pre = resolvePreprocess(opts.preprocess);
   const limits = resolveLimits(opts.limits);
-  const maker: PartMaker = { npy: npyPart, npz: npzParts, image: imagePartMaker(pre, limits) };
+  const maker: PartMaker = { npy: npyPart, npz: npzParts, image: imagePartMaker(pre, limits), wav: wavPart };
   const names = inputs.map((i) => i.name);
   const collected = await collectSamples(opts.data, inputs, maker, cwd, (all) => selectSamples(all, opts));
   const { samples, stamps, what, total, allIds } = collected;

@@ -14,13 +14,14 @@ import { HARD_LIMITS } from '../limits';
 
 export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp'];
 
-export type FileKind = 'npy' | 'npz' | 'image';
+export type FileKind = 'npy' | 'npz' | 'image' | 'wav';
 
 export function kindOf(file: string): FileKind | undefined {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.npy') return 'npy';
   if (ext === '.npz') return 'npz';
   if (IMAGE_EXTS.includes(ext)) return 'image';
+  if (ext === '.wav') return 'wav';
   return undefined;
 }
 
@@ -29,6 +30,7 @@ export interface PartMaker {
   npy(file: string, size: number): Promise<Part>;
   npz(file: string, size: number): Promise<Record<string, Part>>;
   image(file: string, input: ModelInputSpec): Promise<Part>;
+  wav(file: string, size: number): Promise<Part>;
 }
 
 export interface FileStamp { file: string; size: number; mtimeMs: number }
@@ -156,7 +158,7 @@ async function fromListFile(file: string, inputs: readonly ModelInputSpec[], siz
     }
     const files = entries.map((e) => path.resolve(base, e));
     for (const [k, f] of files.entries()) {
-      if (!kindOf(f)) throw new DataError(`${where}: '${entries[k]}' is not a .npy, .npz or image file (${IMAGE_EXTS.join(', ')})`);
+      if (!kindOf(f)) throw new DataError(`${where}: '${entries[k]}' is not a .npy, .npz, .wav or image file (${IMAGE_EXTS.join(', ')})`);
     }
     list.push({ id: files.join(','), files, where });
   });
@@ -214,7 +216,7 @@ export async function collectSamples(
       const input = inputs[k];
       if (!input) throw new DataError(`${s.where}: more files than model inputs`);
       if (parts[input.name]) throw new DataError(`${s.where}: input '${input.name}' given twice (${parts[input.name]!.label} and ${file})`);
-      parts[input.name] = kind === 'npy' ? await maker.npy(file, fst.size) : await maker.image(file, input);
+      parts[input.name] = kind === 'npy' ? await maker.npy(file, fst.size) : kind === 'wav' ? await maker.wav(file, fst.size) : await maker.image(file, input);
     }
     return { id: s.id, parts };
   });
