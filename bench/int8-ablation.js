@@ -195,7 +195,7 @@ async function buildVariant(model, table, passes, calibFeeds) {
 /** Pass name → QDQ option(s). */
 const PASSES = {
   full: { quantizeMode: 'full' },
-  bc: { biasCorrection: true },
+  bc: { biasCorrection: { samples: 8 } },
   cle: { crossLayerEqualization: true },
   sq: { smoothQuant: true },
   nobc: { biasCorrection: false },
