@@ -6,7 +6,7 @@
  *
  *   node bench/int8-ablation.js [--model rec|det|both] [--variants minmax,ifmr,ifmr+bc,...]
  *     [--calib N] [--held N] [--scenes N] [--held-scenes N] [--size PX] [--latency-runs N]
- *     [--out DIR] [--json FILE]
+ *     [--out DIR] [--json FILE]        (--model tf: the tiny transformer of test-fixtures; all: the three)
  *
  * Data (rendered with sharp by examples/ppocr-rec/text-render.js, cached under --out):
  *   recognizer: N calibration lines (seed 101) and a disjoint held-out set (seed 202) with their
@@ -54,7 +54,7 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = path.resolve(v());
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!['rec', 'det', 'both'].includes(o.model)) throw new Error('--model must be rec, det or both');
+  if (!['rec', 'det', 'tf', 'both', 'all'].includes(o.model)) throw new Error('--model must be rec, det, tf (the tiny transformer), both (rec and det) or all');
   return o;
 }
 
@@ -73,6 +73,24 @@ async function detData(o) {
   const held = await makeScenes({ count: o.heldScenes, out: path.join(o.out, 'det-held'), seed: 404, size: o.size });
   const boxes = JSON.parse(fs.readFileSync(path.join(held.dir, 'boxes.json'), 'utf8'));
   return { calibData: calib.dir, heldDir: held.dir, boxesOf: (id) => boxes[path.basename(id)], preprocess: 'paddleocr-det' };
+}
+
+const TF_DIR = path.join(root, 'test-fixtures', 'tiny-transformer');
+
+/** The tiny trained transformer (h17's fixture): 64 calibration sequences (seed 2) as int64 .npy, 500 held-out (seed 3). */
+async function tfData(o) {
+  const ds = require(path.join(TF_DIR, 'dataset.js'));
+  const dir = path.join(o.out, 'tf-calib');
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    ds.makeSamples(ds.CALIB_SEED, 64).forEach((x, i) => fs.writeFileSync(path.join(dir, `s${String(i).padStart(3, '0')}.npy`),
+      core.writeNpy(BigInt64Array.from(x.ids.map(BigInt)), [x.ids.length], 'int64')));
+  }
+  const held = ds.makeSamples(ds.EVAL_SEED, 500);
+  const ids = BigInt64Array.from(held.flatMap((x) => x.ids.map(BigInt)));
+  const heldFeeds = [{ input_ids: { type: 'int64', data: ids, dims: [held.length, held[0].ids.length] } }];
+  heldFeeds.ids = ['held'];
+  return { calibData: dir, heldFeeds, accuracy: (logits) => ds.accuracy(logits, held) };
 }
 
 async function loadFeeds(modelFile, data, preprocess) {
@@ -206,11 +224,11 @@ const PASSES = {
 // ---------------------------------------------------------------- main
 
 async function evaluateKind(kind, o) {
-  const modelFile = modelPath(kind);
-  const data = kind === 'rec' ? await recData(o) : await detData(o);
-  const heldFeeds = await loadFeeds(modelFile, kind === 'rec' ? data.heldList : data.heldDir, data.preprocess);
+  const modelFile = kind === 'tf' ? path.join(TF_DIR, 'model.onnx') : modelPath(kind);
+  const data = kind === 'rec' ? await recData(o) : kind === 'det' ? await detData(o) : await tfData(o);
+  const heldFeeds = kind === 'tf' ? data.heldFeeds : await loadFeeds(modelFile, kind === 'rec' ? data.heldList : data.heldDir, data.preprocess);
   if (kind === 'rec') data.labels = heldFeeds.ids.map((id) => data.labelOf(id));
-  else data.boxes = heldFeeds.ids.map((id) => data.boxesOf(id));
+  else if (kind === 'det') data.boxes = heldFeeds.ids.map((id) => data.boxesOf(id));
   const calibFeeds = await loadFeeds(modelFile, data.calibData, data.preprocess);
   const fpBytes = fs.readFileSync(modelFile);
   const { model } = core.loadModel(modelFile);
@@ -219,6 +237,8 @@ async function evaluateKind(kind, o) {
   if (kind === 'rec') {
     const preds = fpOut.map(decodeLine);
     rows.push({ variant: 'FP32', ...charAccuracy(preds, data.labels) });
+  } else if (kind === 'tf') {
+    rows.push({ variant: 'FP32', accuracy: data.accuracy(fpOut[0].data), cosine: 1 });
   } else {
     const sizes = heldFeeds.map(() => o.size);
     data.boxes.sizeOf = (k) => sizes[k];
@@ -233,9 +253,11 @@ async function evaluateKind(kind, o) {
     const built = await buildVariant(model, tables[c], passes, calibFeeds);
     const buildS = (performance.now() - t0) / 1000;
     const qOut = await runAll(built.bytes, heldFeeds);
-    const score = kind === 'rec' ? charAccuracy(qOut.map(decodeLine), data.labels) : detScores(fpOut, qOut, data.boxes);
+    const score = kind === 'rec' ? charAccuracy(qOut.map(decodeLine), data.labels)
+      : kind === 'tf' ? { accuracy: data.accuracy(qOut[0].data), cosine: detScores(fpOut, qOut, [[]]).cosine } : detScores(fpOut, qOut, data.boxes);
     if (kind === 'rec') score.vsFp32 = charAccuracy(qOut.map(decodeLine), fpOut.map(decodeLine)).charAcc;
-    const lat = o.latencyRuns ? await latency(fpBytes, built.bytes, heldFeeds[0], o.latencyRuns) : undefined;
+    const latFeed = kind === 'tf' ? { input_ids: { type: 'int64', data: heldFeeds[0].input_ids.data.subarray(0, 16), dims: [1, 16] } } : heldFeeds[0];
+    const lat = o.latencyRuns ? await latency(fpBytes, built.bytes, latFeed, o.latencyRuns) : undefined;
     const row = { variant: v, ...score, latency: lat, buildS, quantized: built.report.tensors.length, applied: built.report.passes };
     rows.push(row);
     console.log(JSON.stringify({ kind, ...row }));
@@ -247,12 +269,12 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   fs.mkdirSync(o.out, { recursive: true });
   const res = {};
-  for (const kind of o.model === 'both' ? ['rec', 'det'] : [o.model]) res[kind] = await evaluateKind(kind, o);
+  for (const kind of o.model === 'both' ? ['rec', 'det'] : o.model === 'all' ? ['rec', 'det', 'tf'] : [o.model]) res[kind] = await evaluateKind(kind, o);
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ args: process.argv.slice(2), results: res }, null, 1) + '\n');
   for (const [kind, rows] of Object.entries(res)) {
     console.log(`\n${kind}:`);
     for (const r of rows) {
-      const q = kind === 'rec' ? `char acc ${r.charAcc.toFixed(4)}  lines ${r.lineAcc.toFixed(3)}${r.vsFp32 !== undefined ? `  vs FP32 text ${r.vsFp32.toFixed(4)}` : ''}`
+      const q = kind === 'tf' ? `accuracy ${r.accuracy.toFixed(4)}  logits cosine ${r.cosine.toFixed(5)}` : kind === 'rec' ? `char acc ${r.charAcc.toFixed(4)}  lines ${r.lineAcc.toFixed(3)}${r.vsFp32 !== undefined ? `  vs FP32 text ${r.vsFp32.toFixed(4)}` : ''}`
         : `cosine ${r.cosine.toFixed(4)}  mask IoU ${r.maskIoU.toFixed(4)}  box hit ${r.boxHit.toFixed(3)}`;
       console.log(`  ${r.variant.padEnd(22)} ${q}${r.latency ? `  latency ${r.latency.ratio.toFixed(2)}× FP32 (${r.latency.int8Ms.toFixed(1)} / ${r.latency.fp32Ms.toFixed(1)} ms)` : ''}`);
     }
