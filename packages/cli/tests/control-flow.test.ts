@@ -82,7 +82,7 @@ describe('control flow and stateful inputs', () => {
     fs.writeFileSync(path.join(dir, 'm.onnx'), encodeModel(loopModel()));
     fs.mkdirSync(path.join(dir, 'data'));
     fs.writeFileSync(path.join(dir, 'data', 's.npy'), writeNpy(Float32Array.of(1, -1), [1, 2], 'float32'));
-    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet', '--all-tensors', '--qdq'], dir);
+    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet', '--all-tensors', '--qdq', '--collector', 'minmax'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const t = readJson(path.join(dir, 'out', 'minmax.table.json')).tensors;

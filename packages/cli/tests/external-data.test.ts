@@ -49,7 +49,7 @@ describe('models with external data', () => {
     expect(model.graph!.initializer.every((t) => !t.rawData?.length)).toBe(true);
     writeData(path.join(dir, 'calib'), 16, 10);
     writeData(path.join(dir, 'eval'), 8, 100);
-    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'calib', '--eval-data', 'eval', '--qdq', '--evaluate', '--out', 'out', '--quiet'], dir);
+    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'calib', '--eval-data', 'eval', '--qdq', '--evaluate', '--collector', 'minmax', '--out', 'out', '--quiet'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const q = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
