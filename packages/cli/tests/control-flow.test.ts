@@ -76,7 +76,53 @@ function loopModel(): OnnxModel {
   };
 }
 
+/** Scan over the rows of x [T, 2]: s ← s + 2·x_t (state from s0), scan output y_t = Relu(s). */
+function scanModel(): OnnxModel {
+  const body = {
+    name: 'scan_body', initializer: [], valueInfo: [],
+    input: [out('s_in'), out('x_t')],
+    node: [constant('k', 2),
+      { input: ['x_t', 'k'], output: ['d'], name: 'double', opType: 'Mul', attribute: [] },
+      { input: ['s_in', 'd'], output: ['s_out'], name: 'acc', opType: 'Add', attribute: [] },
+      { input: ['s_out'], output: ['y_t'], name: 'relu', opType: 'Relu', attribute: [] }],
+    output: [out('s_out'), out('y_t')],
+  };
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 16 }],
+    graph: {
+      name: 'scan_model',
+      node: [{ input: ['s0', 'x'], output: ['s_final', 'ys'], name: 'Scan_0', opType: 'Scan', attribute: [
+        { name: 'body', type: AttributeType.GRAPH, g: body as never }, { name: 'num_scan_inputs', type: AttributeType.INT, i: 1 },
+      ] }],
+      initializer: [makeFloatTensor('s0', [2], [0, 0])],
+      input: [f32('x', ['T', 2])],
+      output: [out('s_final'), out('ys')],
+      valueInfo: [],
+    },
+  };
+}
+
 describe('control flow and stateful inputs', () => {
+  it('a Scan body: every step calibrated (scan outputs stacked), Q/DQ inside the body', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'm.onnx'), encodeModel(scanModel()));
+    fs.mkdirSync(path.join(dir, 'data'));
+    fs.writeFileSync(path.join(dir, 'data', 's.npy'), writeNpy(Float32Array.of(1, -1, 2, 0.5, -4, 1), [3, 2], 'float32'));
+    const r = await qcal(['calibrate', '--model', 'm.onnx', '--data', 'data', '--out', 'out', '--quiet', '--all-tensors', '--batch-size', '1', '--qdq', '--collector', 'minmax'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const t = readJson(path.join(dir, 'out', 'minmax.table.json')).tensors;
+    // rows (1,-1), (2,0.5), (-4,1): d = (2,-2), (4,1), (-8,2); s = (2,-2), (6,-1), (-2,1); y = relu(s).
+    expect(t.d).toMatchObject({ min: -8, max: 4, op: 'Scan_0/body/double' });
+    expect(t.s_out).toMatchObject({ min: -2, max: 6 });
+    expect(t.y_t).toMatchObject({ min: 0, max: 6 });
+    expect(t.x_t).toMatchObject({ min: -4, max: 2, opType: 'SubgraphInput' });
+    const q = decodeModel(fs.readFileSync(path.join(dir, 'out', 'minmax.qdq.onnx')));
+    const body = q.graph!.node.find((n) => n.opType === 'Scan')!.attribute.find((a) => a.name === 'body')!.g!;
+    expect(body.node.find((n) => n.opType === 'Add')!.input.every((i) => /_dequantized$/.test(i))).toBe(true);
+  });
+
   it('a Loop body: its tensors calibrated over every iteration, Q/DQ inside the body', async () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'm.onnx'), encodeModel(loopModel()));
