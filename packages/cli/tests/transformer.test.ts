@@ -47,6 +47,10 @@ describe('a small trained transformer (test-fixtures/tiny-transformer)', () => {
       expect(producer.get(node(`/layer${l}/mlp/gelu/Erf`).input[0]!)).toBe('Div');
     }
 
+    // The embedding table is quantized (8-bit rows, one scale) and the Gather output shares its grid.
+    const gather = node('/embed/Gather');
+    expect(producer.get(gather.input[0]!)).toBe('DequantizeLinear');
+    expect(q.graph!.initializer.some((t) => t.name === 'token_embedding')).toBe(false);
     // Softmax output on onnxruntime's fixed probability grid: uint8, scale 1/256, zero point 0.
     const qSoftmax = q.graph!.node.find((n) => n.opType === 'QuantizeLinear' && n.input[0] === '/layer0/attn/Softmax_output_0')!;
     const scale = q.graph!.initializer.find((t) => t.name === qSoftmax.input[1])!;

@@ -173,9 +173,22 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
     params.set(name, activationParams(r.min, r.max, typeFor(r.min)));
   };
   for (const i of idx.calibratable) if ((i.isGraphInput || i.opType === 'SubgraphInput') && plan.tensors.has(i.name)) setParams(i.name);
+  // Embedding tables (Gather of a float constant whose output is quantized): the table is quantized
+  // per tensor on its own range and the output shares that grid, as onnxruntime's QDQGather does
+  // (DQ → Gather → Q then folds into a Gather on 8-bit rows; the table shrinks 4×).
+  const gatherTables = new Map<OnnxNode, QuantParams>();
+  for (const n of graphs.flatMap((gr) => gr.nodes)) {
+    const t = n.input[0];
+    if (n.opType !== 'Gather' || !t || !consts.isFloat(t) || !n.output[0] || !plan.tensors.has(n.output[0]) || excludedNode(n)) continue;
+    let lo = 0, hi = 0;
+    for (const v of consts.get(t)!.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    const p = activationParams(lo, hi, typeFor(lo));
+    gatherTables.set(n, p);
+    params.set(n.output[0], p);
+  }
   for (const n of graphs.flatMap((gr) => gr.nodes)) {
     for (const o of n.output) {
-      if (!o || !plan.tensors.has(o)) continue;
+      if (!o || !plan.tensors.has(o) || params.has(o)) continue;
       const x = n.input[0];
       if (VALUE_PRESERVING.has(n.opType) && x && params.has(x)) params.set(o, params.get(x)!);
       else setParams(o);
@@ -252,6 +265,18 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
         info.bias = bName;
       }
       weights.push(info);
+    }
+    const tableParams = gatherTables.get(n0);
+    if (tableParams) {
+      const tName = n.input[0]!;
+      const c = consts.get(tName)!;
+      const p = tableParams;
+      const q = Array.from(c.values, (v) => Math.min(p.type === 'uint8' ? 255 : 127, Math.max(p.type === 'uint8' ? 0 : -128, roundEven(v / p.scale) + p.zeroPoint)));
+      const qn = names.fresh(`${tName}_quantized`), s = names.fresh(`${tName}_scale`), z = names.fresh(`${tName}_zero_point`), dq = names.fresh(`${tName}_dequantized`);
+      inits.push(makeIntTensor(qn, c.dims, zpType(p.type), q), makeFloatTensor(s, [], [p.scale]), makeIntTensor(z, [], zpType(p.type), [p.zeroPoint]));
+      out.push(makeNode('DequantizeLinear', [qn, s, z], [dq], names.fresh(`${tName}_DequantizeLinear`)));
+      input[0] = dq;
+      weights.push({ node: namesOf.get(n0) ?? n.name ?? '', opType: 'Gather', weight: tName, axis: -1, channels: 1 });
     }
     if (plan.constOperands.has(n)) {
       input = input.map((x, k) => {
