@@ -4,7 +4,8 @@
  * `npm run bench` (after `tsc -b`): the qcal benchmark. See bench/README.md.
  *
  *   node bench/run.js [--quick] [--rec N] [--det M] [--reps R] [--collectors a,b] [--growth all,minmax] [--growth-n n]
- *                     [--threads T] [--opt all|extended|basic|disabled] [--out FILE]
+ *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--all-tensors]
+ *                     [--extras sensitivity,target-cos] [--eval-samples n] [--out FILE]
  *
  * --quick: CI size (a few recognizer samples, all collectors in one pass, < 60 s).
  */
@@ -28,6 +29,10 @@ function benchOptions(argv) {
       'growth-n': { type: 'string' },
       threads: { type: 'string' },
       opt: { type: 'string' },
+      workers: { type: 'string' },
+      extras: { type: 'string' },
+      'eval-samples': { type: 'string' },
+      'all-tensors': { type: 'boolean' },
       out: { type: 'string' },
     },
   });
@@ -35,7 +40,9 @@ function benchOptions(argv) {
   const session = {
     ...(v.threads ? { intraOpNumThreads: Number(v.threads) } : {}),
     ...(v.opt ? { graphOptimizationLevel: v.opt } : {}),
+    ...(v.workers !== undefined ? { collectWorkers: Number(v.workers) } : {}),
   };
+  const tensors = v['all-tensors'] ? { tensors: 'all' } : {};
   if (v.quick) {
     // CI: the whole pipeline in one pass with every collector, on a handful of lines.
     return {
@@ -43,6 +50,7 @@ function benchOptions(argv) {
       // Auto-tune's own tuning pass (minutes on the recognizer) does not fit a CI minute: add it with --collectors.
       collectors: v.collectors ? list(v.collectors) : COLLECTORS.filter((c) => c !== 'autotune'),
       onlyAll: true,
+      ...tensors,
       growth: [],
       reps: 1,
       ...(Object.keys(session).length ? { session } : {}),
@@ -57,6 +65,9 @@ function benchOptions(argv) {
     growth: v.growth ? list(v.growth) : ['minmax', 'all'],
     ...(v['growth-n'] ? { growthSamples: Number(v['growth-n']) } : {}),
     reps: Number(v.reps ?? 1),
+    ...tensors,
+    ...(v.extras ? { extras: list(v.extras) } : {}),
+    ...(v['eval-samples'] ? { evalSamples: Number(v['eval-samples']) } : {}),
     ...(Object.keys(session).length ? { session } : {}),
     out: v.out ?? path.join(__dirname, 'results.json'),
   };

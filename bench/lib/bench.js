@@ -63,6 +63,8 @@ function loadProblem(name) {
  * @param {number} [o.growthSamples]  n for the growth runs (n and 10·n; default N)
  * @param {number} [o.reps]           repetitions of each configuration (ratios use medians; default 1)
  * @param {object} [o.session]        SessionSettings for the calibrations (and threads for the baseline)
+ * @param {string[]} [o.extras]       also time 'sensitivity' and/or 'target-cos' (on a minmax table)
+ * @param {number} [o.evalSamples]    samples those evaluate (default 2)
  * @param {boolean} [o.isolate]       child process per measurement (default true)
  * @param {(line:string)=>void} [o.log]
  */
@@ -83,7 +85,7 @@ async function runBench(o) {
   const isolate = o.isolate ?? true;
   const timeoutMs = o.timeoutMs ?? 30 * 60 * 1000;
   const run = async (spec) => {
-    const full = { ...spec, ...(o.session ? { session: o.session } : {}) };
+    const full = { ...spec, ...(o.session ? { session: o.session } : {}), ...(o.tensors ? { tensors: o.tensors } : {}) };
     const t = performance.now();
     const r = isolate ? await runChild(full, timeoutMs) : await require('./measure').measure(full).catch((e) => ({ error: String(e.message || e) }));
     log(`  ${spec.kind} ${spec.label.padEnd(9)} n=${String(spec.samples).padEnd(4)} ${r.error ? `ERROR ${r.error}` : `wall ${(r.wallMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB`} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
@@ -128,6 +130,12 @@ async function runBench(o) {
         runs: runs.length,
       };
     };
+    // Sensitivity and the --target-cos search on a minmax table: the phase's wall time over the
+    // baseline (N samples of plain inference), evaluating `evalSamples` samples.
+    for (const mode of o.extras ?? []) {
+      const r = await run({ ...base, label: mode, mode, evalSamples: o.evalSamples ?? 2 });
+      rows.push({ label: `${mode} (${o.evalSamples ?? 2} eval)`, collectors: [], runs: [r] });
+    }
     const results = [summarize('baseline', baseline), ...rows.map((r) => summarize(r.label, r.runs))];
     for (const label of o.growth ?? []) {
       const row = results.find((r) => r.label === label);
@@ -146,7 +154,7 @@ async function runBench(o) {
   return {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg(), node: process.version },
-    options: { collectors, unavailable, reps, growthFactor, growthSamples: o.growthSamples ?? null, isolate, session: o.session ?? null },
+    options: { collectors, unavailable, reps, growthFactor, growthSamples: o.growthSamples ?? null, isolate, session: o.session ?? null, tensors: o.tensors ?? 'quantized' },
     models,
   };
 }

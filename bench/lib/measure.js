@@ -42,6 +42,25 @@ async function measure(spec) {
     }
     await session.release();
     detail = { sessionMs: tSession, inferenceMs, collectMs: 0, postCollectMs: 0, samples: n };
+  } else if (spec.mode === 'sensitivity' || spec.mode === 'target-cos') {
+    // The minmax table first (not counted), then the phase on `evalSamples` other samples.
+    const core = require('@qcal/core');
+    const loaded = core.loadCollectors(['minmax'], { configDir: process.cwd(), cwd: process.cwd() });
+    const res = await core.calibrate({ model, data: { data: source, batchSize: 1 }, collectors: loaded.collectors, registry: loaded.registry, ...(spec.session ? { session: spec.session } : {}) });
+    const table = res.results[0].table;
+    const n = spec.evalSamples ?? 2;
+    const evalData = syntheticSource(spec.kind, 2 * n, 'x', (spec.seed ?? 1) + 1).source;
+    const t1 = performance.now();
+    let trials = 0;
+    if (spec.mode === 'sensitivity') {
+      const rep = await core.measureSensitivity({ model, table, data: evalData, evalSamples: n, ...(spec.session ? { session: spec.session } : {}) });
+      trials = rep.layers?.length ?? 0;
+    } else {
+      const r = await core.searchFallback({ model, table, data: evalData, evalSamples: n, heldOutSamples: n, target: spec.target ?? 0.99, onTrial: () => { trials++; }, ...(spec.session ? { session: spec.session } : {}) });
+      void r;
+    }
+    const phaseMs = performance.now() - t1;
+    return { sessionMs: undefined, inferenceMs: 0, collectMs: phaseMs, postCollectMs: 0, samples: n, trials, wallMs: phaseMs, genMs: stats.genMs, peakRssMB: peakRssMB() };
   } else {
     const core = require('@qcal/core');
     const names = spec.collectors;
@@ -51,6 +70,7 @@ async function measure(spec) {
       data: { data: source, batchSize: 1 },
       collectors: loaded.collectors,
       registry: loaded.registry,
+      ...(spec.tensors ? { tensors: spec.tensors } : {}),
       ...(spec.session ? { session: spec.session } : {}),
     });
     const tp = performance.now();

@@ -27,7 +27,7 @@ import {
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
-import { createProgress } from '../progress';
+import { createProgress, progressMode } from '../progress';
 import { out, type CliIo } from '../io';
 import { runQdqSteps } from './qdq-steps';
 
@@ -107,7 +107,7 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
   const container = createContainer(undefined, { logger, config: cfg, collectors: loaded });
   const collectors = resolveToken(container, COLLECTORS);
   const registry = resolveToken(container, COLLECTOR_DEFINITIONS);
-  const progress = createProgress('calibrating', io.stderr, Boolean(io.stderr.isTTY) && !cfg.quiet);
+  const progress = createProgress('calibrating', io.stderr, progressMode(io.stderr, cfg.quiet));
   // Every output path is checked (and a killed run's leftovers cleaned) before the first inference.
   const set = openOutputSet(cfg.out, {
     command: cfg.shard ? 'calibrate --shard' : 'calibrate',

@@ -18,7 +18,7 @@ import {
 import { parseFlags, numberFlag } from '../args';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
-import { createProgress } from '../progress';
+import { createProgress, progressMode } from '../progress';
 import { sensitivityCommand } from './sensitivity';
 
 export { sensitivityCommand };
@@ -139,7 +139,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     ...(cfg.numSamples !== undefined ? { numSamples: cfg.numSamples } : {}),
     batchSize: cfg.batchSize,
   }, cfg.cwd);
-  const progress = createProgress('evaluating', io.stderr, Boolean(io.stderr.isTTY) && !v.quiet);
+  const progress = createProgress('evaluating', io.stderr, progressMode(io.stderr, v.quiet));
   const report = await evaluateModels({
     fp32Model: cfg.model!,
     int8Model: qdq,

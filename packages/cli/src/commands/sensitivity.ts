@@ -13,7 +13,7 @@ import {
 import { parseFlags, numberFlag } from '../args';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
-import { createProgress } from '../progress';
+import { createProgress, progressMode } from '../progress';
 
 const HELP = `Usage: qcal sensitivity --model M.onnx --table T --data DIR|LIST [--eval-samples N]
                         [--metric cosine|sqnr|ctc-char-accuracy|./my-metric.js] [--view loss|gain|both]
@@ -61,7 +61,7 @@ export async function sensitivityCommand(argv: readonly string[], io: CliIo): Pr
     ...(cfg.limits ? { limits: cfg.limits } : {}),
     numSamples: evalSamples,
   }, cfg.cwd);
-  const progress = createProgress('sensitivity', io.stderr, Boolean(io.stderr.isTTY) && !v.quiet);
+  const progress = createProgress('sensitivity', io.stderr, progressMode(io.stderr, v.quiet), 'evaluations');
   const report = await measureSensitivity({
     model: cfg.model!,
     table,

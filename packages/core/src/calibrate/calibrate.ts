@@ -260,11 +260,15 @@ export async function finishCalibration(
       : undefined;
     const ctx: PostCollectContext = { tensors: p.tensors, samples: counts.samples, batches: counts.batches, logger, ...(tuning ? { tuning } : {}) };
     let ranges: Record<string, TensorRange>;
+    const tp = performance.now();
     try {
       ranges = await instances[i]!.postCollect(ctx);
     } finally {
       await tuning?.release();
     }
+    // A phase line where time goes (searches, auto-tune), also in logs without a terminal.
+    const secs = (performance.now() - tp) / 1000;
+    if (secs >= 2) logger.info(`qcal: ${p.label}: postCollect (threshold search${tuning ? ' and auto-tune' : ''}) of ${p.tensors.length} tensors: ${secs.toFixed(1)} s`);
     const table = makeTable(p, ranges, opts.model, counts.samples, prepared.modelSha256, data?.fingerprint, prepared.fingerprints[i]!);
     const skipped = p0.tensors.filter((t) => notRun.has(t.name));
     if (skipped.length) table.meta = { ...table.meta, notRun: Object.fromEntries(skipped.map((t) => [t.name, `in ${index.tensors.get(t.name)?.graphPath || 'the main graph'}, never computed by the calibration data (branch not taken)`])) };

@@ -206,9 +206,23 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     });
     if (!resolved.some((r) => r.req.thresholds.length)) return resolved.map((r) => r.sums);
     let n = 0;
+    const t0 = performance.now();
+    let lastLine = t0;
+    const pairs = resolved.filter((r) => r.req.thresholds.length).length;
     for await (const sample of sweep()) {
       n++;
-      for (const r of resolved) if (r.req.thresholds.length) await evaluateSample(r.req, r.op, sample, r.sums);
+      let k = 0;
+      for (const r of resolved) {
+        if (!r.req.thresholds.length) continue;
+        await evaluateSample(r.req, r.op, sample, r.sums);
+        k++;
+        // Progress, also in logs without a terminal: at most a line every 10 s, and one per sample.
+        const now = performance.now();
+        if (now - lastLine >= 10_000 || k === pairs) {
+          lastLine = now;
+          logger.info(`auto-tune: sample ${n}/${numSamples}: ${k}/${pairs} (tensor, consumer) pairs, ${((now - t0) / 1000).toFixed(0)} s`);
+        }
+      }
     }
     for (const r of resolved) stats.evaluations += r.req.thresholds.length * n;
     return resolved.map((r) => r.sums.map((s) => (n ? s / n : 0)));

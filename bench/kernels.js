@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Kernel cost per activation value: captures the activations of a few PP-OCRv4 recognizer lines
+ * (every calibratable tensor exposed), then feeds them to each collector's `collect` in this
+ * thread and reports ns per value (median of reps), next to a plain sum loop (the JS floor).
+ *
+ *   node bench/kernels.js [--lines 2] [--reps 3] [--collectors minmax,entropy,ifmr,hfmg] [--kind rec|det]
+ */
+const { parseArgs } = require('node:util');
+const core = require('@qcal/core');
+const ort = require('onnxruntime-node');
+const { makeSample, SHAPES } = require('./lib/data');
+const { modelPath } = require('./lib/models');
+
+async function capture(kind, lines) {
+  const path = modelPath(kind);
+  const { model } = core.loadModel(path);
+  const index = core.indexGraph(model);
+  const names = index.calibratable.map((t) => t.name);
+  const inst = core.instrumentModel(model, { full: names, range: [] });
+  const session = await core.createSession(core.encodeModel(inst.model), path, {});
+  const batches = [];
+  for (let i = 0; i < lines; i++) {
+    const x = makeSample(kind, i, 1);
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, SHAPES[kind]) }, inst.fetches);
+    batches.push(names.map((n) => [n, index.tensors.get(n)?.producer ?? '', out[n].data]));
+  }
+  await session.release();
+  return { index, names, batches };
+}
+
+function sumLoop(batches) {
+  let s = 0;
+  for (const b of batches) for (const [, , d] of b) { let t = 0; for (let i = 0; i < d.length; i++) t += d[i]; s += t; }
+  return s;
+}
+
+async function main() {
+  const { values: v } = parseArgs({ options: { lines: { type: 'string' }, reps: { type: 'string' }, collectors: { type: 'string' }, kind: { type: 'string' } } });
+  const kind = v.kind ?? 'rec';
+  const lines = Number(v.lines ?? 2);
+  const reps = Number(v.reps ?? 3);
+  const list = (v.collectors ?? 'minmax,entropy,ifmr,hfmg').split(',');
+  const { index, batches } = await capture(kind, lines);
+  const values = batches.reduce((s, b) => s + b.reduce((t, [, , d]) => t + d.length, 0), 0);
+  const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const row = (label, f) => {
+    const ts = [];
+    for (let r = 0; r < reps; r++) { const t = performance.now(); f(); ts.push(performance.now() - t); }
+    const ns = (med(ts) * 1e6) / values;
+    process.stdout.write(`${label.padEnd(12)} ${ns.toFixed(2)} ns/value  (${med(ts).toFixed(0)} ms for ${(values / 1e6).toFixed(1)} M values)\n`);
+  };
+  process.stdout.write(`${kind}: ${lines} line(s), ${batches[0].length} tensors, ${(values / 1e6).toFixed(1)} M values; load ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  row('sum loop', () => sumLoop(batches));
+  for (const name of list) {
+    const loaded = core.loadCollectors([name], { configDir: process.cwd(), cwd: process.cwd() });
+    const r = loaded.collectors[0];
+    row(name, () => {
+      const c = r.definition.create(r.options, { tensors: index.calibratable, logger: core.silentLogger });
+      for (const b of batches) for (const [n, op, d] of b) c.collect(n, op, { data: d, dims: [d.length] });
+    });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
