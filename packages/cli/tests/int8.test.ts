@@ -41,7 +41,8 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
     expect(per.layers[0].cosine).toBeLessThanOrEqual(per.layers[per.layers.length - 1].cosine);
 
     r = await qcal(['sensitivity', '--model', CLS_MODEL, '--table', 'out/ifmr.table.json', '--data', 'data', '--eval-samples', '2', '--view', 'loss', '--json', 'sens.json'], dir);
-    expect(r.stderr).toBe('');
+    // Outside a terminal: only progress lines (every 10 s of a long phase, and at its end).
+    expect(r.stderr).toMatch(/^(sensitivity: \d+\/\d+ evaluations, \d+ s( \(done\))?\n)*$/);
     expect(r.code).toBe(0);
     const sens = readJson(path.join(dir, 'sens.json'));
     expect(sens.layers.length).toBeGreaterThan(20);
