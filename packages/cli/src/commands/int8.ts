@@ -89,6 +89,7 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
 /** One line about a QDQ build. */
 export function summarizeReport(r: QdqReport & { passes?: readonly { name: string; summary: Record<string, unknown> }[] }): string {
   const parts = [`${r.tensors.length} activations and ${r.weights.length} weights quantized (${r.activationType}, ${r.quantizeMode})`];
+  if (r.inBodies) parts.push(`${r.inBodies.activations} activations and ${r.inBodies.weights} weights of them inside If/Loop/Scan bodies`);
   if (r.skipped.length) parts.push(`${r.skipped.length} table tensors left float`);
   if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);

@@ -55,6 +55,8 @@ export interface QdqReport {
   skipped: { name: string; reason: string }[];
   /** tensor → its DequantizeLinear output in the QDQ model (also in metadata `qcal.dequantized`). */
   dequantized: Record<string, string>;
+  /** Of `tensors` and `weights`, how many are inside If/Loop/Scan bodies (absent without bodies). */
+  inBodies?: { activations: number; weights: number };
 }
 
 /** metadata_props key holding the tensor → DequantizeLinear-output map as JSON. */
@@ -345,6 +347,10 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
       weights,
       skipped: [...skipped].map(([name, reason]) => ({ name, reason })),
       dequantized,
+      ...(idx.subgraphs.length ? { inBodies: {
+        activations: tensorsInfo.filter((t) => (idx.tensors.get(t.name)?.graphPath ?? '') !== '').length,
+        weights: weights.filter((w) => !idx.nodeNames.includes(w.node)).length,
+      } } : {}),
     },
   };
 }
