@@ -14,6 +14,7 @@ module.exports = {
     '^@qcal/plugin-kit/testkit$': '<rootDir>/packages/plugin-kit/src/testkit/index.ts',
     '^@qcal/collector-([a-z0-9-]+)$': '<rootDir>/packages/collector-$1/src/index.ts',
     '^@qcal/cli$': '<rootDir>/packages/cli/src/index.ts',
+    '^@qcal/report$': '<rootDir>/packages/report/src/index.ts',
   },
   testTimeout: 180000,
 };

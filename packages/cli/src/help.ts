@@ -12,6 +12,7 @@ Commands:
   sensitivity   per-layer harm of quantization, worst first
   merge         merge sharded calibration runs into the tables of a single run
   convert       convert a table between qcal JSON, TensorRT, tpu-mlir and onnxruntime formats
+  report        rebuild <out>/report.html (the calibration report page) from an output directory
 
 Run 'qcal <command> --help' for the options of a command.
 Exit codes: 0 done; 1 calibration failed; 2 bad usage, config or input.
@@ -23,7 +24,8 @@ Example:
 export const CALIBRATE_HELP = `Usage: qcal calibrate [options]
 
 Runs the model once per batch over the calibration data; every collector sees every selected
-activation of that one pass, then writes <out>/<collector>.table.json.
+activation of that one pass, then writes <out>/<collector>.table.json, <out>/run.json (the run and
+a histogram per tensor, kept from the same pass) and <out>/report.html (open it in a browser).
 Settings come from a config file (qcal.config.{json,yaml,js,cjs,mjs,ts}, .qcalrc*, package.json
 "qcal"), found from the working directory or given with --config; flags override it.
 
@@ -64,6 +66,8 @@ Options:
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)
+  --no-report            do not write <out>/report.html (nor keep the histograms it shows)
+  --histogram-stride N   the report's histograms look at every N-th value (default 1: all)
   --quiet                no progress or summary output
   -h, --help             this help
 

@@ -8,6 +8,7 @@ import { collectorsCommand } from './commands/collectors';
 import { mergeCommand } from './commands/merge';
 import { convertCommand } from './commands/convert';
 import { quantizeCommand, evaluateCommand, sensitivityCommand } from './commands/int8';
+import { reportCommand } from './commands/report';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   sensitivity: sensitivityCommand,
   merge: mergeCommand,
   convert: convertCommand,
+  report: reportCommand,
 };
 
 /**

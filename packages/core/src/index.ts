@@ -89,3 +89,7 @@ export type { EvaluateOptions, EvaluationReport, KernelUsage, TensorMetrics, Eva
 export * from './sensitivity';
 export { upgradeOpset, OPSET_UPGRADE_CONVERTED_OPS, OPSET_UPGRADE_UNCHANGED_OPS } from './onnx/opset-upgrade';
 export type { OpsetUpgradeResult } from './onnx/opset-upgrade';
+export { createActivationHistogram, addToHistogram, mergeActivationHistograms } from './runner/activation-histogram';
+export type { ActivationHistogram } from './runner/activation-histogram';
+export { createActivationRecorder, serializeHistogram, deserializeHistogram, mergeHistogramSets } from './runner/activation-recorder';
+export type { HistogramSettings, TensorHistogram, ActivationHistograms, ActivationRecorder } from './runner/activation-recorder';

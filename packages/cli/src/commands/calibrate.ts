@@ -15,6 +15,8 @@ import {
   addRunOutputs,
   openOutputSet,
   findReusableTables,
+  makeRunRecord,
+  runRecordFile,
   streamLogger,
   type ResolvedConfig,
   type CalibrationTable,
@@ -25,6 +27,7 @@ import {
   collectorLabel,
   inputOptions,
 } from '@qcal/core';
+import { buildReport, REPORT_FILE } from '@qcal/report';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
 import { createProgress, progressMode } from '../progress';
@@ -57,6 +60,8 @@ const FLAGS = {
   shard: { type: 'string' },
   force: { type: 'boolean' },
   'hook-timeout': { type: 'string' },
+  'no-report': { type: 'boolean' },
+  'histogram-stride': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -93,14 +98,16 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     shard: v.shard,
     force: v.force,
     hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
+    report: v['no-report'] ? false : undefined,
+    histogramStride: numberFlag(v['histogram-stride'], 'histogram-stride', { integer: true, min: 1 }),
     quiet: v.quiet,
   };
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });
-  return runCalibrate(cfg, io);
+  return runCalibrate(cfg, io, ['qcal', 'calibrate', ...argv]);
 }
 
 /** Runs a resolved configuration (also used by tests and the example). */
-export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<number> {
+export async function runCalibrate(cfg: ResolvedConfig, io: CliIo, command?: readonly string[]): Promise<number> {
   const logger = streamLogger(io.stderr, { quiet: cfg.quiet });
   const loaded = loadCollectors(cfg.collectors, { configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
   // Composition root: a child container per run; plugins' register(container) may override services.
@@ -119,7 +126,7 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo): Promise<numb
     cwd: cfg.cwd,
   });
   try {
-    const code = await calibrateInto(set, cfg, io, logger, collectors, registry, progress);
+    const code = await calibrateInto(set, cfg, io, logger, collectors, registry, progress, command);
     return code;
   } finally {
     set.abort();
@@ -134,6 +141,7 @@ async function calibrateInto(
   collectors: readonly ResolvedCollector[],
   registry: CollectorRegistry,
   progress: ReturnType<typeof createProgress>,
+  command: readonly string[] | undefined,
 ): Promise<number> {
   const prepared = await prepareCalibration({
     model: cfg.model!,
@@ -158,16 +166,20 @@ async function calibrateInto(
     cwd: cfg.cwd,
     ...(cfg.hookTimeout !== undefined ? { hookTimeoutMs: cfg.hookTimeout * 1000 } : {}),
     onProgress: (p) => progress.update(p.samples, p.total),
+    // The report's histograms come from this same pass (no second inference).
+    histograms: cfg.report ? { stride: cfg.histogramStride } : false,
   });
   const shown = (f: string) => path.relative(cfg.cwd, f) || f;
 
   if (cfg.shard) {
     const instances = createInstances(prepared);
     checkShardable(prepared, instances);
-    const { counts } = await collectPass(prepared, instances);
+    const { counts, histograms } = await collectPass(prepared, instances);
     progress.done();
     const files = snapshotFiles(prepared, instances, counts, cfg.shard);
+    if (cfg.report) files.push(runRecordFile(makeRunRecord(prepared, counts, { ...(histograms ? { histograms } : {}), ...(command ? { command } : {}), shard: cfg.shard })));
     for (const f of files) set.write(f.name, f.data);
+    stageReport(set, cfg, io, logger, prepared.plan.collectors.map((p) => p.label));
     set.commit();
     if (!cfg.quiet) out(io, `shard ${cfg.shard.index}/${cfg.shard.count}: ${counts.samples} samples; wrote ${files.map((f) => set.finalPath(f.name)).join(', ')}\nmerge all shards with: qcal merge DIR_1 ... DIR_${cfg.shard.count} --out DIR`);
     return 0;
@@ -190,6 +202,16 @@ async function calibrateInto(
     results = result.results;
     tables = results.map((r) => r.table);
     written.push(...addRunOutputs(set, results, cfg.formats.filter((f) => f !== 'json')));
+    if (cfg.report) {
+      const record = runRecordFile(makeRunRecord(prepared, collected.counts, {
+        ...(collected.histograms ? { histograms: collected.histograms } : {}),
+        postCollectMs: result.timings.postCollectMs,
+        totalMs: result.timings.totalMs,
+        ...(command ? { command } : {}),
+      }));
+      set.write(record.name, record.data);
+      written.push(set.finalPath(record.name));
+    }
     if (!cfg.quiet) {
       const t = result.timings;
       out(io, `calibrated ${result.samples} samples in ${(t.totalMs / 1000).toFixed(1)} s (inference ${(t.inferenceMs / 1000).toFixed(1)} s, collectors ${((t.collectMs + t.postCollectMs) / 1000).toFixed(1)} s)`);
@@ -200,9 +222,24 @@ async function calibrateInto(
   if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined) {
     await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
   }
-  // Tables, formats, QDQ models and evaluations appear together, or (on any failure) not at all.
+  if (cfg.report) stageReport(set, cfg, io, logger, prepared.plan.collectors.map((p) => p.label));
+  // Tables, formats, QDQ models, evaluations and the report appear together, or (on any failure) not at all.
   set.commit();
   return 0;
+}
+
+/**
+ * Stages `report.html`, built from what the output directory will hold after the commit: this
+ * run's staged files, and the files already there that this run does not replace (other
+ * collectors' tables, or run.json when the tables were reused).
+ */
+function stageReport(set: OutputSet, cfg: ResolvedConfig, io: CliIo, logger: ReturnType<typeof streamLogger>, labels: readonly string[]): void {
+  const target = set.pathFor(REPORT_FILE);
+  const stage = path.dirname(target);
+  const r = buildReport([stage, set.dir], (name, i) => i === 0 || !labels.some((l) => name.startsWith(`${l}.`)), set.dir);
+  set.write(REPORT_FILE, r.html);
+  if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, set.finalPath(REPORT_FILE)) || set.finalPath(REPORT_FILE)}: ${r.tensors} tensors, ${r.histograms} with histograms, ${(r.bytes / 1e6).toFixed(2)} MB`);
+  for (const p of r.problems) logger.warn(`report: skipped ${p}`);
 }
 
 /** The label planCollectors gives the i-th collector (`acme/x` → `acme__x`, repeats numbered). */

@@ -104,7 +104,8 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, finalPath) || finalPath}: ${summarizeReport(r.report)}`);
     if (cfg.evaluate) {
       const data = await evalSource(cfg.evalSamples ?? (cfg.evalData ? cfg.numSamples ?? Number.MAX_SAFE_INTEGER : DEFAULT_EVAL_SAMPLES));
-      const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0, ...(data.sequence ? { feedback: data.sequence.feedback } : {}) });
+      // Per layer too: the report draws every tensor's SQNR along the graph.
+      const report = await evaluateModels({ fp32Model: cfg.model!, int8Model: outPath, batches: data.batches(), latencyRuns: 0, perLayer: true, ...(data.sequence ? { feedback: data.sequence.feedback } : {}) });
       set.write(`${label}.evaluation.json`, evaluationToJson(report));
       summaries.push(formatEvaluationSummary(report, `${label}: `));
     }

@@ -15,6 +15,7 @@ import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { CollectPool, defaultCollectWorkers } from './collect-pool';
 import { createSession, runBatch, type SessionSettings } from '../runner/session';
+import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
 import { planCollectors, type PlannedCollector } from './plan';
 import { sha256, stableStringify } from '../fingerprint';
@@ -48,6 +49,11 @@ export interface CalibrateOptions {
   readonly registry?: CollectorRegistry;
   /** Limit for one asynchronous collector hook call, in ms (default 30 min; 0 = none). */
   readonly hookTimeoutMs?: number;
+  /**
+   * Keep a compact histogram of every tensor fetched in full (for the report), from the same pass:
+   * no extra inference. Off by default; tensors reduced in-graph (min/max only) get none.
+   */
+  readonly histograms?: HistogramSettings | false;
 }
 
 /** One collector's outcome. */
@@ -66,6 +72,8 @@ export interface CalibrateResult {
   /** Wall time split: inference vs collect calls vs postCollect, in ms. */
   readonly timings: { readonly inferenceMs: number; readonly collectMs: number; readonly postCollectMs: number; readonly totalMs: number };
   readonly index: GraphIndex;
+  /** With `histograms`: per fetched tensor. */
+  readonly histograms?: ActivationHistograms;
 }
 
 /** The model inputs as the data layer needs them. */
@@ -151,8 +159,9 @@ export interface PassCounts {
 /** Runs a prepared calibration (see {@link prepareCalibration}): the collect pass, then postCollect. */
 export async function executeCalibration(prepared: PreparedCalibration): Promise<CalibrateResult> {
   const t0 = performance.now();
-  const { instances, counts } = await collectPass(prepared);
-  return finishCalibration(prepared, instances, counts, t0);
+  const { instances, counts, histograms } = await collectPass(prepared);
+  const result = await finishCalibration(prepared, instances, counts, t0);
+  return histograms ? { ...result, histograms } : result;
 }
 
 /** Creates the run's collector instances (wrapped: errors name the plugin, outputs are checked). */
@@ -170,7 +179,7 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
  * The collect pass: one inference per batch, every collector fed from it. Returns the live
  * instances (for postCollect, or for snapshots in a sharded run).
  */
-export async function collectPass(prepared: PreparedCalibration, given?: CalibrationCollector[]): Promise<{ instances: CalibrationCollector[]; counts: PassCounts }> {
+export async function collectPass(prepared: PreparedCalibration, given?: CalibrationCollector[]): Promise<{ instances: CalibrationCollector[]; counts: PassCounts; histograms?: ActivationHistograms }> {
   const { opts, model, index, plan, data } = prepared;
   const logger = opts.logger ?? silentLogger;
   const scope = prepared.scoped ? ' — the ones a QDQ model quantizes (--all-tensors: every one)' : '';
@@ -195,6 +204,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     }
   });
   const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
+  const fullSet = new Set(plan.full);
+  const recorder = opts.histograms ? createActivationRecorder(plan.selected.filter((t) => fullSet.has(t.name)), opts.histograms) : undefined;
   // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
   // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
   // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
@@ -216,8 +227,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
   };
   try {
-    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool);
-    return { instances, counts };
+    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
+    return recorder ? { instances, counts, histograms: recorder.result() } : { instances, counts };
   } catch (e) {
     await pool?.close();
     throw e;
@@ -293,6 +304,7 @@ async function runAll(
   opts: CalibrateOptions,
   fullValues: (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => ReturnType<typeof runBatch>,
   pool: CollectPool | undefined,
+  recorder: ActivationRecorder | undefined,
 ): Promise<PassCounts> {
   let samples = 0;
   let batches = 0;
@@ -347,6 +359,7 @@ async function runAll(
         if (v.data.length === 0 && fetched !== name) { delete out[fetched]; continue; }
         seen.add(name);
         const act = { data: v.data as Float32Array, dims: v.dims };
+        recorder?.observe(name, act.data, act.dims);
         let pooled: number[] | undefined;
         for (const t of targets) {
           if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);

@@ -8,3 +8,5 @@ export { checkShardable, snapshotFiles, readSnapshot, gatherSnapshots, gatherSna
 export type { SnapshotFile } from './snapshots';
 export { mergeShards, mergeExactness, APPROXIMATE_MERGE } from './merge';
 export type { MergeOptions } from './merge';
+export { makeRunRecord, runRecordFile, RUN_RECORD_FILE } from './run-record';
+export type { RunRecord } from './run-record';

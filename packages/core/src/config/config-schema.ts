@@ -180,6 +180,8 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
     return ok ? Object.freeze(out) : undefined;
   },
   hookTimeout: (v, k, s, p) => (expect(typeof v === 'number' && v >= 0 && v <= 7 * 24 * 3600, 'seconds, a number in [0, 604800] (0 = no limit)', v, k, s, p) ? v : undefined),
+  report: bool,
+  histogramStride: int(1, 'an integer >= 1'),
 });
 
 /**

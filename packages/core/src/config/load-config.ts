@@ -45,6 +45,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   evaluate: false,
   force: false,
   quiet: false,
+  report: true,
+  histogramStride: 1,
 });
 
 /**

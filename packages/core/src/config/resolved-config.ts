@@ -81,6 +81,10 @@ export interface ResolvedConfig {
   readonly hookTimeout?: number;
   /** Size limits over the defaults (see `Limits`). */
   readonly limits?: Readonly<Partial<Limits>>;
+  /** Write `<out>/report.html` (and keep the histograms it needs). Default true. */
+  readonly report: boolean;
+  /** Histograms for the report look at every n-th value. Default 1 (every value). */
+  readonly histogramStride: number;
 }
 
 /** The data-layer settings of a config (`inputs`, `sequence`), to spread into DataOptions. */

@@ -62,7 +62,8 @@ async function meanLatency(s: ort.InferenceSession, feeds: Record<string, ort.Te
  * model's DequantizeLinear output that replaced the tensor, or the tensor itself where it was not
  * quantized). Metrics accumulate as the batches stream by; memory is one batch's tensors.
  * Note: exposing tensors as outputs keeps onnxruntime from fusing the Q/DQ next to them, so
- * per-layer numbers come from its float simulation of the same quantization.
+ * per-layer numbers come from its float simulation of the same quantization; the output metrics
+ * always come from separate sessions of the unchanged models (the real integer kernels).
  */
 export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationReport> {
   const fp = readModelSource(opts.fp32Model, 'FP32');
@@ -103,8 +104,14 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
     if (batches === 0 && runs > 0) latency = { fp32Ms: await meanLatency(fpS, feeds, runs), int8Ms: await meanLatency(qS, feeds, runs), runs };
     const step = (item as { step?: number }).step;
     const fb = opts.feedback && step !== undefined && step > 0 ? Object.entries(opts.feedback) : [];
-    const a = await runSession(fpL, fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, fpState.get(i)!])) } : feeds, fp.where, batches);
-    const b = await runSession(qL, fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, qState.get(i)!])) } : feeds, q.where, batches);
+    const fpFeeds = fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, fpState.get(i)!])) } : feeds;
+    const qFeeds = fb.length ? { ...feeds, ...Object.fromEntries(fb.map(([i]) => [i, qState.get(i)!])) } : feeds;
+    // Outputs always from the plain sessions: exposing tensors keeps onnxruntime from fusing
+    // Q/DQ pairs, so the exposed INT8 model's outputs would be its float simulation, not its kernels.
+    const a = await runSession(fpS, fpFeeds, fp.where, batches);
+    const b = await runSession(qS, qFeeds, q.where, batches);
+    const la = fpL === fpS ? a : await runSession(fpL, fpFeeds, fp.where, batches);
+    const lb = qL === qS ? b : await runSession(qL, qFeeds, q.where, batches);
     for (const [i, o] of Object.entries(opts.feedback ?? {})) {
       if (!a[o] || !b[o]) throw new DataError(`evaluation: sequence feedback output "${o}" missing from an inference result`);
       fpState.set(i, a[o]!);
@@ -116,7 +123,7 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
       accumulate(acc, x.data as Float32Array, y.data as Float32Array);
     };
     for (const n of outNames) add(outAcc.get(n)!, n, a[n], b[n]);
-    for (const p of pairs) add(layerAcc.get(p.name)!, p.name, a[p.fp], b[p.q]);
+    for (const p of pairs) add(layerAcc.get(p.name)!, p.name, la[p.fp], lb[p.q]);
     samples += count;
     batches++;
     opts.onProgress?.(samples);

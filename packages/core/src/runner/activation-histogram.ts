@@ -1,0 +1,193 @@
+/**
+ * A compact histogram of one activation tensor over every batch of a run, for the report
+ * (`report.html`): at most `bins` bins over the running range, re-binned as the range grows.
+ *
+ * The grid is aligned to powers of two: bin k covers [(offset + k)·width, (offset + k + 1)·width)
+ * with `width` a power of two and `offset` an integer. `v / width` is then exact in float64, so
+ * every value lands in the bin a single pass over all the data would give; when the range
+ * outgrows the grid, the width doubles (until the range fits) and old bins nest exactly into the
+ * new ones (global bin g → floor(g / 2^k)). The grid always uses more than half of its bins for
+ * the range it covers. Two histograms merge exactly the same way (sharded runs).
+ *
+ * NaN, +Infinity and -Infinity are counted apart and never binned; min/max are over finite values.
+ * With `stride` s > 1 only every s-th value (indices 0, s, 2s, …) is looked at — counts, non-finite
+ * counts included, are then of that sample, and min/max may miss extremes.
+ */
+export interface ActivationHistogram {
+  /** Capacity: the number of bins of the grid. */
+  readonly bins: number;
+  /** Bin width, a power of two; 0 before the first finite value. */
+  width: number;
+  /** Global index of bin 0 (see above). */
+  offset: number;
+  counts: Float64Array;
+  /** Values looked at (finite and not). */
+  count: number;
+  nan: number;
+  posInf: number;
+  negInf: number;
+  /** Finite min and max (+Infinity / -Infinity when there is none). */
+  min: number;
+  max: number;
+}
+
+/** A histogram with no values yet. `bins` must be an integer ≥ 2. */
+export function createActivationHistogram(bins = 256): ActivationHistogram {
+  if (!Number.isInteger(bins) || bins < 2) throw new RangeError(`histogram bins must be an integer >= 2, got ${bins}`);
+  return { bins, width: 0, offset: 0, counts: new Float64Array(bins), count: 0, nan: 0, posInf: 0, negInf: 0, min: Infinity, max: -Infinity };
+}
+
+/** 2^e as a float64 (e may be beyond the range a shift can express). */
+const pow2 = (e: number): number => 2 ** e;
+
+/**
+ * The smallest power-of-two width (≥ atLeast) whose aligned grid of `bins` bins holds [lo, hi].
+ * Being the smallest, it depends only on [lo, hi]: one pass, or shards merged, end on the same grid.
+ */
+function widthFor(lo: number, hi: number, bins: number, atLeast: number): number {
+  let w: number;
+  // A lower bound: any grid holding [lo, hi] in `bins` bins has width ≥ (hi − lo) / bins.
+  if (hi > lo) w = pow2(Math.floor(Math.log2((hi - lo) / bins)));
+  else {
+    // A constant: a width fine enough to place it (2^-16 of its magnitude), not below float32's smallest subnormal.
+    const mag = Math.max(Math.abs(lo), Math.abs(hi));
+    w = mag > 0 ? pow2(Math.floor(Math.log2(mag)) - 16) : pow2(-24);
+  }
+  w = Math.max(w, atLeast, pow2(-149));
+  // The smallest power of two that fits (alignment may need one more bin than the span).
+  while (Math.floor(hi / w) - Math.floor(lo / w) + 1 > bins) w *= 2;
+  return w;
+}
+
+/**
+ * Re-grids `h` so that its bins cover [lo, hi], with a width of at least `atLeast` (exact: old bins
+ * nest into the new ones, since both widths are powers of two).
+ */
+function regrid(h: ActivationHistogram, lo: number, hi: number, atLeast = h.width): void {
+  const w = widthFor(lo, hi, h.bins, Math.max(atLeast, h.width));
+  const offset = Math.floor(lo / w);
+  const next = new Float64Array(h.bins);
+  if (h.width > 0) {
+    const factor = w / h.width;
+    for (let k = 0; k < h.bins; k++) {
+      const c = h.counts[k]!;
+      if (c !== 0) next[Math.floor((h.offset + k) / factor) - offset]! += c;
+    }
+  }
+  h.counts = next;
+  h.width = w;
+  h.offset = offset;
+}
+
+/** Whether the grid holds [lo, hi] without re-gridding. */
+function holds(h: ActivationHistogram, lo: number, hi: number): boolean {
+  return h.width > 0 && Math.floor(lo / h.width) >= h.offset && Math.floor(hi / h.width) - h.offset < h.bins;
+}
+
+/**
+ * Adds the values of `data` (every `stride`-th, from index 0) to `h`. One pass when the values
+ * fall inside the current grid (the usual case after the first batches); a value outside it sends
+ * the rest of the batch through a min/max scan and one re-grid first.
+ */
+export function addToHistogram(h: ActivationHistogram, data: Float32Array, stride = 1): void {
+  const n = data.length;
+  let i = 0;
+  if (h.width > 0) i = binRun(h, data, 0, stride);
+  if (i >= n) return;
+  // Slow path from index i: scan the rest for its finite range, widen the grid once, bin again.
+  let lo = h.min;
+  let hi = h.max;
+  for (let j = i; j < n; j += stride) {
+    const v = data[j]!;
+    if (v - v === 0) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (lo <= hi && !holds(h, lo, hi)) regrid(h, lo, hi);
+  const done = h.width > 0 ? binRun(h, data, i, stride) : i;
+  // Whatever remains is non-finite (or nothing had a finite value yet): count it.
+  for (let j = done; j < n; j += stride) countOne(h, data[j]!);
+}
+
+/** Count one value that the fast loop stopped at (non-finite; finite ones are inside the grid by now). */
+function countOne(h: ActivationHistogram, v: number): void {
+  h.count++;
+  if (v !== v) h.nan++;
+  else if (v === Infinity) h.posInf++;
+  else if (v === -Infinity) h.negInf++;
+  else {
+    h.counts[Math.floor(v / h.width) - h.offset]!++;
+    if (v < h.min) h.min = v;
+    if (v > h.max) h.max = v;
+  }
+}
+
+/** Per-call integer counts (integer increments are cheaper than float64 ones); added into `counts` after. */
+let scratch = new Uint32Array(256);
+
+/**
+ * The fast loop: bins values from `start` while they fall inside the grid; non-finite values are
+ * counted on the way. Returns the index of the first finite value outside the grid (or ≥ length).
+ * Kept to the bin increment and a min/max compare per value (measured: a zero count, sums for
+ * mean and variance each cost about as much again; the report derives those from the bins).
+ */
+function binRun(h: ActivationHistogram, data: Float32Array, start: number, stride: number): number {
+  const bins = h.bins;
+  if (scratch.length < bins) scratch = new Uint32Array(bins);
+  const c = scratch;
+  c.fill(0, 0, bins);
+  const inv = 1 / h.width; // exact: width is a power of two
+  const offset = h.offset;
+  const n = data.length;
+  let mn = h.min, mx = h.max, bad = 0;
+  let i = start;
+  for (; i < n; i += stride) {
+    const v = data[i]!;
+    const k = Math.floor(v * inv) - offset;
+    if (k >= 0 && k < bins) {
+      c[k]!++;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    } else if (v - v === 0) {
+      break;
+    } else {
+      bad++;
+      if (v !== v) h.nan++;
+      else if (v > 0) h.posInf++;
+      else h.negInf++;
+    }
+  }
+  const counts = h.counts;
+  let binned = 0;
+  for (let k = 0; k < bins; k++) {
+    counts[k]! += c[k]!;
+    binned += c[k]!;
+  }
+  h.min = mn;
+  h.max = mx;
+  h.count += binned + bad;
+  return i;
+}
+
+/** Adds `src` into `dst` (same bin capacity); exact on the common (coarser) grid. */
+export function mergeActivationHistograms(dst: ActivationHistogram, src: ActivationHistogram): void {
+  if (src.bins !== dst.bins) throw new RangeError(`cannot merge histograms of ${src.bins} and ${dst.bins} bins`);
+  if (src.width > 0) {
+    const lo = Math.min(dst.min, src.min);
+    const hi = Math.max(dst.max, src.max);
+    const target = Math.max(dst.width, src.width);
+    if (dst.width < target || !holds(dst, lo, hi)) regrid(dst, lo, hi, target);
+    const factor = dst.width / src.width;
+    for (let k = 0; k < src.bins; k++) {
+      const c = src.counts[k]!;
+      if (c !== 0) dst.counts[Math.floor((src.offset + k) / factor) - dst.offset]! += c;
+    }
+  }
+  dst.count += src.count;
+  dst.nan += src.nan;
+  dst.posInf += src.posInf;
+  dst.negInf += src.negInf;
+  dst.min = Math.min(dst.min, src.min);
+  dst.max = Math.max(dst.max, src.max);
+}

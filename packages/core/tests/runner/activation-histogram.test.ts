@@ -1,0 +1,113 @@
+import { createActivationHistogram, addToHistogram, mergeActivationHistograms, createActivationRecorder, mergeHistogramSets, mulberry32 } from '@qcal/core';
+
+/** Independent oracle: every finite value's bin on the final grid, counted directly. */
+function direct(values: number[], width: number, offset: number, bins: number): number[] {
+  const c = new Array<number>(bins).fill(0);
+  for (const v of values) if (Number.isFinite(v)) c[Math.floor(v / width) - offset]!++;
+  return c;
+}
+
+describe('activation histogram (report)', () => {
+  it('bins a hand-worked case and re-bins exactly when the range grows', () => {
+    const h = createActivationHistogram(4);
+    addToHistogram(h, Float32Array.of(0, 1, 2, 3));
+    // span 3 over 3 gaps → width 1, bins [0,1) [1,2) [2,3) [3,4)
+    expect(h.width).toBe(1);
+    expect(h.offset).toBe(0);
+    expect(Array.from(h.counts)).toEqual([1, 1, 1, 1]);
+    addToHistogram(h, Float32Array.of(7));
+    // 0..7 needs 8 bins of width 1: width 2 → [0,2) [2,4) [4,6) [6,8)
+    expect(h.width).toBe(2);
+    expect(Array.from(h.counts)).toEqual([2, 2, 0, 1]);
+    addToHistogram(h, Float32Array.of(-0.5));
+    // -0.5..7 at width 2: bins -1..3 = 5 > 4 → width 4: [-4,0) [0,4) [4,8) [8,12)
+    expect(h.width).toBe(4);
+    expect(h.offset).toBe(-1);
+    expect(Array.from(h.counts)).toEqual([1, 4, 1, 0]);
+    expect(h.min).toBe(-0.5);
+    expect(h.max).toBe(7);
+    expect(h.count).toBe(6);
+  });
+
+  it('counts NaN and ±Infinity apart and keeps them out of the bins and the range', () => {
+    const h = createActivationHistogram(8);
+    addToHistogram(h, Float32Array.of(NaN, Infinity, -Infinity, NaN));
+    expect(h.width).toBe(0);
+    expect([h.nan, h.posInf, h.negInf, h.count]).toEqual([2, 1, 1, 4]);
+    addToHistogram(h, Float32Array.of(1, NaN, 2, Infinity));
+    expect([h.nan, h.posInf, h.negInf, h.count]).toEqual([3, 2, 1, 8]);
+    expect([h.min, h.max]).toEqual([1, 2]);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('places a constant tensor, zero, denormals and huge values', () => {
+    for (const v of [0, 5, -3.25, 1e-45, -1e-40, 3.4e38, -3.4e38]) {
+      const h = createActivationHistogram(16);
+      addToHistogram(h, new Float32Array(10).fill(v));
+      const f = Math.fround(v);
+      expect(h.counts.reduce((a, b) => a + b, 0)).toBe(10);
+      expect(direct(new Array(10).fill(f), h.width, h.offset, 16)).toEqual(Array.from(h.counts));
+    }
+  });
+
+  it('equals a direct count on the final grid, whatever the batches, and shards merge to the same', () => {
+    const r = mulberry32(7);
+    for (let trial = 0; trial < 40; trial++) {
+      const bins = 2 + Math.floor(r() * 300);
+      const batches: Float32Array[] = [];
+      const all: number[] = [];
+      const nb = 1 + Math.floor(r() * 6);
+      for (let b = 0; b < nb; b++) {
+        const scale = 10 ** (r() * 8 - 4);
+        const shift = (r() - 0.5) * scale * 4 * (trial % 3);
+        const a = new Float32Array(1 + Math.floor(r() * 500));
+        for (let i = 0; i < a.length; i++) {
+          const u = r();
+          a[i] = u < 0.02 ? NaN : u < 0.03 ? Infinity : u < 0.2 ? 0 : shift + (r() - 0.5) * scale;
+        }
+        batches.push(a);
+        all.push(...a);
+      }
+      const h = createActivationHistogram(bins);
+      for (const a of batches) addToHistogram(h, a);
+      expect(Array.from(h.counts)).toEqual(direct(all, h.width, h.offset, bins));
+      expect(Number.isInteger(Math.log2(h.width))).toBe(true);
+      // More than half the bins in use between the finite min and max (the grid is not wasteful).
+      if (h.max > h.min) expect(Math.floor(h.max / h.width) - Math.floor(h.min / h.width) + 1).toBeGreaterThan(bins / 2 - 1);
+      // Two shards merged = one pass.
+      const cut = Math.floor(r() * (nb + 1));
+      const s1 = createActivationHistogram(bins);
+      const s2 = createActivationHistogram(bins);
+      batches.forEach((a, i) => addToHistogram(i < cut ? s1 : s2, a));
+      mergeActivationHistograms(s1, s2);
+      expect([s1.width, s1.offset, s1.count, s1.nan, s1.posInf, s1.min, s1.max]).toEqual([h.width, h.offset, h.count, h.nan, h.posInf, h.min, h.max]);
+      expect(Array.from(s1.counts)).toEqual(Array.from(h.counts));
+    }
+  });
+
+  it('with a stride looks at every n-th value only', () => {
+    const h = createActivationHistogram(8);
+    addToHistogram(h, Float32Array.of(1, NaN, 2, NaN, 3, NaN), 2);
+    expect([h.count, h.nan, h.min, h.max]).toEqual([3, 0, 1, 3]);
+  });
+
+  it('the recorder stores occupied bins only and its shards merge to one pass', () => {
+    const tensors = [{ name: 't', opName: 'n', opType: 'Relu', consumers: [] }];
+    const one = createActivationRecorder(tensors, { bins: 64 });
+    const a = createActivationRecorder(tensors, { bins: 64 });
+    const b = createActivationRecorder(tensors, { bins: 64 });
+    const x = Float32Array.from({ length: 1000 }, (_, i) => Math.max(0, Math.sin(i) * 4));
+    const y = Float32Array.from({ length: 1000 }, (_, i) => Math.max(0, Math.cos(i) * 9));
+    one.observe('t', x, [1000]);
+    one.observe('t', y, [1000]);
+    a.observe('t', x, [1000]);
+    b.observe('t', y, [1000]);
+    const whole = one.result().tensors.t!;
+    expect(whole.counts[0]).toBeGreaterThan(0);
+    expect(whole.counts[whole.counts.length - 1]).toBeGreaterThan(0);
+    expect(whole.counts.reduce((s, c) => s + c, 0)).toBe(2000);
+    expect(whole.op).toBe('n');
+    const merged = mergeHistogramSets([a.result(), b.result()]).tensors.t!;
+    expect({ ...merged }).toEqual({ ...whole });
+  });
+});
