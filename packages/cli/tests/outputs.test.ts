@@ -17,12 +17,12 @@ describe('calibrate output sets', () => {
     let r = await qcal([...base, '--collector', 'minmax', '--format', 'tensorrt', '--format', 'ort', '--qdq', '--out', 'out'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(files(path.join(dir, 'out'))).toEqual(['minmax.ort', 'minmax.qdq.onnx', 'minmax.table.json', 'minmax.trt.cache', 'qcal-manifest.json']);
+    expect(files(path.join(dir, 'out'))).toEqual(['minmax.ort', 'minmax.qdq.onnx', 'minmax.table.json', 'minmax.trt.cache', 'qcal-manifest.json', 'report.html', 'run.json']);
     r = await qcal([...base, '--collector', 'entropy', '--out', 'out'], dir);
     expect(r.code).toBe(0);
     r = await qcal([...base, '--collector', 'minmax', '--force', '--out', 'out'], dir);
     expect(r.code).toBe(0);
-    expect(files(path.join(dir, 'out'))).toEqual(['entropy.table.json', 'minmax.table.json', 'qcal-manifest.json']);
+    expect(files(path.join(dir, 'out'))).toEqual(['entropy.table.json', 'minmax.table.json', 'qcal-manifest.json', 'report.html', 'run.json']);
     const m = readManifest(path.join(dir, 'out'))!;
     expect(m.runs[m.run]).toMatchObject({ command: 'calibrate', collectors: ['minmax'] });
     expect(m.files['minmax.table.json']!.run).toBe(m.run);
@@ -75,7 +75,7 @@ describe('calibrate output sets', () => {
     expect(next.stderr).toEqual(point === 'output-set.mid-swap' ? expect.stringMatching(/previous outputs were restored/) : '');
     expect(next.status).toBe(0);
     expect(files(dir).filter((f) => f.startsWith('.out.'))).toEqual([]);
-    expect(files(path.join(dir, 'out'))).toEqual(['minmax.qdq.onnx', 'minmax.table.json', 'minmax.trt.cache', 'qcal-manifest.json']);
+    expect(files(path.join(dir, 'out'))).toEqual(['minmax.qdq.onnx', 'minmax.table.json', 'minmax.trt.cache', 'qcal-manifest.json', 'report.html', 'run.json']);
     expect(readJson(path.join(dir, 'out', 'minmax.table.json')).tensors.y).toMatchObject({ min: 0 });
   });
 });
