@@ -95,6 +95,8 @@
     }
     const tails = tensors.filter((t) => Number.isFinite(t.tail)).sort((a, b) => b.tail - a.tail);
     if (tails.length && tails[0].tail > 4) items.push(`outlier-dominated ranges (max |x| over the 99.99th percentile): ${tails.slice(0, 3).map((t) => `${link(t.name)} ×${fmt(t.tail)}`).join(', ')} — a min/max range spends most of its levels on a few values there`);
+    const noHist = tensors.filter((t) => !t.hist || !t.hist.counts.length).length;
+    if (noHist) items.push(`<span class="warn">no histogram for ${noHist} of ${tensors.length} tensors</span>: the run computed only their min/max inside the graph (only range collectors such as minmax calibrate them), so no values reached qcal; calibrate with a histogram collector too (e.g. --collector hfmg) to see their distributions and what each range clips`);
     const nf = tensors.filter((t) => t.nonFiniteTotal > 0);
     items.push(nf.length ? `<span class="warn">non-finite values in ${nf.length} tensor(s)</span>: ${nf.slice(0, 5).map((t) => link(t.name)).join(', ')}` : 'no NaN or ±Inf in any calibrated tensor');
     return `<ul class="findings">${items.map((s) => `<li>${s}</li>`).join('')}</ul>`;
@@ -134,13 +136,15 @@
         const scoreTxt = s.score.heldOut !== undefined ? `${fmt(s.score.heldOut)} on held-out samples (${fmt(s.score.search)} on the search samples)` : fmt(s.score.search);
         parts.push(`<p>Target ${esc(s.metric)} ≥ ${fmt(s.target)}: ${s.met ? '<b>met</b>' : '<b class="warn">not met</b>'} with ${s.exclude.length} tensor(s) in higher precision — ${scoreTxt}; everything quantized: ${fmt(s.allQuantizedHeldOut !== undefined ? s.allQuantizedHeldOut : s.allQuantized)}.</p>`);
         if (s.exclude.length) {
-          parts.push('<table class="grid-table"><thead><tr><th>kept in higher precision</th><th>op</th><th>rank</th><th>loss alone</th><th>why</th></tr></thead><tbody>');
+          parts.push(`<p class="muted">Why these: the search keeps the most harmful tensors (by ${key}, ranked on ${s.samples} samples) in higher precision, as few as reach the target; the red bars above.</p>`);
+          parts.push(`<div class="scrollbox"><table class="grid-table"><thead><tr><th>kept in higher precision (${s.exclude.length})</th><th>op</th><th class="num">rank</th><th class="num">${key} alone</th></tr></thead><tbody>`);
           for (const name of s.exclude) {
             const t = byName.get(name);
             const h = t && t.harm[s.label];
-            parts.push(`<tr><td>${link(name)}</td><td>${esc(t ? t.opType : '')}</td><td class="num">${h ? `#${h.rank}` : ''}</td><td class="num">${h && h.loss !== undefined ? fmt(h.loss) : ''}</td><td>${h ? `among the ${s.exclude.length} most harmful by ${key}; without it float the ${esc(s.metric)} target was not reached` : ''}</td></tr>`);
+            const v = h ? h[key] : undefined;
+            parts.push(`<tr><td>${link(name)}</td><td>${esc(t ? t.opType : '')}</td><td class="num">${h ? `#${h.rank}` : ''}</td><td class="num">${v !== undefined ? fmt(v) : ''}</td></tr>`);
           }
-          parts.push('</tbody></table>');
+          parts.push('</tbody></table></div>');
         }
       }
     }
@@ -234,6 +238,11 @@
     const t = byName.get(tr.dataset.tensor || '');
     const host = tr.querySelector('.spark');
     if (!t || !host || host.firstChild) return;
+    if (!t.hist || !t.hist.counts.length) {
+      host.innerHTML = '<span class="sub">min/max only</span>';
+      tr.dataset.drawn = '1';
+      return;
+    }
     host.innerHTML = C.histogram({ hist: t.hist, ranges: rangesOf(t), log: t.log, width: 120, height: 32, mini: true, title: t.name });
     tr.dataset.drawn = '1';
   }

@@ -27,12 +27,12 @@ import {
   collectorLabel,
   inputOptions,
 } from '@qcal/core';
-import { buildReport, REPORT_FILE } from '@qcal/report';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
 import { createProgress, progressMode } from '../progress';
 import { out, type CliIo } from '../io';
 import { runQdqSteps } from './qdq-steps';
+import { stageReport } from './stage-report';
 
 const FLAGS = {
   config: { type: 'string' },
@@ -226,20 +226,6 @@ async function calibrateInto(
   // Tables, formats, QDQ models, evaluations and the report appear together, or (on any failure) not at all.
   set.commit();
   return 0;
-}
-
-/**
- * Stages `report.html`, built from what the output directory will hold after the commit: this
- * run's staged files, and the files already there that this run does not replace (other
- * collectors' tables, or run.json when the tables were reused).
- */
-function stageReport(set: OutputSet, cfg: ResolvedConfig, io: CliIo, logger: ReturnType<typeof streamLogger>, labels: readonly string[]): void {
-  const target = set.pathFor(REPORT_FILE);
-  const stage = path.dirname(target);
-  const r = buildReport([stage, set.dir], (name, i) => i === 0 || !labels.some((l) => name.startsWith(`${l}.`)), set.dir);
-  set.write(REPORT_FILE, r.html);
-  if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, set.finalPath(REPORT_FILE)) || set.finalPath(REPORT_FILE)}: ${r.tensors} tensors, ${r.histograms} with histograms, ${(r.bytes / 1e6).toFixed(2)} MB`);
-  for (const p of r.problems) logger.warn(`report: skipped ${p}`);
 }
 
 /** The label planCollectors gives the i-th collector (`acme/x` → `acme__x`, repeats numbered). */

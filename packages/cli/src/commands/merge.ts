@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, loadInstalledCollectors, mergeShards, addRunOutputs, openOutputSet, streamLogger, UsageError, isTableFormat, type TableFormat } from '@qcal/core';
+import { loadConfig, loadInstalledCollectors, mergeShards, addRunOutputs, openOutputSet, streamLogger, UsageError, isTableFormat, mergeHistogramSets, runRecordFile, RUN_RECORD_FILE, type TableFormat, type RunRecord } from '@qcal/core';
+import { stageReport } from './stage-report';
 import { parseFlags } from '../args';
 import { out, type CliIo } from '../io';
 
@@ -52,6 +53,13 @@ export async function mergeCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     result = await mergeShards({ dirs, registry, ...(v.model ? { model: path.resolve(io.cwd, v.model) } : {}), logger });
     written = addRunOutputs(set, result.results, formats.filter((f) => f !== 'json'));
+    const record = mergedRunRecord(dirs, result.samples);
+    if (record) {
+      const f = runRecordFile(record);
+      set.write(f.name, f.data);
+      written.push(set.finalPath(f.name));
+    }
+    stageReport(set, { quiet: v.quiet ?? false, cwd: io.cwd }, io, logger, result.results.map((r) => r.label));
     set.commit();
   } finally {
     set.abort();
@@ -74,4 +82,32 @@ function snapshotLabels(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The shards' run records as one (samples and times added, histograms merged exactly), or
+ * undefined when a shard has none (written with --no-report, or by an older qcal).
+ */
+function mergedRunRecord(dirs: readonly string[], samples: number): RunRecord | undefined {
+  const records: RunRecord[] = [];
+  for (const d of dirs) {
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(d, RUN_RECORD_FILE), 'utf8')) as RunRecord;
+      if (r?.format !== 'qcal-run') return undefined;
+      records.push(r);
+    } catch {
+      return undefined;
+    }
+  }
+  const first = records[0]!;
+  const sum = (f: (r: RunRecord) => number | undefined): number => records.reduce((a, r) => a + (f(r) ?? 0), 0);
+  const hists = records.map((r) => r.histograms);
+  const { shard: _shard, ...rest } = first;
+  return {
+    ...rest,
+    createdAt: new Date().toISOString(),
+    data: { ...first.data, describe: `${records.length} shards: ${first.data.describe.replace(/ \(shard \d+\/\d+\)/, '')}`, samples, batches: sum((r) => r.data.batches) },
+    timings: { inferenceMs: sum((r) => r.timings.inferenceMs), collectMs: sum((r) => r.timings.collectMs) },
+    ...(hists.every((h) => h) ? { histograms: mergeHistogramSets(hists as NonNullable<RunRecord['histograms']>[]) } : {}),
+  };
 }
