@@ -39,7 +39,11 @@ export async function openReportPage(file: string, viewport = { width: 1600, hei
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(pathToFileURL(file).href);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+    try {
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+    } catch (err) {
+      throw new Error(`${file}: the page never became ready; page errors: ${errors.join(' | ') || 'none'} (${(err as Error).message.split('\n')[0]})`);
+    }
     return {
       page,
       errors,

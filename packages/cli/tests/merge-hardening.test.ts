@@ -132,7 +132,7 @@ describe('merging into a shard directory', () => {
     const dir = tmpDir();
     await shards(dir);
     expect((await qcal(['merge', 's1', 's2', '--out', 's1', '--quiet'], dir)).code).toBe(0);
-    expect(fs.readdirSync(path.join(dir, 's1')).sort()).toEqual(['minmax.snapshot', 'minmax.table.json', 'qcal-manifest.json']);
+    expect(fs.readdirSync(path.join(dir, 's1')).sort()).toEqual(['minmax.snapshot', 'minmax.table.json', 'qcal-manifest.json', 'report.html', 'run.json']);
     const first = readJson(path.join(dir, 's1', 'minmax.table.json')).tensors;
     expect((await qcal(['merge', 's1', 's2', '--out', 's1', '--quiet'], dir)).code).toBe(0);
     expect(readJson(path.join(dir, 's1', 'minmax.table.json')).tensors).toEqual(first);

@@ -18,6 +18,7 @@
 
   /** Compact number for axes and labels. @param {number} v */
   function fmt(v) {
+    if (typeof v !== 'number') return '';
     if (v === Infinity) return '∞';
     if (v === -Infinity) return '−∞';
     if (Number.isNaN(v)) return 'NaN';

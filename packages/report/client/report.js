@@ -41,6 +41,8 @@
   const fmt3 = (v) => (Number.isFinite(v) && v !== 0 && Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(3))).replace('-', '−') : fmt(v));
   const pct = (/** @type {number} */ f) => (f === undefined || Number.isNaN(f) ? '' : f === 0 ? '0' : f < 1e-4 ? '<0.01%' : `${(f * 100).toFixed(f < 0.01 ? 2 : 1)}%`);
   const rangesOf = (/** @type {any} */ t) => Object.entries(t.ranges).map(([l, r]) => ({ label: l, color: color.get(l) || '#555', lo: r[0], hi: r[1], float: t.float.includes(l) }));
+  /** The harm shown for a ranked tensor: its own loss/gain, else its block's (coarse ranking). @param {any} h @param {string} key */
+  const harmValue = (h, key) => (h[key] !== undefined ? h[key] : h.loss !== undefined ? h.loss : h.gain !== undefined ? h.gain : h.block);
   const link = (/** @type {string} */ name) => `<a href="#" class="tlink" data-tensor="${esc(name)}">${esc(name)}</a>`;
 
   // ---------- header and run ----------
@@ -85,7 +87,7 @@
     for (const s of data.sensitivities) {
       const ranked = tensors.filter((t) => t.harm[s.label]).sort((a, b) => a.harm[s.label].rank - b.harm[s.label].rank);
       const key = s.rankedBy;
-      let txt = `<b style="color:${color.get(s.label)}">${esc(s.label)}</b> ${s.kind === 'fallback' ? 'fallback search' : 'sensitivity'}: most harmful ${ranked.slice(0, 3).map((t) => `${link(t.name)} (${key} ${fmt(t.harm[s.label][key])})`).join(', ')}`;
+      let txt = `<b style="color:${color.get(s.label)}">${esc(s.label)}</b> ${s.kind === 'fallback' ? 'fallback search' : 'sensitivity'}: most harmful ${ranked.slice(0, 3).map((t) => `${link(t.name)} (${key} ${fmt(harmValue(t.harm[s.label], key))})`).join(', ')}`;
       if (s.kind === 'fallback') txt += `; ${s.exclude.length} kept in higher precision, ${s.metric} ${fmt(s.score.heldOut !== undefined ? s.score.heldOut : s.score.search)} vs target ${fmt(s.target)} ${s.met ? '(met)' : '<span class="warn">(not met)</span>'}, ${fmt(s.allQuantizedHeldOut !== undefined ? s.allQuantizedHeldOut : s.allQuantized)} with everything quantized`;
       items.push(txt);
     }
@@ -129,7 +131,7 @@
     for (const s of data.sensitivities) {
       const key = s.rankedBy;
       const floatSet = new Set(s.exclude || []);
-      const bars = tensors.filter((t) => t.harm[s.label] && t.harm[s.label][key] !== undefined).map((t) => ({ i: t.i, v: t.harm[s.label][key], name: t.name, hl: floatSet.has(t.name) }));
+      const bars = tensors.filter((t) => t.harm[s.label] && harmValue(t.harm[s.label], key) !== undefined).map((t) => ({ i: t.i, v: harmValue(t.harm[s.label], key), name: t.name, hl: floatSet.has(t.name) }));
       parts.push(`<h3><span class="swatch" style="background:${color.get(s.label)}"></span>${esc(s.label)}: ${s.kind === 'fallback' ? 'FP32-fallback search' : 'sensitivity'} <span class="muted">(${key === 'loss' ? `${esc(s.metric)} lost when only that tensor is quantized` : `${esc(s.metric)} won back when only that tensor stays float`}; ${s.samples} samples)</span></h3>`);
       parts.push(C.barsAlongGraph({ bars, n: tensors.length, width: 1100, height: 200, yLabel: `${key} (${s.metric})`, color: color.get(s.label) || '#555' }));
       if (s.kind === 'fallback') {
@@ -141,7 +143,7 @@
           for (const name of s.exclude) {
             const t = byName.get(name);
             const h = t && t.harm[s.label];
-            const v = h ? h[key] : undefined;
+            const v = h ? harmValue(h, key) : undefined;
             parts.push(`<tr><td>${link(name)}</td><td>${esc(t ? t.opType : '')}</td><td class="num">${h ? `#${h.rank}` : ''}</td><td class="num">${v !== undefined ? fmt(v) : ''}</td></tr>`);
           }
           parts.push('</tbody></table></div>');
@@ -190,8 +192,7 @@
     if (kind === 'harm') {
       const h = t.harm[l];
       if (!h) return '';
-      const v = h.loss !== undefined ? h.loss : h.gain;
-      return `#${h.rank}<div class="sub">${fmt(v)}</div>`;
+      return `#${h.rank}<div class="sub">${fmt(harmValue(h, 'loss'))}${h.loss === undefined && h.gain === undefined && h.block !== undefined ? ' (block)' : ''}</div>`;
     }
     return '';
   }
@@ -309,7 +310,7 @@
       const e = t.eval[l];
       const hm = t.harm[l];
       const step = (r[1] - r[0]) / 255;
-      rows.push(`<tr><td><span class="swatch" style="background:${color.get(l)}"></span>${esc(l)}${t.float.includes(l) ? ' <span class="badge">kept float</span>' : ''}</td><td class="num">[${fmt(r[0])}, ${fmt(r[1])}]</td><td class="num">${fmt(step)}</td><td class="num">${f !== undefined ? pct(f) : ''}</td><td class="num">${e ? `${fmt(e.sqnrDb)} dB / ${fmt(e.cosine)}` : ''}</td><td class="num">${hm ? `#${hm.rank}${hm.loss !== undefined ? ` loss ${fmt(hm.loss)}` : ''}${hm.gain !== undefined ? ` gain ${fmt(hm.gain)}` : ''}` : ''}</td></tr>`);
+      rows.push(`<tr><td><span class="swatch" style="background:${color.get(l)}"></span>${esc(l)}${t.float.includes(l) ? ' <span class="badge">kept float</span>' : ''}</td><td class="num">[${fmt(r[0])}, ${fmt(r[1])}]</td><td class="num">${fmt(step)}</td><td class="num">${f !== undefined ? pct(f) : ''}</td><td class="num">${e ? `${fmt(e.sqnrDb)} dB / ${fmt(e.cosine)}` : ''}</td><td class="num">${hm ? `#${hm.rank}${hm.loss !== undefined ? ` loss ${fmt(hm.loss)}` : ''}${hm.gain !== undefined ? ` gain ${fmt(hm.gain)}` : ''}${hm.loss === undefined && hm.gain === undefined && hm.block !== undefined ? ` block harm ${fmt(hm.block)}` : ''}` : ''}</td></tr>`);
     }
     const stats = [];
     if (h) {

@@ -19,7 +19,7 @@ export interface ReportTensor {
   /** FP32 vs INT8 per collector label (per-layer evaluation). */
   eval: Record<string, { cosine: number; sqnrDb: number; maxAbsError: number }>;
   /** Sensitivity per collector label: loss (quantized alone), gain (float alone), rank (1 = most harmful). */
-  harm: Record<string, { loss?: number; gain?: number; rank: number }>;
+  harm: Record<string, { loss?: number; gain?: number; block?: number; rank: number }>;
 }
 
 export interface ReportCollector {
@@ -142,7 +142,10 @@ export function buildReportModel(inputs: ReportInputs): ReportModel {
   for (const [label, f] of inputs.fallbacks) {
     // A separate sensitivity report of the same collector wins for the per-layer harm.
     if (!inputs.sensitivities.has(label)) {
-      f.ranking.forEach((l, i) => { get(l.tensor, l.op, l.opType).harm[label] = { ...(l.loss !== undefined ? { loss: l.loss } : {}), ...(l.gain !== undefined ? { gain: l.gain } : {}), rank: i + 1 }; });
+      f.ranking.forEach((l, i) => {
+        const block = (l as { blockHarm?: unknown }).blockHarm;
+        get(l.tensor, l.op, l.opType).harm[label] = { ...(l.loss !== undefined ? { loss: l.loss } : {}), ...(l.gain !== undefined ? { gain: l.gain } : {}), ...(typeof block === 'number' ? { block } : {}), rank: i + 1 };
+      });
     }
     sensitivities.push({
       label,

@@ -93,7 +93,8 @@ function mergedRunRecord(dirs: readonly string[], samples: number): RunRecord | 
   for (const d of dirs) {
     try {
       const r = JSON.parse(fs.readFileSync(path.join(d, RUN_RECORD_FILE), 'utf8')) as RunRecord;
-      if (r?.format !== 'qcal-run') return undefined;
+      // Only shard records: a directory merged into before holds the merged record (counted once already).
+      if (r?.format !== 'qcal-run' || !r.shard) return undefined;
       records.push(r);
     } catch {
       return undefined;
