@@ -28,6 +28,9 @@ export const DEFAULT_SEARCH_SAMPLES = 8;
 /** Block size of the FP32-fallback search's two-level ranking (see rankTensors). */
 export const RANK_GROUP_SIZE = 8;
 
+/** Samples the fallback search ranks tensors on (the prefix search and the check use all). */
+export const RANK_SAMPLES = 2;
+
 /** Calibration samples bias correction measures on (the first ones of the calibration data). */
 export const BIAS_CORRECTION_SAMPLES = 8;
 
@@ -84,6 +87,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
         // Two-level ranking (blocks of RANK_GROUP_SIZE, then members of the harmful blocks): about
         // N/8 + a few·8 probes instead of N, the ranking of the tensors that matter unchanged.
         groupSize: RANK_GROUP_SIZE,
+        rankSamples: RANK_SAMPLES,
         search: { configDir: cfg.configDir, cwd: cfg.cwd },
         qdq: { quantizeMode: cfg.quantizeMode },
       });

@@ -37,6 +37,12 @@ export interface FallbackOptions {
   rankBy?: 'loss' | 'gain';
   /** Rank in blocks of this many tensors first, refining only harmful blocks (see rankTensors; default 1: every tensor). */
   groupSize?: number;
+  /**
+   * Samples the ranking probes run on (the first ones of the search samples; default all of
+   * them). The prefix search and the held-out check still use every sample, so a coarser ranking
+   * costs builds, not fidelity.
+   */
+  rankSamples?: number;
   /** After the prefix search, try re-quantizing each float tensor, least harmful first (default true; up to 16). */
   prune?: boolean;
   qdq?: QdqOptions;
@@ -121,7 +127,8 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
   const rankBy = opts.rankBy ?? 'loss';
   if (opts.sensitivity) ranking = rankLayers(opts.sensitivity.layers, opts.sensitivity.rankedBy);
   else {
-    const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet: searchSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch });
+    const rankSet = opts.rankSamples !== undefined && opts.rankSamples < searchSet.samples ? splitEvalSet(searchSet, Math.max(1, opts.rankSamples))[0] : searchSet;
+    const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet: rankSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch.slice(0, rankSet.batches.length) });
     try {
       ranking = await rankTensors(probe, indexGraph(src.model), { by: rankBy, groupSize: opts.groupSize, onProgress: opts.onRankProgress });
     } finally { await probe.release(); }
