@@ -36,7 +36,7 @@ const root = path.join(__dirname, '..');
 const qcalBin = path.join(root, 'packages', 'cli', 'bin', 'qcal.js');
 
 function parseArgs(argv) {
-  const o = { model: 'both', variants: ['minmax', 'entropy', 'ifmr', 'hfmg'], calib: 48, held: 40, scenes: 6, heldScenes: 4, size: 480,
+  const o = { model: 'both', variants: ['minmax', 'entropy', 'ifmr', 'hfmg', 'percentile', 'mse'], calib: 48, held: 60, scenes: 6, heldScenes: 4, size: 480,
     latencyRuns: 10, out: path.join(root, 'scratch', 'int8-ablation'), json: undefined, bcSamples: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
