@@ -67,7 +67,8 @@ Options:
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)
   --no-report            do not write <out>/report.html (nor keep the histograms it shows)
-  --histogram-stride N   the report's histograms look at every N-th value (default 1: all)
+  --histogram-stride N   the report's histograms look at every N-th value (1: all; default 0:
+                         automatic, about 16384 values per tensor and batch)
   --quiet                no progress or summary output
   -h, --help             this help
 

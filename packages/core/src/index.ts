@@ -91,5 +91,5 @@ export { upgradeOpset, OPSET_UPGRADE_CONVERTED_OPS, OPSET_UPGRADE_UNCHANGED_OPS 
 export type { OpsetUpgradeResult } from './onnx/opset-upgrade';
 export { createActivationHistogram, addToHistogram, mergeActivationHistograms } from './runner/activation-histogram';
 export type { ActivationHistogram } from './runner/activation-histogram';
-export { createActivationRecorder, serializeHistogram, deserializeHistogram, mergeHistogramSets } from './runner/activation-recorder';
+export { createActivationRecorder, serializeHistogram, deserializeHistogram, mergeHistogramSets, autoStride, AUTO_SAMPLE } from './runner/activation-recorder';
 export type { HistogramSettings, TensorHistogram, ActivationHistograms, ActivationRecorder } from './runner/activation-recorder';

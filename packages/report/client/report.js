@@ -63,7 +63,11 @@
     rows.push(['collectors', data.collectors.map((/** @type {any} */ c) => `<div class="coll"><span class="swatch" style="background:${color.get(c.label)}"></span><b>${esc(c.label)}</b>${c.name !== c.label ? ` (${esc(c.name)})` : ''} · ${c.tensors} tensors${c.samples !== undefined ? ` · ${c.samples} samples` : ''}${c.floatFallback ? ` · ${c.floatFallback.tensors.length} kept in higher precision` : ''}<div class="sub opts">${esc(JSON.stringify(c.options))}</div></div>`).join('') || '<i>none</i>']);
     if (data.histograms) {
       const h = data.histograms;
-      rows.push(['histograms', `${h.bins} bins per tensor from the calibration pass itself (no extra inference), ${h.stride === 1 ? 'every value' : `every ${h.stride}th value`}; ${(h.ms / 1000).toFixed(1)} s spent on them`]);
+      let looked = 0;
+      let all = 0;
+      for (const t of tensors) if (t.hist) { looked += t.hist.count; all += t.hist.values || t.hist.count; }
+      const how = h.stride === 1 ? 'every value' : h.stride > 1 ? `every ${h.stride}th value` : 'about 16384 values of each tensor per batch (every n-th block of 16 values, n odd)';
+      rows.push(['histograms', `${h.bins} bins per tensor from the calibration pass itself (no extra inference), ${how}: ${looked.toLocaleString()} of ${all.toLocaleString()} values looked at (${all ? ((100 * looked) / all).toPrecision(3) : 0}%); ${(h.ms / 1000).toFixed(1)} s spent on them`]);
     } else {
       rows.push(['histograms', '<span class="warn">none in this directory (run.json absent or the run kept only in-graph min/max): ranges only</span>']);
     }
@@ -315,7 +319,7 @@
     const stats = [];
     if (h) {
       const ms = M.meanStd(h);
-      stats.push(`values seen ${h.count.toLocaleString()}${data.histograms && data.histograms.stride > 1 ? ` (every ${data.histograms.stride}th)` : ''}`);
+      stats.push(`values looked at ${h.count.toLocaleString()}${h.values && h.values > h.count ? ` of ${h.values.toLocaleString()} (1 in ${Math.round(h.values / h.count)}; counts are of that sample)` : ''}`);
       if (h.min !== null) stats.push(`min ${fmt(h.min)}, max ${fmt(h.max)}`);
       if (h.counts.length) stats.push(`mean ≈ ${fmt(ms.mean)}, std ≈ ${fmt(ms.std)}`, `p0.01 ${fmt(M.quantile(h, 1e-4))}, p99.99 ${fmt(M.quantile(h, 1 - 1e-4))}`, `bin width ${fmt(h.width)}`);
       stats.push(h.nan + h.posInf + h.negInf ? `<span class="bad">NaN ${h.nan}, +Inf ${h.posInf}, −Inf ${h.negInf}</span>` : 'no NaN/Inf');

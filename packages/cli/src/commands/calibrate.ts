@@ -99,7 +99,7 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     force: v.force,
     hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
     report: v['no-report'] ? false : undefined,
-    histogramStride: numberFlag(v['histogram-stride'], 'histogram-stride', { integer: true, min: 1 }),
+    histogramStride: numberFlag(v['histogram-stride'], 'histogram-stride', { integer: true, min: 0 }),
     quiet: v.quiet,
   };
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });

@@ -46,7 +46,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   force: false,
   quiet: false,
   report: true,
-  histogramStride: 1,
+  histogramStride: 0,
 });
 
 /**

@@ -83,7 +83,7 @@ export interface ResolvedConfig {
   readonly limits?: Readonly<Partial<Limits>>;
   /** Write `<out>/report.html` (and keep the histograms it needs). Default true. */
   readonly report: boolean;
-  /** Histograms for the report look at every n-th value. Default 1 (every value). */
+  /** Histograms for the report look at every n-th value; 0 (default) = automatic (about 16384 values per tensor and batch). */
   readonly histogramStride: number;
 }
 

@@ -1,4 +1,4 @@
-import { createActivationHistogram, addToHistogram, mergeActivationHistograms, createActivationRecorder, mergeHistogramSets, mulberry32 } from '@qcal/core';
+import { createActivationHistogram, addToHistogram, mergeActivationHistograms, createActivationRecorder, mergeHistogramSets, autoStride, mulberry32 } from '@qcal/core';
 
 /** Independent oracle: every finite value's bin on the final grid, counted directly. */
 function direct(values: number[], width: number, offset: number, bins: number): number[] {
@@ -85,17 +85,19 @@ describe('activation histogram (report)', () => {
     }
   });
 
-  it('with a stride looks at every n-th value only', () => {
+  it('with a stride looks at every n-th block of 16 values only', () => {
     const h = createActivationHistogram(8);
-    addToHistogram(h, Float32Array.of(1, NaN, 2, NaN, 3, NaN), 2);
-    expect([h.count, h.nan, h.min, h.max]).toEqual([3, 0, 1, 3]);
+    // Blocks [0,16) and [32,48) of 40 values with stride 2: indices 0..15 and 32..39.
+    const x = Float32Array.from({ length: 40 }, (_, i) => (i >= 16 && i < 32 ? NaN : i));
+    addToHistogram(h, x, 2);
+    expect([h.count, h.nan, h.min, h.max]).toEqual([24, 0, 0, 39]);
   });
 
   it('the recorder stores occupied bins only and its shards merge to one pass', () => {
     const tensors = [{ name: 't', opName: 'n', opType: 'Relu', consumers: [] }];
-    const one = createActivationRecorder(tensors, { bins: 64 });
-    const a = createActivationRecorder(tensors, { bins: 64 });
-    const b = createActivationRecorder(tensors, { bins: 64 });
+    const one = createActivationRecorder(tensors, { bins: 64, stride: 1 });
+    const a = createActivationRecorder(tensors, { bins: 64, stride: 1 });
+    const b = createActivationRecorder(tensors, { bins: 64, stride: 1 });
     const x = Float32Array.from({ length: 1000 }, (_, i) => Math.max(0, Math.sin(i) * 4));
     const y = Float32Array.from({ length: 1000 }, (_, i) => Math.max(0, Math.cos(i) * 9));
     one.observe('t', x, [1000]);
@@ -109,5 +111,15 @@ describe('activation histogram (report)', () => {
     expect(whole.op).toBe('n');
     const merged = mergeHistogramSets([a.result(), b.result()]).tensors.t!;
     expect({ ...merged }).toEqual({ ...whole });
+    expect(whole.values).toBe(2000);
+  });
+
+  it('the automatic stride looks at about 16384 values of a tensor per batch, with an odd stride', () => {
+    expect([1, 16384, 16385, 32768, 32769, 49153, 1638400].map(autoStride)).toEqual([1, 1, 3, 3, 3, 5, 101]);
+    const rec = createActivationRecorder([{ name: 't', opName: 'n', opType: 'Relu', consumers: [] }], { bins: 64 });
+    rec.observe('t', new Float32Array(100000).fill(1), [100000]);
+    const t = rec.result().tensors.t!;
+    // ⌈100000 / 16384⌉ = 7 (odd): blocks 0, 7, 14, … of 16 values: ⌈6250 / 7⌉ = 893 blocks.
+    expect([t.count, t.values]).toEqual([893 * 16, 100000]);
   });
 });
