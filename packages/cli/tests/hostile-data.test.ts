@@ -248,3 +248,25 @@ describe('deeply nested JSON (recursive code downstream would overflow the stack
     expect(r.code).toBe(2);
   });
 });
+
+describe('table files that would read back as a different table', () => {
+  it.each([
+    ['a TensorRT cache naming a tensor twice', 'd.cache', 'TRT-8601-EntropyCalibration2\nx: 3c010204\nx: 3d010204\n', /d\.cache:3: tensor "x" appears twice/],
+    ['a tpu-mlir table naming a tensor twice', 'd.cali_table', '# tpu\nx 1.0 -1.0 1.0\nx 2.0 -2.0 2.0\n', /d\.cali_table:3: tensor "x" appears twice/],
+    ['an onnxruntime cache naming a tensor twice', 'calibration.cache', 'x 1.0\nx 2.0\n', /calibration\.cache:2: tensor "x" appears twice/],
+  ])('%s: exit 2 (was last-one-wins, exit 0)', async (_what, name, text, msg) => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, name), text);
+    const r = await qcal(['convert', name, '--to', 'json', '--out', 'o.json'], dir);
+    expect(r.stderr).toMatch(msg);
+    expect(r.code).toBe(2);
+  });
+
+  it('a tensor named __proto__ in a TensorRT cache is a tensor like any other (was silently dropped)', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'p.cache'), 'TRT-8601-EntropyCalibration2\n__proto__: 3c010204\ny: 3c010204\n');
+    const r = await qcal(['convert', 'p.cache', '--to', 'json', '--out', 'o.json'], dir);
+    expect(r.code).toBe(0);
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'o.json'), 'utf8')).tensors).sort()).toEqual(['__proto__', 'y']);
+  });
+});

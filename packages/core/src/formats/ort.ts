@@ -24,7 +24,7 @@ import { TableError } from '../errors';
 import type { OrtCalibrationMethod, TableFormatOptions } from './types';
 import { compareCodePoints, pythonFloatRepr, pythonJsonString } from './py-format';
 import { decodeTrtTable, encodeTrtTable } from './flatbuffers';
-import { checkTextName, lineError, parseDecimal, textLines } from './text-lines';
+import { addTensor, checkTextName, lineError, parseDecimal, textLines } from './text-lines';
 
 export const ORT_FILES = { json: 'calibration.json', flatbuffers: 'calibration.flatbuffers', cache: 'calibration.cache' } as const;
 export type OrtFileKind = keyof typeof ORT_FILES;
@@ -151,7 +151,7 @@ export function readOrtJson(text: string, file: string): CalibrationTable {
       if (typeof td !== 'object' || td === null || !('lowest' in td) || !('highest' in td)) {
         throw new TableError(`${file}: tensor "${name}" has no "lowest"/"highest"; expected a TensorData with both`);
       }
-      tensors[name] = { op: '', min: jsonScalar(td.lowest, `"${name}".lowest`, file), max: jsonScalar(td.highest, `"${name}".highest`, file) };
+      addTensor(tensors, name, { op: '', min: jsonScalar(td.lowest, `"${name}".lowest`, file), max: jsonScalar(td.highest, `"${name}".highest`, file) }, () => new TableError(`${file}: tensor "${name}" appears twice`));
     }
     return ortTable(tensors, file, method);
   }
@@ -159,7 +159,7 @@ export function readOrtJson(text: string, file: string): CalibrationTable {
     if (!Array.isArray(v) || v.length !== 2) {
       throw new TableError(`${file}: tensor "${name}" is ${JSON.stringify(v)}; expected [lowest, highest] (or a TensorsData file with "CLS": "TensorsData")`);
     }
-    tensors[name] = { op: '', min: jsonScalar(v[0], `"${name}"[0]`, file), max: jsonScalar(v[1], `"${name}"[1]`, file) };
+    addTensor(tensors, name, { op: '', min: jsonScalar(v[0], `"${name}"[0]`, file), max: jsonScalar(v[1], `"${name}"[1]`, file) }, () => new TableError(`${file}: tensor "${name}" appears twice`));
   }
   return ortTable(tensors, file);
 }
@@ -174,7 +174,7 @@ function amaxValue(token: string, where: () => TableError): number {
 export function readOrtFlatbuffers(buf: Uint8Array, file: string): CalibrationTable {
   const tensors: Record<string, TableEntry> = {};
   decodeTrtTable(buf, file).forEach(([key, value], i) => {
-    tensors[key] = symmetric(amaxValue(value, () => new TableError(`${file}: entry ${i} ("${key}") has value ${JSON.stringify(value)}; expected a non-negative decimal amax`)));
+    addTensor(tensors, key, symmetric(amaxValue(value, () => new TableError(`${file}: entry ${i} ("${key}") has value ${JSON.stringify(value)}; expected a non-negative decimal amax`))), () => new TableError(`${file}: entry ${i}: tensor "${key}" appears twice`));
   });
   return ortTable(tensors, file);
 }
@@ -191,7 +191,7 @@ export function readOrtCache(text: string, file: string): CalibrationTable {
     const name = cut > 0 ? line.text.slice(0, cut) : '';
     const bad = (): TableError => lineError(file, line.no, `expected "<tensor name> <amax>" with a non-negative decimal amax, found ${JSON.stringify(line.text)}`);
     if (name === '') throw bad();
-    tensors[name] = symmetric(amaxValue(line.text.slice(cut + 1).trim(), bad));
+    addTensor(tensors, name, symmetric(amaxValue(line.text.slice(cut + 1).trim(), bad)), () => lineError(file, line.no, `tensor "${name}" appears twice`));
   }
   return ortTable(tensors, file);
 }

@@ -14,7 +14,7 @@ import type { CalibrationTable, TableEntry } from '../table';
 import { TableError } from '../errors';
 import type { TableFormatOptions, TrtAlgorithm } from './types';
 import { TRT_ALGORITHMS } from './types';
-import { amaxOf, checkTextName, lineError, textLines } from './text-lines';
+import { addTensor, amaxOf, checkTextName, lineError, textLines } from './text-lines';
 
 export const DEFAULT_TRT_VERSION = 8601;
 
@@ -93,7 +93,7 @@ export function readTensorrtCache(text: string, file: string): CalibrationTable 
       throw lineError(file, line.no, `scale ${e[2]} is ${scale}, expected a finite non-negative float32`);
     }
     const amax = Math.fround(scale * 127);
-    tensors[e[1]!] = { op: '', min: amax === 0 ? 0 : -amax, max: amax };
+    addTensor(tensors, e[1]!, { op: '', min: amax === 0 ? 0 : -amax, max: amax }, () => lineError(file, line.no, `tensor "${e[1]}" appears twice`));
   }
   const collector = algorithm.startsWith('Entropy') ? 'entropy' : algorithm === 'MinMaxCalibration' ? 'minmax' : algorithm === 'LegacyCalibration' ? 'legacy' : 'tensorrt';
   return { collector, options: {}, model: '', samples: 0, tensors, meta: { source: file, tensorrt: { version, algorithm } } };

@@ -37,3 +37,12 @@ export function checkTextName(name: string, format: string, forbidden?: RegExp, 
     throw new TableError(`tensor name ${JSON.stringify(name)} cannot be written to a ${format} table: ${name === '' ? 'it is empty' : /[\r\n]/.test(name) ? 'it contains a line break' : why}; exclude the tensor or write another format`);
   }
 }
+
+/**
+ * Adds a tensor to a table being read: an own property even for names like `__proto__`, and a
+ * name given twice is an error (`duplicate()`), not a silent last-one-wins.
+ */
+export function addTensor(tensors: Record<string, TableEntry>, name: string, entry: TableEntry, duplicate: () => TableError): void {
+  if (Object.prototype.hasOwnProperty.call(tensors, name)) throw duplicate();
+  Object.defineProperty(tensors, name, { value: entry, enumerable: true, writable: true, configurable: true });
+}

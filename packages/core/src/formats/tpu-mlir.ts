@@ -21,7 +21,7 @@
 import type { CalibrationTable, TableEntry, TableMeta } from '../table';
 import type { TableFormatOptions, TpuMlirHeader } from './types';
 import { pythonFixed } from './py-format';
-import { amaxOf, checkTextName, lineError, parseDecimal, textLines } from './text-lines';
+import { addTensor, amaxOf, checkTextName, lineError, parseDecimal, textLines } from './text-lines';
 
 /** tpu-mlir's threshold floor (`threshold <= 1e-5 or nan` → 1e-5). */
 export const TPU_MLIR_MIN_THRESHOLD = 1e-5;
@@ -94,9 +94,9 @@ export function readTpuMlirTable(text: string, file: string): CalibrationTable {
     const [th, min, max] = nums as [number, number, number];
     const amax = Math.max(Math.abs(min), Math.abs(max));
     const fromColumns = Math.abs(th - amax) <= 1e-7 || (th <= TPU_MLIR_MIN_THRESHOLD && amax <= TPU_MLIR_MIN_THRESHOLD);
-    tensors[fields[0]!] = fromColumns
+    addTensor(tensors, fields[0]!, fromColumns
       ? { op: '', min, max }
-      : { op: '', min: min < 0 ? -th : 0, max: th, observedMin: min, observedMax: max };
+      : { op: '', min: min < 0 ? -th : 0, max: th, observedMin: min, observedMax: max }, () => lineError(file, line.no, `tensor "${fields[0]}" appears twice`));
   }
   const meta: TableMeta = { source: file, tpuMlir: header };
   return {
