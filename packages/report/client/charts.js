@@ -83,6 +83,7 @@
     const counts = hist ? hist.counts : [];
     let ymax = 0;
     for (const c of counts) ymax = Math.max(ymax, f(c));
+    if (!mini) ymax *= 1.12; // headroom for spike labels
     const Y = (/** @type {number} */ c) => m.t + ph - (ymax > 0 ? (f(c) / ymax) * ph : 0);
     const parts = [];
     parts.push(`<svg class="chart ${mini ? 'mini' : 'hist'}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">`);
@@ -102,37 +103,65 @@
       }
       if (x0 < 0 && x1 > 0) parts.push(`<line x1="${X(0)}" x2="${X(0)}" y1="${m.t}" y2="${m.t + ph}" class="zero"/>`);
     }
+    // Range lines go under the bars (a spike at a range's end, e.g. ReLU6 outputs at exactly 6,
+    // must stay visible); brackets and labels above the plot come after.
+    const under = [];
+    const over = [];
+    ranges.forEach((r, i) => {
+      const a = X(r.lo);
+      const b = X(r.hi);
+      const dash = r.float ? ' stroke-dasharray="2 3"' : '';
+      if (mini) {
+        under.push(`<line x1="${a}" x2="${a}" y1="0" y2="${H}" stroke="${r.color}" stroke-width="1.5"${dash}/><line x1="${b}" x2="${b}" y1="0" y2="${H}" stroke="${r.color}" stroke-width="1.5"${dash}/>`);
+        return;
+      }
+      const y = 8 + 16 * i;
+      const vd = ` stroke-dasharray="${r.float ? '2 3' : '5 3'}"`;
+      under.push(`<line x1="${a}" x2="${a}" y1="${y}" y2="${m.t + ph}" stroke="${r.color}" stroke-width="1.5"${vd}/><line x1="${b}" x2="${b}" y1="${y}" y2="${m.t + ph}" stroke="${r.color}" stroke-width="1.5"${vd}/>`);
+      over.push(`<g class="range"><title>${esc(`${r.label}: [${r.lo}, ${r.hi}]${r.float ? ' (kept in higher precision)' : ''}`)}</title>`
+        + `<line x1="${a}" x2="${b}" y1="${y}" y2="${y}" stroke="${r.color}" stroke-width="3"${dash}/>`
+        + `<text x="${m.l - 4}" y="${y + 4}" class="rlabel" fill="${r.color}" text-anchor="end">${esc(r.label)}${r.float ? '*' : ''}</text></g>`);
+    });
+    parts.push(...under);
     if (hist && counts.length) {
       let d = '';
       const base = m.t + ph;
       for (let k = 0; k < counts.length; k++) {
         if (!counts[k]) continue;
         const a = X((hist.offset + k) * hist.width);
-        const b = Math.max(X((hist.offset + k + 1) * hist.width), a + 0.6);
+        const b = Math.max(X((hist.offset + k + 1) * hist.width), a + (mini ? 0.8 : 2));
         d += `M${a.toFixed(2)} ${base}V${Y(counts[k]).toFixed(2)}H${b.toFixed(2)}V${base}Z`;
       }
       parts.push(`<path class="bars" d="${d}"/>`);
+      if (!mini) parts.push(...spikeLabels(hist, X, Y));
     } else if (!mini) {
       parts.push(`<text x="${m.l + pw / 2}" y="${m.t + ph / 2}" class="nodata" text-anchor="middle">no histogram: the run kept only min/max for this tensor</text>`);
     }
-    ranges.forEach((r, i) => {
-      const a = X(r.lo);
-      const b = X(r.hi);
-      const dash = r.float ? ' stroke-dasharray="2 3"' : '';
-      if (mini) {
-        parts.push(`<line x1="${a}" x2="${a}" y1="0" y2="${H}" stroke="${r.color}" stroke-width="1.5"${dash}/><line x1="${b}" x2="${b}" y1="0" y2="${H}" stroke="${r.color}" stroke-width="1.5"${dash}/>`);
-        return;
-      }
-      const y = 8 + 16 * i;
-      parts.push(`<g class="range"><title>${esc(`${r.label}: [${r.lo}, ${r.hi}]${r.float ? ' (kept in higher precision)' : ''}`)}</title>`
-        + `<line x1="${a}" x2="${a}" y1="${y}" y2="${m.t + ph}" stroke="${r.color}" stroke-width="1.5" stroke-dasharray="${r.float ? '2 3' : '5 3'}"/>`
-        + `<line x1="${b}" x2="${b}" y1="${y}" y2="${m.t + ph}" stroke="${r.color}" stroke-width="1.5" stroke-dasharray="${r.float ? '2 3' : '5 3'}"/>`
-        + `<line x1="${a}" x2="${b}" y1="${y}" y2="${y}" stroke="${r.color}" stroke-width="3"${dash}/>`
-        + `<text x="${m.l - 4}" y="${y + 4}" class="rlabel" fill="${r.color}" text-anchor="end">${esc(r.label)}${r.float ? '*' : ''}</text></g>`);
-    });
+    parts.push(...over);
     if (!mini) parts.push(`<text x="${m.l + 4}" y="${m.t + 12}" class="axis-note">${log ? 'count (log scale)' : 'count'}</text>`);
     parts.push('</svg>');
     return parts.join('');
+  }
+
+  /**
+   * Labels for spikes — a bin holding over 5 % of the values and 10× the median occupied bin
+   * (zeros after a ReLU, ReLU6 outputs at exactly 6): thin bars that would pass for range lines.
+   * @param {Hist} h @param {(v: number) => number} X @param {(c: number) => number} Y
+   */
+  function spikeLabels(h, X, Y) {
+    let total = 0;
+    for (const c of h.counts) total += c;
+    const nz = h.counts.filter((c) => c > 0).sort((a, b) => a - b);
+    const median = nz[Math.floor(nz.length / 2)] || 0;
+    const out = [];
+    h.counts.forEach((c, k) => {
+      if (c > 0.05 * total && c > 10 * median && out.length < 3) {
+        const v = (h.offset + k) * h.width;
+        const x = X(v + h.width / 2);
+        out.push(`<g class="spike"><circle cx="${x.toFixed(1)}" cy="${(Y(c) - 5).toFixed(1)}" r="3"/><text x="${x.toFixed(1)}" y="${(Y(c) - 11).toFixed(1)}" text-anchor="${k > h.counts.length / 2 ? 'end' : 'start'}">${((100 * c) / total).toFixed(1)}% in [${fmt(v)}, ${fmt(v + h.width)})</text></g>`);
+      }
+    });
+    return out;
   }
 
   /** Tick positions on a log10(1+c) axis: 1, 10, 100, … as axis values. @param {number} ymax */
