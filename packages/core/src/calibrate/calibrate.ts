@@ -230,7 +230,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
     return recorder ? { instances, counts, histograms: recorder.result() } : { instances, counts };
   } catch (e) {
-    await pool?.close();
+    pool?.close();
     throw e;
   } finally {
     await session.release();

@@ -78,7 +78,8 @@ export class CollectPool {
   ) {
     for (let k = 0; k < n; k++) {
       const w = new Worker(script);
-      // Never keeps the process alive: a run that fails elsewhere still exits.
+      // Keeps the process alive only while a reply is awaited (see refs()): a run that fails
+      // elsewhere, leaving the pool open, still exits.
       w.unref();
       w.on('message', (m: PoolReply) => this.onMessage(k, m));
       w.on('error', (e) => this.fail(e));
@@ -101,9 +102,15 @@ export class CollectPool {
     for (const w of this.rangeWaits.values()) w.reject(this.failure);
     this.waits.clear();
     this.rangeWaits.clear();
+    this.refs();
   }
 
   private onMessage(k: number, m: PoolReply): void {
+    this.handle(k, m);
+    this.refs();
+  }
+
+  private handle(k: number, m: PoolReply): void {
     if (m.type === 'log') this.logger[m.level](m.message);
     else if (m.type === 'error') {
       const e = new CalibrationError(m.message);
@@ -116,7 +123,15 @@ export class CollectPool {
 
   private wait(key: string): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => this.waits.set(key, { resolve, reject }));
+    const p = new Promise<void>((resolve, reject) => this.waits.set(key, { resolve, reject }));
+    this.refs();
+    return p;
+  }
+
+  /** Workers hold the event loop open exactly while some reply is awaited. */
+  private refs(): void {
+    const busy = this.waits.size + this.rangeWaits.size > 0;
+    for (const w of this.workers) { if (busy) w.ref(); else w.unref(); }
   }
 
   /** Whether `tensor` goes to a worker for planned collector `i`. */
@@ -188,6 +203,7 @@ export class CollectPool {
     const parts = await Promise.all(this.workers.map((w, k) => {
       if (this.failure) return Promise.reject(this.failure);
       const p = new Promise<Record<string, TensorRange>>((resolve, reject) => this.rangeWaits.set(`${k}:${slot}`, { resolve, reject }));
+      this.refs();
       w.postMessage({ type: 'post', collector: slot, samples: ctx.samples, batches: ctx.batches } satisfies PoolRequest);
       return p;
     }));
@@ -199,12 +215,16 @@ export class CollectPool {
     return {
       collect: () => { throw new CalibrationError('internal: a worker-backed collector was called in-thread'); },
       postCollect: async (ctx) => {
-        try { return await this.postCollect(i, ctx); } finally { if (i === this.eligible[this.eligible.length - 1]) await this.close(); }
+        try { return await this.postCollect(i, ctx); } finally { if (i === this.eligible[this.eligible.length - 1]) this.close(); }
       },
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /**
+   * Stops the workers without waiting for their exit: awaiting `terminate()` of unref'd workers
+   * lets the event loop run empty and the process end silently mid-run (seen: exit 0, no output).
+   */
+  close(): void {
+    for (const w of this.workers) void w.terminate().catch(() => undefined);
   }
 }

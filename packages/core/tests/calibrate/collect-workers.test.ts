@@ -7,6 +7,7 @@ import { DataType, calibrate, loadCollectors, encodeModel, type OnnxModel, type 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 const W = 3000;
 const node = (opType: string, input: string[], output: string[]): OnnxNode => ({ opType, input, output, name: `${opType}_${output[0]}`, attribute: [] });
@@ -50,5 +51,26 @@ test('tables with collect workers equal in-thread collection', async () => {
   }
   expect(logs.filter((m) => /worker/.test(m))).toEqual(['qcal: entropy, ifmr, hfmg collecting on 2 worker thread(s)']);
   expect(tables[1]).toEqual(tables[0]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a plain node process (no other handles) runs to the end with collect workers', () => {
+  // Regression: awaiting terminate() of unref'd workers let the event loop run empty and the
+  // process exit 0 in the middle of postCollect, with no table. Run from the built package.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-workers-exit-'));
+  const file = path.join(dir, 'm.onnx');
+  fs.writeFileSync(file, encodeModel(model()));
+  const core = path.resolve(__dirname, '..', '..', 'dist', 'index.js');
+  const script = `
+    const core = require(${JSON.stringify(core)});
+    const { collectors, registry } = core.loadCollectors(['entropy', 'ifmr', 'hfmg'], { configDir: ${JSON.stringify(dir)}, cwd: ${JSON.stringify(dir)} });
+    const data = { async *[Symbol.asyncIterator]() { for (let i = 0; i < 3; i++) yield { x: { type: 'float32', data: Float32Array.from({ length: ${W} }, (_, k) => Math.sin(k + i)), dims: [1, ${W}] } }; } };
+    core.calibrate({ model: ${JSON.stringify(file)}, data: { data }, collectors, registry, session: { collectWorkers: 2 }, tensors: 'all' })
+      .then((r) => console.log('tables', r.results.map((x) => Object.keys(x.table.tensors).length).join(',')));`;
+  for (let run = 0; run < 3; run++) {
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('tables 5,5,5');
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
