@@ -15,7 +15,7 @@ function sources(dir: string): string[] {
     return e.isDirectory() ? sources(p) : /\.(ts|js)$/.test(e.name) ? [p] : [];
   });
 }
-const specifiers = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|require\()\s*'([^']+)'/g)].map((m) => m[1]!);
+const specifiers = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|require\(|import\s+|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
 
 test('the kit has no dependency and imports nothing but its own files', () => {
   const p = pkg('packages/plugin-kit');
