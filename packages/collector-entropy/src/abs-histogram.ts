@@ -132,3 +132,21 @@ export function addToAbsHistogram(hist: AbsHistogram, data: Float32Array, absMax
   for (let k = 0; k < old.length && k < numBins; k++) counts[k] = counts[k]! + old[k]!;
   return { counts, edges };
 }
+
+/** A modelopt |x| histogram being grown batch by batch, with the zeros seen before it had a grid. */
+export interface AbsAccumulator { abs?: AbsHistogram; zeros: number }
+
+/**
+ * Adds one batch (`absMax` = its finite abs-max, `finite` = its count of finite values) to `acc`:
+ * the first batch with a non-zero value creates the grid of `numBins` bins, later ones grow it
+ * (addToAbsHistogram). All-zero batches before any grid are counted and put into bin 0 when the grid
+ * appears (modelopt's histc would have put them there). NaN/±Infinity must be excluded by the caller's
+ * scan (absMax, finite); the histogram kernels skip them.
+ */
+export function addAbsBatch(acc: AbsAccumulator, data: Float32Array, absMax: number, finite: number, numBins: number): void {
+  if (acc.abs) acc.abs = addToAbsHistogram(acc.abs, data, absMax);
+  else if (absMax > 0) {
+    acc.abs = absHistogram(data, absMax, numBins);
+    acc.abs.counts[0] = acc.abs.counts[0]! + acc.zeros;
+  } else acc.zeros += finite;
+}

@@ -1,5 +1,5 @@
 import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
-import { absHistogram, addToAbsHistogram, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
+import { addAbsBatch, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
 import { modeloptMseAmax } from './modelopt-mse';
 
 export interface MseOptions {
@@ -35,11 +35,7 @@ class MseCollector implements CalibrationCollector {
     if (!scan.finite) return;
     if (scan.min < s.min) s.min = scan.min;
     if (scan.max > s.max) s.max = scan.max;
-    if (s.abs) s.abs = addToAbsHistogram(s.abs, tensor.data, scan.absMax);
-    else if (scan.absMax > 0) {
-      s.abs = absHistogram(tensor.data, scan.absMax, this.options.numBins);
-      s.abs.counts[0] = s.abs.counts[0]! + s.zeros;
-    } else s.zeros += scan.finite;
+    addAbsBatch(s, tensor.data, scan.absMax, scan.finite, this.options.numBins);
   }
 
   postCollect(): Record<string, TensorRange> {

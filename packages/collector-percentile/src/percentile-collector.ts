@@ -1,5 +1,5 @@
 import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
-import { absHistogram, addToAbsHistogram, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
+import { addAbsBatch, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
 import { absFinite, addToOrtAbsHistogram, ortAbsHistogram, ortPercentileRange, type OrtAbsHistogram } from './ort-abs-histogram';
 import { histogramPercentile } from './histogram-percentile';
 
@@ -41,11 +41,7 @@ class PercentileCollector implements CalibrationCollector {
     if (this.options.mode === 'onnxruntime') {
       const abs = absFinite(tensor.data);
       s.ort = s.ort ? addToOrtAbsHistogram(s.ort, abs) : ortAbsHistogram(abs, this.options.numBins);
-    } else if (s.abs) s.abs = addToAbsHistogram(s.abs, tensor.data, scan.absMax);
-    else if (scan.absMax > 0) {
-      s.abs = absHistogram(tensor.data, scan.absMax, this.options.numBins);
-      s.abs.counts[0] = s.abs.counts[0]! + s.zeros;
-    } else s.zeros += scan.finite; // all zeros before any grid: they belong to bin 0 (modelopt's histc would put them there)
+    } else addAbsBatch(s, tensor.data, scan.absMax, scan.finite, this.options.numBins);
   }
 
   postCollect(): Record<string, TensorRange> {
