@@ -16,3 +16,10 @@ export type { BiasCorrectionOptions, BiasCorrectionResult } from './passes/bias-
 export { findBiasSites } from './passes/bias-sites';
 export type { BiasSite } from './passes/bias-sites';
 export { prepareQdqWork } from './build-qdq';
+export { smoothQuant, applySmoothQuant, findSmoothSites, smoothingFactors } from './passes/smooth-quant';
+export type { SmoothQuantOptions, SmoothQuantResult, SmoothSite, SmoothConsumer, SmoothFold } from './passes/smooth-quant';
+export { crossLayerEqualization, applyCrossLayerEqualization, findClePairs, equalizationFactors, channelAbsMax, SCALE_EQUIVARIANT } from './passes/cross-layer-equalization';
+export type { CrossLayerEqualizationOptions, CleResult, ClePair, CleLayer } from './passes/cross-layer-equalization';
+export { measureChannelRanges, withChannelRanges } from './passes/channel-stats';
+export type { ChannelRange, ChannelTensor } from './passes/channel-stats';
+export { rescaledRange } from './passes/rescale';

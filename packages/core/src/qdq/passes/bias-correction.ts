@@ -58,8 +58,10 @@ async function channelMeans(model: OnnxModel, sites: readonly BiasSite[], feeds:
  */
 export async function measureBiasCorrection(model: OnnxModel, table: CalibrationTable, qdq: QdqOptions, feeds: readonly Readonly<Record<string, FeedTensor>>[], opts: BiasCorrectionOptions = {}): Promise<BiasCorrectionResult> {
   const use = feeds.slice(0, opts.samples ?? 16);
-  const iterations = Math.max(1, Math.min(opts.iterations ?? Infinity, findBiasSites(prepareQdqWork(model, qdq).fold.model).length || 1));
-  const work = prepareQdqWork(model, qdq).fold.model;
+  // The float model the writer quantizes, with earlier passes' rewrites (equalized weights, smoothed biases).
+  const base = prepareQdqWork(model, qdq).fold.model;
+  const work = qdq.rewrite ? qdq.rewrite(base) : base;
+  const iterations = Math.max(1, Math.min(opts.iterations ?? Infinity, findBiasSites(work).length || 1));
   const sites = findBiasSites(work);
   const consts = new Constants(work.graph!);
   const biases = new Map<string, Float32Array>(sites.map((s) => [s.output, Float32Array.from(consts.get(s.bias)!.values)]));

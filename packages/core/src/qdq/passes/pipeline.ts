@@ -2,13 +2,19 @@ import type { OnnxModel } from '../../onnx/model';
 import type { SessionSettings } from '../../runner/session';
 import type { FeedTensor } from '../../tensor';
 import type { CalibrationTable } from '../../table';
-import { buildQdqModel, type QdqOptions, type QdqReport } from '../build-qdq';
+import { buildQdqModel, prepareQdqWork, type QdqOptions, type QdqReport } from '../build-qdq';
 import { applyBiasCorrection, measureBiasCorrection, type BiasCorrectionOptions } from './bias-correction';
+import { crossLayerEqualization, type CrossLayerEqualizationOptions } from './cross-layer-equalization';
+import { smoothQuant, type SmoothQuantOptions } from './smooth-quant';
 
 /** metadata_props key listing the passes applied to a QDQ model (JSON array of {@link AppliedPass}). */
 export const PASSES_METADATA_KEY = 'qcal.passes';
 
 export interface QdqPassOptions extends QdqOptions {
+  /** Cross-layer equalization (needs `calibration` to rescale ranges): true or its options. */
+  crossLayerEqualization?: boolean | CrossLayerEqualizationOptions;
+  /** SmoothQuant on MatMul/Gemm inputs (needs `calibration`): true or its options. */
+  smoothQuant?: boolean | SmoothQuantOptions;
   /** Empirical bias correction (needs `calibration`): true or its options. */
   biasCorrection?: boolean | BiasCorrectionOptions;
   /** Calibration samples for passes that measure (one feed record per sample). */
@@ -24,27 +30,58 @@ export interface AppliedPass {
 
 export interface QdqPassReport extends QdqReport {
   passes: AppliedPass[];
+  /** The table the QDQ model was built from when a pass rescaled ranges (else absent). */
+  table?: CalibrationTable;
 }
 
+const opt = <T extends object>(v: boolean | T | undefined): T => (typeof v === 'object' ? v : ({} as T));
+
 /**
- * The QDQ writer with graph passes around it: passes that rewrite the float model (bias
- * correction) run first and hand their rewrite to {@link buildQdqModel} through its `rewrite`
- * hook; what was applied goes into the report and the model's metadata (`qcal.passes`).
- * Without passes this is buildQdqModel (plus an empty `qcal.passes` list).
+ * The QDQ writer with graph passes around it, in this order: cross-layer equalization and
+ * SmoothQuant rewrite the float model (same function, rescaled weights) and rescale the table
+ * ranges of the activations they change; bias correction then measures the rewritten model's
+ * INT8 shift. The rewritten model reaches {@link buildQdqModel} through its `rewrite` hook; what was
+ * applied goes into the report and the model's metadata (`qcal.passes`). Without passes this is
+ * buildQdqModel (plus an empty `qcal.passes` list).
  */
 export async function buildQdqModelWithPasses(model: OnnxModel, table: CalibrationTable, opts: QdqPassOptions = {}): Promise<{ model: OnnxModel; report: QdqPassReport }> {
-  const { biasCorrection, calibration, session, ...qdq } = opts;
+  const { biasCorrection, crossLayerEqualization: cle, smoothQuant: sq, calibration, session, ...qdq } = opts;
   const passes: AppliedPass[] = [];
+  const needs = (name: string): readonly Readonly<Record<string, FeedTensor>>[] => {
+    if (!calibration?.length) throw new RangeError(`${name} needs calibration samples (opts.calibration)`);
+    return calibration;
+  };
+  const s = session ? { session } : {};
   let rewrite = qdq.rewrite;
+  let used = table;
+  if (cle || sq) {
+    const base = prepareQdqWork(model, qdq).fold.model;
+    let work = rewrite ? rewrite(base) : base;
+    if (cle) {
+      const r = await crossLayerEqualization(work, used, needs('cross-layer equalization'), { ...opt(cle), ...s });
+      work = r.model; used = r.table;
+      const worst = (k: 'rangeRatioBefore' | 'rangeRatioAfter') => r.pairs.reduce((m, p) => Math.max(m, p[k]), 1);
+      passes.push({ name: 'cross-layer-equalization', summary: { pairs: r.pairs.length, iterations: r.iterations, samples: r.samples, worstRangeRatioBefore: +worst('rangeRatioBefore').toPrecision(4), worstRangeRatioAfter: +worst('rangeRatioAfter').toPrecision(4) } });
+    }
+    if (sq) {
+      const o = opt(sq);
+      const r = await smoothQuant(work, used, needs('SmoothQuant'), { ...o, ...s });
+      work = r.model; used = r.table;
+      passes.push({ name: 'smooth-quant', summary: { sites: r.sites.length, folded: r.sites.filter((x) => x.fold !== 'insert').length, insertedMul: r.sites.filter((x) => x.fold === 'insert').length, alpha: o.alpha ?? 0.5, samples: r.samples } });
+    }
+    // The writer prepares the same work model again; the rewritten one replaces it.
+    const done = work;
+    rewrite = () => done;
+  }
+  const q: QdqOptions = { ...qdq, ...(rewrite ? { rewrite } : {}) };
   if (biasCorrection) {
-    if (!calibration?.length) throw new RangeError('bias correction needs calibration samples (opts.calibration)');
-    const bc = await measureBiasCorrection(model, table, qdq, calibration, { ...(typeof biasCorrection === 'object' ? biasCorrection : {}), ...(session ? { session } : {}) });
+    const bc = await measureBiasCorrection(model, used, q, needs('bias correction'), { ...opt(biasCorrection), ...s });
     const prev = rewrite;
     rewrite = (w) => applyBiasCorrection(prev ? prev(w) : w, bc.biases);
-    const moved = bc.sites.filter((s) => s.maxAbsShift > 0);
+    const moved = bc.sites.filter((x) => x.maxAbsShift > 0);
     passes.push({ name: 'bias-correction', summary: { layers: moved.length, samples: bc.samples, iterations: bc.iterations, inferences: bc.inferences } });
   }
-  const built = buildQdqModel(model, table, { ...qdq, ...(rewrite ? { rewrite } : {}) });
+  const built = buildQdqModel(model, used, { ...qdq, ...(rewrite ? { rewrite } : {}) });
   const meta = [...(built.model.metadataProps ?? []).filter((m) => m.key !== PASSES_METADATA_KEY), { key: PASSES_METADATA_KEY, value: JSON.stringify(passes) }];
-  return { model: { ...built.model, metadataProps: meta }, report: { ...built.report, passes } };
+  return { model: { ...built.model, metadataProps: meta }, report: { ...built.report, passes, ...(used !== table ? { table: used } : {}) } };
 }
