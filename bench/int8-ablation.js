@@ -255,7 +255,11 @@ async function evaluateKind(kind, o) {
     const qOut = await runAll(built.bytes, heldFeeds);
     const score = kind === 'rec' ? charAccuracy(qOut.map(decodeLine), data.labels)
       : kind === 'tf' ? { accuracy: data.accuracy(qOut[0].data), cosine: detScores(fpOut, qOut, [[]]).cosine } : detScores(fpOut, qOut, data.boxes);
-    if (kind === 'rec') score.vsFp32 = charAccuracy(qOut.map(decodeLine), fpOut.map(decodeLine)).charAcc;
+    if (kind === 'rec') {
+      score.vsFp32 = charAccuracy(qOut.map(decodeLine), fpOut.map(decodeLine)).charAcc;
+      // Output (softmax) cosine vs FP32 over all held-out lines: finer than character accuracy.
+      score.cosine = detScores(fpOut, qOut, fpOut.map(() => [])).cosine;
+    }
     const latFeed = kind === 'tf' ? { input_ids: { type: 'int64', data: heldFeeds[0].input_ids.data.subarray(0, 16), dims: [1, 16] } } : heldFeeds[0];
     const lat = o.latencyRuns ? await latency(fpBytes, built.bytes, latFeed, o.latencyRuns) : undefined;
     const row = { variant: v, ...score, latency: lat, buildS, quantized: built.report.tensors.length, applied: built.report.passes };
@@ -274,7 +278,7 @@ async function main() {
   for (const [kind, rows] of Object.entries(res)) {
     console.log(`\n${kind}:`);
     for (const r of rows) {
-      const q = kind === 'tf' ? `accuracy ${r.accuracy.toFixed(4)}  logits cosine ${r.cosine.toFixed(5)}` : kind === 'rec' ? `char acc ${r.charAcc.toFixed(4)}  lines ${r.lineAcc.toFixed(3)}${r.vsFp32 !== undefined ? `  vs FP32 text ${r.vsFp32.toFixed(4)}` : ''}`
+      const q = kind === 'tf' ? `accuracy ${r.accuracy.toFixed(4)}  logits cosine ${r.cosine.toFixed(5)}` : kind === 'rec' ? `char acc ${r.charAcc.toFixed(4)}  lines ${r.lineAcc.toFixed(3)}${r.vsFp32 !== undefined ? `  vs FP32 text ${r.vsFp32.toFixed(4)}  output cosine ${r.cosine.toFixed(5)}` : ''}`
         : `cosine ${r.cosine.toFixed(4)}  mask IoU ${r.maskIoU.toFixed(4)}  box hit ${r.boxHit.toFixed(3)}`;
       console.log(`  ${r.variant.padEnd(22)} ${q}${r.latency ? `  latency ${r.latency.ratio.toFixed(2)}× FP32 (${r.latency.int8Ms.toFixed(1)} / ${r.latency.fp32Ms.toFixed(1)} ms)` : ''}`);
     }

@@ -63,6 +63,12 @@ Options:
   --bias-correction      QDQ pass: measure each layer's per-channel output shift (INT8 vs FP32) on 8
                          calibration samples and fold it into the bias (layer by layer; recorded in
                          the model metadata qcal.passes)
+  --cross-layer-equalization
+                         QDQ pass: rescale consecutive Conv/Gemm/MatMul channel pairs (through Relu,
+                         PRelu, LeakyRelu or nothing) so their weight ranges match (Nagel et al. 2019)
+  --smooth-quant         QDQ pass: move activation outliers of MatMul/Gemm inputs into the weights,
+                         s = max|X|^a / max|W|^(1-a), folded into the LayerNorm before (Xiao et al. 2022)
+  --smooth-quant-alpha A with --smooth-quant: the migration strength a in [0, 1] (default 0.5)
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)

@@ -93,7 +93,11 @@ export function summarizeReport(r: QdqReport & { passes?: readonly { name: strin
   if (r.skipped.length) parts.push(`${r.skipped.length} table tensors left float`);
   if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
-  for (const p of r.passes ?? []) parts.push(`${p.name}${p.summary.layers !== undefined ? ` on ${String(p.summary.layers)} layers` : ''}`);
+  for (const p of r.passes ?? []) {
+    const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites;
+    const what = p.summary.layers !== undefined ? 'layers' : p.summary.pairs !== undefined ? 'layer pairs' : 'MatMul inputs';
+    parts.push(`${p.name}${n !== undefined ? ` on ${String(n)} ${what}` : ''}`);
+  }
   return parts.join(', ');
 }
 

@@ -34,13 +34,16 @@ export const RANK_SAMPLES = 2;
 /** Calibration samples bias correction measures on (the first ones of the calibration data). */
 export const BIAS_CORRECTION_SAMPLES = 8;
 
-async function calibrationFeeds(cfg: ResolvedConfig): Promise<Record<string, FeedTensor>[]> {
+/** Calibration samples SmoothQuant and cross-layer equalization measure per-channel ranges on. */
+export const CHANNEL_RANGE_SAMPLES = 16;
+
+async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promise<Record<string, FeedTensor>[]> {
   const data = await openEvalData(cfg.model!, {
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
     ...inputOptions(cfg),
     ...(cfg.limits ? { limits: cfg.limits } : {}),
-    numSamples: BIAS_CORRECTION_SAMPLES,
+    numSamples,
   }, cfg.cwd);
   const feeds: Record<string, FeedTensor>[] = [];
   for await (const b of data.batches()) feeds.push({ ...b.feeds });
@@ -102,8 +105,21 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     // Staged with the tables: the QDQ model of a table appears together with it, never next to an older one.
     const outPath = set.pathFor(`${label}.qdq.onnx`);
     const finalPath = set.finalPath(`${label}.qdq.onnx`);
-    const calibration = cfg.biasCorrection ? await calibrationFeeds(cfg) : undefined;
-    const r = await quantizeFile({ model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode, ...(calibration ? { biasCorrection: { samples: BIAS_CORRECTION_SAMPLES }, calibration } : {}) });
+    const measuring = cfg.smoothQuant || cfg.crossLayerEqualization;
+    const calibration = cfg.biasCorrection || measuring ? await calibrationFeeds(cfg, measuring ? CHANNEL_RANGE_SAMPLES : BIAS_CORRECTION_SAMPLES) : undefined;
+    const r = await quantizeFile({
+      model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode,
+      ...(calibration ? { calibration } : {}),
+      ...(cfg.biasCorrection ? { biasCorrection: { samples: BIAS_CORRECTION_SAMPLES } } : {}),
+      ...(cfg.crossLayerEqualization ? { crossLayerEqualization: true } : {}),
+      ...(cfg.smoothQuant ? { smoothQuant: typeof cfg.smoothQuant === 'object' ? { ...cfg.smoothQuant } : true } : {}),
+    });
+    // The table records what the QDQ model built from it went through (its ranges stay those of the FP32 model).
+    if (r.report.passes.length || table.meta?.qdqPasses !== undefined) {
+      const { qdqPasses: _old, ...meta } = table.meta ?? {};
+      table = { ...table, meta: r.report.passes.length ? { ...meta, qdqPasses: r.report.passes } : meta };
+      addRunOutputs(set, [{ label, table }], cfg.formats.filter((f): f is TableFormat => f !== 'json'));
+    }
     for (const w of r.warnings) logger.warn(w);
     if (!cfg.quiet) out(io, `  wrote ${path.relative(cfg.cwd, finalPath) || finalPath}: ${summarizeReport(r.report)}`);
     if (cfg.evaluate) {

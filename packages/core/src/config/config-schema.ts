@@ -134,6 +134,17 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   quantizeMode: (v, k, s, p) => (expect(v === 'smart' || v === 'full', '"smart" or "full"', v, k, s, p) ? v : undefined),
   evaluate: bool,
   biasCorrection: bool,
+  crossLayerEqualization: bool,
+  smoothQuant: (v, k, s, p) => {
+    if (typeof v === 'boolean') return v;
+    const expected = 'true, false, or { "alpha": number in [0, 1], "insertMul": true | false }';
+    if (!expect(isObject(v) && Object.keys(v).every((q) => q === 'alpha' || q === 'insertMul'), expected, v, k, s, p)) return undefined;
+    const o = v as { alpha?: unknown; insertMul?: unknown };
+    let ok = true;
+    if (o.alpha !== undefined) ok = expect(typeof o.alpha === 'number' && o.alpha >= 0 && o.alpha <= 1, 'a number in [0, 1]', o.alpha, `${k}.alpha`, s, p) && ok;
+    if (o.insertMul !== undefined) ok = expect(typeof o.insertMul === 'boolean', 'true or false', o.insertMul, `${k}.insertMul`, s, p) && ok;
+    return ok ? Object.freeze({ ...(o.alpha !== undefined ? { alpha: o.alpha as number } : {}), ...(o.insertMul !== undefined ? { insertMul: o.insertMul as boolean } : {}) }) : undefined;
+  },
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),
   maxFloatLayers: int(0, 'an integer >= 0'),
   shard: shardCheck,

@@ -59,6 +59,10 @@ export interface ResolvedConfig {
   readonly allTensors: boolean;
   /** QDQ pass: empirical bias correction on calibration samples. Default false. */
   readonly biasCorrection?: boolean;
+  /** QDQ pass: cross-layer equalization of Conv/Gemm pairs through Relu/PRelu/LeakyRelu. */
+  readonly crossLayerEqualization?: boolean;
+  /** QDQ pass: SmoothQuant on MatMul/Gemm inputs (true, or its alpha / insertMul). */
+  readonly smoothQuant?: boolean | { readonly alpha?: number; readonly insertMul?: boolean };
   /** Compare FP32 and INT8 outputs. Default false. */
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */
