@@ -316,7 +316,8 @@ async function runAll(
   // being collected are referenced, so at most two batches of activations are alive.
   const overlap = opts.session?.overlap ?? true;
   const fullList = [...fullTargets];
-  const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name)! }));
+  const packedAt = new Map(instrumented.packedRange?.tensors.map((t, k) => [t, 3 * k]));
+  const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name), at: packedAt.get(name) }));
   const fetches = data.sequence ? [...new Set([...instrumented.fetches, ...Object.values(data.sequence.feedback)])] : instrumented.fetches;
   const it = data.batches()[Symbol.asyncIterator]();
   const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string } | undefined> => {
@@ -372,16 +373,22 @@ async function runAll(
       }
       if (toPool?.size) await pool!.post(toPool);
       let nonFinite: (typeof rangeList)[number][] | undefined;
+      const packed = instrumented.packedRange ? out[instrumented.packedRange.output]!.data as Float32Array : undefined;
       for (const r of rangeList) {
-        const { name, targets, o } = r;
-        const mins = out[o.min]!.data as Float32Array;
-        const maxs = out[o.max]!.data as Float32Array;
-        const sums = out[o.sum]!.data as Float32Array;
-        if (mins.length === 0) continue; // its If branch did not run
+        const { name, targets, o, at } = r;
+        let mn: number, mx: number, sum: number;
+        if (at !== undefined) {
+          [mn, mx, sum] = [packed![at]!, packed![at + 1]!, packed![at + 2]!];
+        } else {
+          const mins = out[o!.min]!.data as Float32Array;
+          const maxs = out[o!.max]!.data as Float32Array;
+          const sums = out[o!.sum]!.data as Float32Array;
+          if (mins.length === 0) continue; // its If branch did not run
+          // One value per inference, or one per iteration when the tensor lives in a loop body.
+          mn = mins[0]!; mx = maxs[0]!; sum = sums[0]!;
+          for (let k = 1; k < mins.length; k++) { if (mins[k]! < mn) mn = mins[k]!; if (maxs[k]! > mx) mx = maxs[k]!; sum += sums[k]!; }
+        }
         seen.add(name);
-        // One value per inference, or one per iteration when the tensor lives in a loop body.
-        let mn = mins[0]!, mx = maxs[0]!, sum = sums[0]!;
-        for (let k = 1; k < mins.length; k++) { if (mins[k]! < mn) mn = mins[k]!; if (maxs[k]! > mx) mx = maxs[k]!; sum += sums[k]!; }
         // mn - mn etc. is NaN exactly when the value is NaN or ±Infinity.
         if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFinite ??= []).push(r); continue; }
         const act = { data: Float32Array.of(mn, mx), dims: [2] };

@@ -1,0 +1,96 @@
+/**
+ * The in-graph min/max instrumentation: one packed output, exact values, and the execution order
+ * that keeps onnxruntime fast (each tensor's reductions run right after it is computed, before its
+ * other consumers, so that those may work in place; see `chainRanges` in instrument.ts).
+ */
+import * as ort from 'onnxruntime-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AttributeType, DataType, encodeModel, instrumentModel, makeFloatTensor, type OnnxModel, type OnnxNode } from '@qcal/core';
+
+const node = (opType: string, input: string[], output: string[], attribute: OnnxNode['attribute'] = []): OnnxNode => ({ opType, input, output, name: `n_${output[0]}`, attribute });
+
+/** x [2,3,4] → a = Relu(x) → b = a + c → s = ReduceSum(b) (a scalar) ; d = b · b → y = Sigmoid(d). */
+function model(): OnnxModel {
+  const vi = (n: string, dims?: number[]) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [
+        node('Relu', ['x'], ['a']),
+        node('Add', ['a', 'c'], ['b']),
+        node('ReduceSum', ['b'], ['s'], [{ name: 'keepdims', type: AttributeType.INT, i: 0 }]),
+        node('Mul', ['b', 'b'], ['d']),
+        node('Sigmoid', ['d'], ['y']),
+      ],
+      initializer: [makeFloatTensor('c', [1], Float32Array.of(-0.5))],
+      input: [vi('x', [2, 3, 4])],
+      output: [vi('y'), vi('s')],
+      valueInfo: [],
+    },
+  } as OnnxModel;
+}
+
+const RANGE = ['x', 'a', 'b', 's', 'd', 'y'];
+
+function reference(x: Float32Array): Record<string, Float32Array> {
+  const a = x.map((v) => Math.max(v, 0));
+  const b = a.map((v) => Math.fround(v - 0.5));
+  const d = b.map((v) => Math.fround(v * v));
+  const y = d.map((v) => 1 / (1 + Math.exp(-v)));
+  return { x, a, b, s: Float32Array.of(b.reduce((p, v) => p + v, 0)), d, y };
+}
+
+test('range tensors come back as one packed [min, max, sum] vector in plan order, equal to the values', async () => {
+  const inst = instrumentModel(model(), { full: [], range: RANGE });
+  expect(inst.fetches).toHaveLength(1);
+  expect(inst.packedRange?.tensors).toEqual(RANGE);
+  expect(inst.fetches[0]).toBe(inst.packedRange!.output);
+  const session = await ort.InferenceSession.create(encodeModel(inst.model));
+  const x = Float32Array.from({ length: 24 }, (_, i) => (i * 7) % 11 - 4.25);
+  const out = await session.run({ x: new ort.Tensor('float32', x, [2, 3, 4]) }, inst.fetches as string[]);
+  const packed = out[inst.fetches[0]!]!;
+  expect(packed.dims).toEqual([1, 3 * RANGE.length]);
+  const ref = reference(x);
+  RANGE.forEach((t, k) => {
+    const v = ref[t]!;
+    const got = (packed.data as Float32Array).slice(3 * k, 3 * k + 3);
+    // min and max exactly (y: onnxruntime's sigmoid is an approximation); the sum (only a
+    // non-finite detector) to float accuracy.
+    if (t === 'y') expect([got[0]! - Math.min(...v), got[1]! - Math.max(...v)].map(Math.abs).every((e) => e < 1e-6)).toBe(true);
+    else expect({ t, min: got[0], max: got[1] }).toEqual({ t, min: Math.min(...v), max: Math.max(...v) });
+    expect(got[2]).toBeCloseTo(v.reduce((p, q) => p + q, 0), 3);
+  });
+  await session.release();
+});
+
+test('onnxruntime runs each tensor\'s reductions right after the tensor, before its other consumers', async () => {
+  const inst = instrumentModel(model(), { full: [], range: RANGE });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-instrument-'));
+  try {
+    const session = await ort.InferenceSession.create(encodeModel(inst.model), { enableProfiling: true, profileFilePrefix: path.join(dir, 'p'), graphOptimizationLevel: 'all' });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array(24).fill(1), [2, 3, 4]) }, inst.fetches as string[]);
+    session.endProfiling();
+    await session.release();
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'))!;
+    const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { cat: string; name: string }[];
+    const order = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.name.replace(/_kernel_time$/, ''));
+    const at = (name: string): number => {
+      const i = order.indexOf(name);
+      if (i < 0) throw new Error(`node ${name} did not run: ${order.join(', ')}`);
+      return i;
+    };
+    // The model's own consumers of each tensor, and the instrumentation's reductions of it.
+    const consumers: Record<string, string[]> = { x: ['n_a'], a: ['n_b'], b: ['n_s', 'n_d'], d: ['n_y'] };
+    const reductions = (t: string) => inst.model.graph!.node.filter((n) => /^Reduce(Min|Max|Sum)$/.test(n.opType) && n.input[0] === `${t}__qcal_flat`).map((n) => n.name!);
+    for (const [t, users] of Object.entries(consumers)) {
+      expect(reductions(t)).toHaveLength(3);
+      for (const r of reductions(t)) for (const u of users) expect({ t, r, before: u, ok: at(r) < at(u) }).toEqual({ t, r, before: u, ok: true });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
