@@ -183,7 +183,10 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const { opts, model, index, plan, data } = prepared;
   const logger = opts.logger ?? silentLogger;
   const scope = prepared.scoped ? ' — the ones a QDQ model quantizes (--all-tensors: every one)' : '';
-  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${plan.range.length} min/max in-graph); ${data.describe}`);
+  const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
+  const derived = instrumented.packedRange?.entries.filter((e) => e.derived).length ?? 0;
+  const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
+  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
   // Built-in collectors run on worker threads (both cores busy: they collect batch k while
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
   // need snapshots) or asks for none.
@@ -203,7 +206,6 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
       list.push({ c: instances[i]!, opName: t.opName, ...(pool?.handles(i) ? { pooled: i } : {}) });
     }
   });
-  const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
   const fullSet = new Set(plan.full);
   const recorder = opts.histograms ? createActivationRecorder(plan.selected.filter((t) => fullSet.has(t.name)), opts.histograms) : undefined;
   // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
@@ -316,8 +318,13 @@ async function runAll(
   // being collected are referenced, so at most two batches of activations are alive.
   const overlap = opts.session?.overlap ?? true;
   const fullList = [...fullTargets];
-  const packedAt = new Map(instrumented.packedRange?.tensors.map((t, k) => [t, 3 * k]));
-  const rangeList = [...rangeTargets].map(([name, targets]) => ({ name, targets, o: instrumented.rangeOutputs.get(name), at: packedAt.get(name) }));
+  // Main-graph range tensors in plan order (a derived tensor after its source), then those inside subgraphs.
+  const packedEntries = new Map(instrumented.packedRange?.entries.map((e) => [e.tensor, e]));
+  const rangeOrder = [...packedEntries.keys(), ...[...rangeTargets.keys()].filter((t) => !packedEntries.has(t))];
+  const rangeList = rangeOrder.map((name) => ({ name, targets: rangeTargets.get(name)!, o: instrumented.rangeOutputs.get(name), packed: packedEntries.get(name) }));
+  // Per batch: [min, max, sum] of every packed tensor (a derived one: its source's sum, so that a
+  // non-finite source re-runs it in full too).
+  const stats = new Map<string, readonly [number, number, number]>();
   const fetches = data.sequence ? [...new Set([...instrumented.fetches, ...Object.values(data.sequence.feedback)])] : instrumented.fetches;
   const it = data.batches()[Symbol.asyncIterator]();
   const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string } | undefined> => {
@@ -374,11 +381,18 @@ async function runAll(
       if (toPool?.size) await pool!.post(toPool);
       let nonFinite: (typeof rangeList)[number][] | undefined;
       const packed = instrumented.packedRange ? out[instrumented.packedRange.output]!.data as Float32Array : undefined;
+      stats.clear();
       for (const r of rangeList) {
-        const { name, targets, o, at } = r;
+        const { name, targets, o, packed: e } = r;
         let mn: number, mx: number, sum: number;
-        if (at !== undefined) {
-          [mn, mx, sum] = [packed![at]!, packed![at + 1]!, packed![at + 2]!];
+        if (e?.derived) {
+          const s = stats.get(e.derived.source)!;
+          [mn, mx] = e.derived.map(s[0], s[1]);
+          sum = s[2];
+          stats.set(name, [mn, mx, sum]);
+        } else if (e) {
+          [mn, mx, sum] = [packed![e.offset]!, packed![e.offset + 1]!, packed![e.offset + 2]!];
+          stats.set(name, [mn, mx, sum]);
         } else {
           const mins = out[o!.min]!.data as Float32Array;
           const maxs = out[o!.max]!.data as Float32Array;

@@ -1,6 +1,7 @@
-import { AttributeType, DataType, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './model';
+import { AttributeType, DataType, makeIntTensor, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './model';
 import { exposeInnerTensors } from './expose-subgraph';
 import { definedNames, hasSubgraphs } from './subgraphs';
+import { derivableRanges, type DerivedRange } from './derived-ranges';
 
 /** Which tensors the runner must fetch, and how. */
 export interface InstrumentationPlan {
@@ -8,6 +9,20 @@ export interface InstrumentationPlan {
   readonly full: readonly string[];
   /** Tensors of which only min and max are needed (computed in-graph, only two scalars cross into JS). */
   readonly range: readonly string[];
+  /**
+   * Derive the range of tensors computed from another range tensor by a monotone elementwise op
+   * (see `derivableRanges`) instead of reducing them (default true).
+   */
+  readonly derive?: boolean;
+}
+
+/** Where one range tensor's statistics sit in the packed output. */
+export interface PackedRangeEntry {
+  readonly tensor: string;
+  /** Reduced tensors: min, max and sum at offset, offset + 1, offset + 2. */
+  readonly offset: number;
+  /** Derived tensors: how (their one slot holds the tensor's first value; it only keeps a consumer on it). */
+  readonly derived?: DerivedRange;
 }
 
 /** The instrumented model and the names to fetch from it. */
@@ -16,12 +31,12 @@ export interface InstrumentedModel {
   /** Output names to fetch: the `full` tensors themselves, then the min/max outputs of `range` tensors. */
   readonly fetches: readonly string[];
   /**
-   * Range-only tensors of the main graph: their in-graph min, max and sum, packed as consecutive
-   * triples (tensor k at 3k, 3k+1, 3k+2) in one [1, 3n] output. The sum is there to detect NaN:
-   * onnxruntime's ReduceMin/ReduceMax skip a NaN unless it comes first, while a sum is NaN (or
-   * ±Infinity) as soon as one value is not finite (or the finite ones overflow).
+   * Range-only tensors of the main graph, in plan order, and their statistics packed in one [1, n]
+   * output: min, max and sum of reduced tensors, one slot for derived ones. The sum is there to
+   * detect NaN: onnxruntime's ReduceMin/ReduceMax skip a NaN unless it comes first, while a sum is
+   * NaN (or ±Infinity) as soon as one value is not finite (or the finite ones overflow).
    */
-  readonly packedRange?: { readonly output: string; readonly tensors: readonly string[] };
+  readonly packedRange?: { readonly output: string; readonly entries: readonly PackedRangeEntry[] };
   /**
    * Range-only tensors inside If/Loop/Scan bodies: the names of their lifted min, max and sum
    * outputs (one value per inference, or per loop iteration; none when the branch did not run).
@@ -92,7 +107,9 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     }
     fetches.push(t);
   }
-  const packedRange = plan.range.length ? chainRanges(plan.range, nodes, fresh) : undefined;
+  const derived = plan.derive === false ? new Map<string, DerivedRange>() : derivableRanges(g, plan.range);
+  const initializers = [...g.initializer];
+  const packedRange = plan.range.length ? chainRanges(plan.range, derived, nodes, fresh, firstValue(opsetVersion(model), initializers, fresh)) : undefined;
   if (packedRange) {
     outputs.push(floatOutput(packedRange.output));
     fetches.push(packedRange.output);
@@ -103,45 +120,99 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     for (const [t, o] of inner.full) { fetches.push(o); fullOutputs.set(t, o); }
     for (const [t, o] of inner.range) { fetches.push(o.min, o.max, o.sum); rangeOutputs.set(t, o); }
   }
-  return { model: { ...model, graph: { ...g, node: nodes, output: outputs } }, fetches, rangeOutputs, fullOutputs, ...(packedRange ? { packedRange } : {}) };
+  return { model: { ...model, graph: { ...g, node: nodes, output: outputs, initializer: initializers } }, fetches, rangeOutputs, fullOutputs, ...(packedRange ? { packedRange } : {}) };
 }
 
 /**
- * Adds, for each tensor, Flatten(axis 0) → ReduceMin, ReduceMax, ReduceSum (keepdims 1: [1, 1]
- * each), and a chain acc_k = Concat(acc_{k-1}, min_k, max_k, sum_k) along axis 1 whose last link
- * is the one output.
+ * Adds, for each reduced tensor, Flatten(axis 0) → ReduceMin, ReduceMax, ReduceSum (keepdims 1:
+ * [1, 1] each), for each derived tensor Flatten → Slice of its first value (a consumer, so that
+ * onnxruntime fuses around it exactly as around a reduced tensor: the derivation reproduces the
+ * unfused op), and a chain of links acc_k = Concat(acc_{k-1}, <the derived tensors since the last
+ * reduced one>, min_k, max_k, sum_k) along axis 1 whose last link is the one output.
  *
  * Why a chain: onnxruntime orders nodes by a reverse depth-first walk from the graph's leaves, the
- * last-indexed leaf first. With one leaf output per reduction (the obvious instrumentation) it
- * walks the whole model from the last reduction and runs every other reduction at the end: all
- * reduced tensors then stay alive to the end of the run and no consumer may overwrite its input
- * in place, which made the PP-OCRv4 recognizer's elementwise ops 3–5× slower (profiled: Add 2.5 →
- * 13 ms, Clip 1.1 → 4.1 ms per line). In the chain, acc_{k-1} has a higher index than tensor k's
- * reductions, so the walk reaches tensor 1 first and runs each tensor's reductions right after
- * the tensor is computed, while it is still in cache, before its other consumers (so those may
- * work in place). One output instead of 3n also saves crossing 3n tensors into JavaScript.
- * Flatten aliases its input (no copy); [1, N] reduces over all values for any rank, a scalar or
- * an empty tensor included (empty: min +∞, max −∞, sum 0, as keepdims 0 gave).
+ * last-indexed leaf first, visiting a node's inputs highest index first. With one leaf output per
+ * reduction (the obvious instrumentation) it walks the whole model from the last reduction and
+ * runs every other reduction at the end: all reduced tensors then stay alive to the end of the
+ * run and no consumer may overwrite its input in place, which made the PP-OCRv4 recognizer's
+ * elementwise ops 3–5× slower (profiled: Add 2.5 → 13 ms, Clip 1.1 → 4.1 ms per line). In the
+ * chain, acc_{k-1} has a higher index than the nodes of link k, and within a link the nodes of
+ * earlier tensors have higher indices, so the walk reaches the first tensor first and runs each
+ * tensor's statistics right after the tensor is computed, while it is in cache and before its
+ * other consumers (which may then work in place). One output instead of 3n also saves crossing 3n
+ * tensors into JavaScript. Flatten aliases its input (no copy); [1, N] reduces over all values for
+ * any rank, a scalar or an empty tensor included (empty: min +∞, max −∞, sum 0).
  */
-function chainRanges(range: readonly string[], nodes: OnnxNode[], fresh: (base: string) => string): { output: string; tensors: readonly string[] } {
+function chainRanges(
+  range: readonly string[],
+  derived: ReadonlyMap<string, DerivedRange>,
+  nodes: OnnxNode[],
+  fresh: (base: string) => string,
+  sliceFirst: (input: string, output: string) => OnnxNode,
+): { output: string; entries: PackedRangeEntry[] } {
   const int = (name: string, i: number) => ({ name, type: AttributeType.INT, i });
-  const reductions: OnnxNode[] = [];
+  const stats: OnnxNode[] = [];
   const links: OnnxNode[] = [];
+  const entries: PackedRangeEntry[] = [];
   let acc: string | undefined;
+  let width = 0;
+  let group: { nodes: OnnxNode[]; outputs: string[] }[] = [];
+  const close = (): void => {
+    const next = fresh(`qcal_ranges_${links.length}`);
+    const inputs = group.flatMap((e) => e.outputs);
+    links.push({ input: acc ? [acc, ...inputs] : inputs, output: [next], name: fresh(`qcal_ranges_concat_${links.length}`), opType: 'Concat', attribute: [int('axis', 1)] });
+    // Earlier tensors' nodes get higher indices (see above).
+    for (const e of [...group].reverse()) stats.push(...e.nodes);
+    acc = next;
+    group = [];
+  };
   for (const t of range) {
     const flat = fresh(`${t}__qcal_flat`);
-    reductions.push({ input: [t], output: [flat], name: fresh(`${t}__qcal_flatten`), opType: 'Flatten', attribute: [int('axis', 0)] });
-    // No axes: all dimensions in every opset (attribute before 13/18, input from then on).
-    const stats = (['ReduceMin', 'ReduceMax', 'ReduceSum'] as const).map((op) => {
-      const out = fresh(`${t}__qcal_${op.slice(6).toLowerCase()}`);
-      reductions.push({ input: [flat], output: [out], name: fresh(`${t}__qcal_${op.toLowerCase()}`), opType: op, attribute: [int('keepdims', 1)] });
-      return out;
-    });
-    const next = fresh(`qcal_ranges_${links.length}`);
-    links.push({ input: acc ? [acc, ...stats] : stats, output: [next], name: fresh(`qcal_ranges_concat_${links.length}`), opType: 'Concat', attribute: [int('axis', 1)] });
-    acc = next;
+    const entry: { nodes: OnnxNode[]; outputs: string[] } = {
+      nodes: [{ input: [t], output: [flat], name: fresh(`${t}__qcal_flatten`), opType: 'Flatten', attribute: [int('axis', 0)] }],
+      outputs: [],
+    };
+    const d = derived.get(t);
+    if (d) {
+      const first = fresh(`${t}__qcal_first`);
+      entry.nodes.push(sliceFirst(flat, first));
+      entry.outputs.push(first);
+      entries.push({ tensor: t, offset: width, derived: d });
+      width += 1;
+    } else {
+      // No axes: all dimensions in every opset (attribute before 13/18, input from then on).
+      for (const op of ['ReduceMin', 'ReduceMax', 'ReduceSum'] as const) {
+        const out = fresh(`${t}__qcal_${op.slice(6).toLowerCase()}`);
+        entry.nodes.push({ input: [flat], output: [out], name: fresh(`${t}__qcal_${op.toLowerCase()}`), opType: op, attribute: [int('keepdims', 1)] });
+        entry.outputs.push(out);
+      }
+      entries.push({ tensor: t, offset: width });
+      width += 3;
+    }
+    group.push(entry);
+    if (!d) close();
   }
-  // Links after all reductions: each link's previous link then outranks the tensor's reductions.
-  nodes.push(...reductions, ...links);
-  return { output: acc!, tensors: range };
+  if (group.length) close();
+  // Links after all statistics: each link's previous link then outranks the link's own inputs.
+  nodes.push(...stats, ...links);
+  return { output: acc!, entries };
+}
+
+/**
+ * A factory of Slice nodes taking element [0, 0] of a [1, N] tensor ([1, 1]). Slice-1 has its
+ * starts/ends/axes as attributes; from opset 10 they are int64 inputs (initializers added once).
+ */
+function firstValue(opset: number, initializers: OnnxTensor[], fresh: (base: string) => string): (input: string, output: string) => OnnxNode {
+  const ints = (name: string, v: number[]) => ({ name, type: AttributeType.INTS, ints: v });
+  let names: string[] | undefined;
+  return (input, output) => {
+    if (opset < 10) {
+      return { input: [input], output: [output], name: fresh(`${output}_slice`), opType: 'Slice', attribute: [ints('starts', [0]), ints('ends', [1]), ints('axes', [1])] };
+    }
+    if (!names) {
+      names = ['starts', 'ends', 'axes'].map((k) => fresh(`qcal_first_${k}`));
+      initializers.push(makeIntTensor(names[0]!, [1], DataType.INT64, [0]), makeIntTensor(names[1]!, [1], DataType.INT64, [1]), makeIntTensor(names[2]!, [1], DataType.INT64, [1]));
+    }
+    return { input: [input, ...names], output: [output], name: fresh(`${output}_slice`), opType: 'Slice', attribute: [] };
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * The in-graph min/max instrumentation: one packed output, exact values, and the execution order
+ * The in-graph min/max instrumentation: one packed output, exact values (reduced or derived), and the execution order
  * that keeps onnxruntime fast (each tensor's reductions run right after it is computed, before its
  * other consumers, so that those may work in place; see `chainRanges` in instrument.ts).
  */
@@ -44,17 +44,22 @@ function reference(x: Float32Array): Record<string, Float32Array> {
   return { x, a, b, s: Float32Array.of(b.reduce((p, v) => p + v, 0)), d, y };
 }
 
-test('range tensors come back as one packed [min, max, sum] vector in plan order, equal to the values', async () => {
-  const inst = instrumentModel(model(), { full: [], range: RANGE });
-  expect(inst.fetches).toHaveLength(1);
-  expect(inst.packedRange?.tensors).toEqual(RANGE);
-  expect(inst.fetches[0]).toBe(inst.packedRange!.output);
+async function runPacked(derive: boolean, x: Float32Array) {
+  const inst = instrumentModel(model(), { full: [], range: RANGE, derive });
   const session = await ort.InferenceSession.create(encodeModel(inst.model));
-  const x = Float32Array.from({ length: 24 }, (_, i) => (i * 7) % 11 - 4.25);
   const out = await session.run({ x: new ort.Tensor('float32', x, [2, 3, 4]) }, inst.fetches as string[]);
-  const packed = out[inst.fetches[0]!]!;
+  await session.release();
+  return { inst, packed: out[inst.fetches[0]!]! };
+}
+
+const X = Float32Array.from({ length: 24 }, (_, i) => (i * 7) % 11 - 4.25);
+
+test('range tensors come back as one packed [min, max, sum] vector in plan order, equal to the values', async () => {
+  const { inst, packed } = await runPacked(false, X);
+  expect(inst.fetches).toHaveLength(1);
+  expect(inst.packedRange?.entries.map((e) => [e.tensor, e.offset, !!e.derived])).toEqual(RANGE.map((t, k) => [t, 3 * k, false]));
   expect(packed.dims).toEqual([1, 3 * RANGE.length]);
-  const ref = reference(x);
+  const ref = reference(X);
   RANGE.forEach((t, k) => {
     const v = ref[t]!;
     const got = (packed.data as Float32Array).slice(3 * k, 3 * k + 3);
@@ -64,11 +69,27 @@ test('range tensors come back as one packed [min, max, sum] vector in plan order
     else expect({ t, min: got[0], max: got[1] }).toEqual({ t, min: Math.min(...v), max: Math.max(...v) });
     expect(got[2]).toBeCloseTo(v.reduce((p, q) => p + q, 0), 3);
   });
-  await session.release();
+});
+
+test('Relu and Add-a-constant outputs are derived from their source\'s range, exactly, and keep a consumer', async () => {
+  const { inst, packed } = await runPacked(true, X);
+  const entries = inst.packedRange!.entries;
+  // a = Relu(x) and b = a + c derived; s, d, y reduced (ReduceSum and Mul of two tensors, Sigmoid are not monotone maps of one range).
+  expect(entries.map((e) => [e.tensor, e.offset, e.derived?.source ?? null])).toEqual([['x', 0, null], ['a', 3, 'x'], ['b', 4, 'a'], ['s', 5, null], ['d', 8, null], ['y', 11, null]]);
+  expect(packed.dims).toEqual([1, 14]);
+  const data = packed.data as Float32Array;
+  const ref = reference(X);
+  const [xmin, xmax] = [data[0]!, data[1]!];
+  const [amin, amax] = entries[1]!.derived!.map(xmin, xmax);
+  const [bmin, bmax] = entries[2]!.derived!.map(amin, amax);
+  expect([amin, amax, bmin, bmax]).toEqual([Math.min(...ref.a!), Math.max(...ref.a!), Math.min(...ref.b!), Math.max(...ref.b!)]);
+  // The derived tensors' slot holds their first value (the consumer that keeps fusion as it was).
+  expect([data[3], data[4]]).toEqual([ref.a![0], ref.b![0]]);
 });
 
 test('onnxruntime runs each tensor\'s reductions right after the tensor, before its other consumers', async () => {
   const inst = instrumentModel(model(), { full: [], range: RANGE });
+  expect(inst.packedRange!.entries.filter((e) => e.derived).map((e) => e.tensor)).toEqual(['a', 'b']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-instrument-'));
   try {
     const session = await ort.InferenceSession.create(encodeModel(inst.model), { enableProfiling: true, profileFilePrefix: path.join(dir, 'p'), graphOptimizationLevel: 'all' });
@@ -83,11 +104,12 @@ test('onnxruntime runs each tensor\'s reductions right after the tensor, before 
       if (i < 0) throw new Error(`node ${name} did not run: ${order.join(', ')}`);
       return i;
     };
-    // The model's own consumers of each tensor, and the instrumentation's reductions of it.
+    // The model's own consumers of each tensor, and the instrumentation's reductions of it (the
+    // first-value Slice of a derived tensor).
     const consumers: Record<string, string[]> = { x: ['n_a'], a: ['n_b'], b: ['n_s', 'n_d'], d: ['n_y'] };
-    const reductions = (t: string) => inst.model.graph!.node.filter((n) => /^Reduce(Min|Max|Sum)$/.test(n.opType) && n.input[0] === `${t}__qcal_flat`).map((n) => n.name!);
+    const reductions = (t: string) => inst.model.graph!.node.filter((n) => /^(Reduce(Min|Max|Sum)|Slice)$/.test(n.opType) && n.input[0] === `${t}__qcal_flat`).map((n) => n.name!);
     for (const [t, users] of Object.entries(consumers)) {
-      expect(reductions(t)).toHaveLength(3);
+      expect(reductions(t)).toHaveLength(t === 'a' || t === 'b' ? 1 : 3);
       for (const r of reductions(t)) for (const u of users) expect({ t, r, before: u, ok: at(r) < at(u) }).toEqual({ t, r, before: u, ok: true });
     }
   } finally {

@@ -1,0 +1,97 @@
+import { Constants } from '../qdq/constants';
+import { getAttribute, type OnnxGraph } from './model';
+
+/**
+ * A tensor whose exact [min, max] follows from another tensor's: t = f(source) elementwise, with f
+ * monotone in float32 arithmetic.
+ */
+export interface DerivedRange {
+  readonly source: string;
+  /** The producing op, for messages. */
+  readonly opType: string;
+  /** [min, max] of t from [min, max] of the source (finite or not: ±∞ map as onnxruntime maps them). */
+  readonly map: (min: number, max: number) => [number, number];
+}
+
+const f32 = Math.fround;
+const FLT_MAX = 3.4028234663852886e38;
+const same = (lo: number, hi: number): [number, number] => [lo, hi];
+
+/**
+ * The tensors of `range` (main graph) whose range can be derived from another tensor of `range`:
+ * - value-preserving ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose): the same range;
+ * - Add, Sub, Mul, Div with one operand a single-valued float constant (c ≠ 0 for Mul/Div, finite):
+ *   IEEE rounding is monotone, so min(fl(x ∘ c)) = fl(min(x) ∘ c) exactly (max likewise, swapped
+ *   when ∘ reverses the order); one float32 operation is reproduced exactly by rounding the
+ *   double result (double has more than 2·24 + 2 bits, so rounding twice is innocuous);
+ * - Relu, and Clip with constant bounds: clamping is exact and monotone.
+ *
+ * Why it is exact and not an approximation of the graph: the runner keeps one consumer on every
+ * derived tensor (so onnxruntime fuses exactly as when the tensor is reduced; see instrument.ts),
+ * hence the graph computes t as that one elementwise op on the same source values.
+ * NaN: a source holding a NaN is caught by its own check, and its derived tensors are re-run in
+ * full with it; an overflow to ±∞ in t shows in the derived extremes (monotone).
+ * Tensors inside If/Loop/Scan bodies are not derived.
+ */
+export function derivableRanges(graph: OnnxGraph, range: readonly string[]): Map<string, DerivedRange> {
+  const inRange = new Set(range);
+  const consts = new Constants(graph);
+  const fed = new Set(graph.input.map((i) => i.name));
+  // A single finite float32 constant (an initializer listed as a graph input can be overridden by a feed).
+  const scalar = (name: string | undefined): number | undefined => {
+    if (!name || fed.has(name)) return undefined;
+    const v = consts.get(name)?.values;
+    return v && v.length === 1 && Number.isFinite(v[0]!) ? v[0]! : undefined;
+  };
+  const out = new Map<string, DerivedRange>();
+  for (const n of graph.node) {
+    const t = n.output[0];
+    if (!t || !inRange.has(t) || (n.domain && n.domain !== 'ai.onnx')) continue;
+    let d: { source: string; map: DerivedRange['map'] } | undefined;
+    const [a, b] = n.input;
+    switch (n.opType) {
+      case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze': case 'Identity': case 'Transpose':
+        if (a) d = { source: a, map: same };
+        break;
+      case 'Relu':
+        if (a) d = { source: a, map: (lo, hi) => [Math.max(lo, 0), Math.max(hi, 0)] };
+        break;
+      case 'Clip': {
+        // Bounds: attributes before opset 11, optional inputs from then on; absent = the float32
+        // extremes (ONNX's defaults). onnxruntime computes min(max(x, lo), hi).
+        const lo = n.input.length > 1 ? (n.input[1] ? scalar(n.input[1]) : -FLT_MAX) : (getAttribute(n, 'min')?.f ?? -FLT_MAX);
+        const hi = n.input.length > 2 ? (n.input[2] ? scalar(n.input[2]) : FLT_MAX) : (getAttribute(n, 'max')?.f ?? FLT_MAX);
+        if (a && lo !== undefined && hi !== undefined && lo <= hi) {
+          const [l, h] = [f32(lo), f32(hi)];
+          d = { source: a, map: (x, y) => [Math.min(Math.max(x, l), h), Math.min(Math.max(y, l), h)] };
+        }
+        break;
+      }
+      case 'Add': case 'Mul': {
+        // Commutative: the constant on either side.
+        const [x, c] = scalar(b) !== undefined ? [a, scalar(b)!] : scalar(a) !== undefined ? [b, scalar(a)!] : [undefined, 0];
+        if (!x || (n.opType === 'Mul' && c === 0)) break;
+        d = n.opType === 'Add'
+          ? { source: x, map: (lo, hi) => [f32(lo + c), f32(hi + c)] }
+          : { source: x, map: (lo, hi) => (c > 0 ? [f32(lo * c), f32(hi * c)] : [f32(hi * c), f32(lo * c)]) };
+        break;
+      }
+      case 'Sub': {
+        const cb = scalar(b);
+        const ca = scalar(a);
+        if (a && cb !== undefined) d = { source: a, map: (lo, hi) => [f32(lo - cb), f32(hi - cb)] };
+        else if (b && ca !== undefined) d = { source: b, map: (lo, hi) => [f32(ca - hi), f32(ca - lo)] };
+        break;
+      }
+      case 'Div': {
+        const c = scalar(b);
+        if (a && c !== undefined && c !== 0) d = { source: a, map: (lo, hi) => (c > 0 ? [f32(lo / c), f32(hi / c)] : [f32(hi / c), f32(lo / c)]) };
+        break;
+      }
+      default:
+        break;
+    }
+    if (d && inRange.has(d.source) && d.source !== t) out.set(t, { ...d, opType: n.opType });
+  }
+  return out;
+}
