@@ -21,7 +21,8 @@
  * Latency: one onnxruntime thread, FP32 and INT8 runs interleaved on the first held-out sample,
  * median of --latency-runs each; the ratio INT8/FP32 is what the table reports.
  *
- * A variant is `collector` or `collector+pass+pass…` (passes: see PASSES below). Tables come from
+ * A variant is `collector` or `collector+pass+pass…` (passes: see PASSES below); `collector@option`
+ * sets a boolean collector option (minmax@meanMinMax: NNCF's mean of per-batch min/max). Tables come from
  * `qcal calibrate` (run once per collector, reused from --out afterwards).
  */
 const fs = require('node:fs');
@@ -182,6 +183,26 @@ async function latency(fpBytes, qBytes, feed, runs) {
 // ---------------------------------------------------------------- variants
 
 function calibrateTables(kind, modelFile, data, collectors, out) {
+  // `collector@option`: the collector with a boolean option set (minmax@meanMinMax), calibrated on its own.
+  const plain = collectors.filter((c) => !c.includes('@'));
+  const tables = {};
+  for (const c of collectors.filter((x) => x.includes('@'))) {
+    const [name, ...opts] = c.split('@');
+    const dir = path.join(out, `${kind}-tables-${c}`);
+    if (!fs.existsSync(path.join(dir, `${name}.table.json`))) {
+      fs.mkdirSync(dir, { recursive: true });
+      const cfg = path.join(dir, 'qcal.config.json');
+      fs.writeFileSync(cfg, JSON.stringify({ collectors: [[name, Object.fromEntries(opts.map((o) => [o, true]))]] }));
+      const r = spawnSync(process.execPath, [qcalBin, 'calibrate', '--config', cfg, '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet',
+        ...(data.preprocess ? ['--preprocess', data.preprocess] : [])], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`qcal calibrate (${c}) failed with exit code ${r.status}`);
+    }
+    tables[c] = core.readTableFile(path.join(dir, `${name}.table.json`));
+  }
+  return { ...tables, ...calibratePlain(kind, modelFile, data, plain, out) };
+}
+
+function calibratePlain(kind, modelFile, data, collectors, out) {
   const dir = path.join(out, `${kind}-tables`);
   const missing = collectors.filter((c) => !fs.existsSync(path.join(dir, `${c}.table.json`)));
   if (missing.length) {
@@ -215,6 +236,7 @@ const PASSES = {
   full: { quantizeMode: 'full' },
   bc: { biasCorrection: { samples: 8 } },
   cle: { crossLayerEqualization: true },
+  clea: { crossLayerEqualization: { activations: true } },
   sq: { smoothQuant: true },
   nobc: { biasCorrection: false },
   nocle: { crossLayerEqualization: false },

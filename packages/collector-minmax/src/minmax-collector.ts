@@ -14,9 +14,16 @@ export interface MinMaxOptions {
   averagingConstant: number;
   /** Report [-absmax, absmax] instead of [min, max]. */
   symmetric: boolean;
+  /**
+   * Mean over batches of each batch's min and max (NNCF's MEAN_MINMAX range estimator; per sample
+   * at qcal's default batch size 1) instead of the global min/max: one outlier sample no longer sets
+   * the range.
+   */
+  meanMinMax: boolean;
 }
 
-interface Stat { min: number; max: number; nan: number; inf: number; batches: number }
+/** sumMin/sumMax/finite: sums of the per-batch min and max over the `finite` batches that had a finite value. */
+interface Stat { min: number; max: number; nan: number; inf: number; batches: number; sumMin?: number; sumMax?: number; finite?: number }
 
 interface MinMaxState { version: 1; stats: Record<string, Stat> }
 
@@ -32,10 +39,12 @@ class MinMaxCollector implements CalibrationCollector {
   collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
     const r = finiteMinMax(tensor.data);
     const s = this.stats.get(name);
+    const ok = Number.isFinite(r.min) && Number.isFinite(r.max);
     if (!s) {
-      this.stats.set(name, { ...r, batches: 1 });
+      this.stats.set(name, { ...r, batches: 1, ...(this.options.meanMinMax ? { sumMin: ok ? r.min : 0, sumMax: ok ? r.max : 0, finite: ok ? 1 : 0 } : {}) });
       return;
     }
+    if (this.options.meanMinMax && ok) { s.sumMin! += r.min; s.sumMax! += r.max; s.finite!++; }
     s.nan += r.nan;
     s.inf += r.inf;
     s.batches++;
@@ -54,6 +63,7 @@ class MinMaxCollector implements CalibrationCollector {
     for (const [name, s] of this.stats) {
       let min = s.min;
       let max = s.max;
+      if (this.options.meanMinMax && s.finite) { min = s.sumMin! / s.finite; max = s.sumMax! / s.finite; }
       if (!Number.isFinite(min) || !Number.isFinite(max)) { min = 0; max = 0; } // no finite value seen
       if (this.options.symmetric) {
         const a = Math.max(Math.abs(min), Math.abs(max));
@@ -80,7 +90,7 @@ class MinMaxCollector implements CalibrationCollector {
       throw new Error('a moving average depends on batch order across shards and cannot be merged exactly; use movingAverage: false for sharded runs');
     }
     for (const [name, o] of Object.entries(st.stats)) {
-      const other: Stat = { min: o.min ?? Infinity, max: o.max ?? -Infinity, nan: o.nan, inf: o.inf, batches: o.batches };
+      const other: Stat = { min: o.min ?? Infinity, max: o.max ?? -Infinity, nan: o.nan, inf: o.inf, batches: o.batches, ...(o.finite !== undefined ? { sumMin: o.sumMin!, sumMax: o.sumMax!, finite: o.finite } : {}) };
       const s = this.stats.get(name);
       if (!s) { this.stats.set(name, other); continue; }
       s.min = Math.min(s.min, other.min);
@@ -88,6 +98,7 @@ class MinMaxCollector implements CalibrationCollector {
       s.nan += other.nan;
       s.inf += other.inf;
       s.batches += other.batches;
+      if (this.options.meanMinMax) { s.sumMin = (s.sumMin ?? 0) + (o.sumMin ?? 0); s.sumMax = (s.sumMax ?? 0) + (o.sumMax ?? 0); s.finite = (s.finite ?? 0) + (o.finite ?? 0); }
     }
   }
 }
@@ -101,9 +112,13 @@ export const minmaxCollector = defineCollector<MinMaxOptions>({
     movingAverage: { type: 'boolean', description: 'exponential moving average of per-batch min/max (onnxruntime CalibMovingAverage)' },
     averagingConstant: { type: 'number', min: 0, max: 1, exclusiveMin: true, description: 'weight of each new batch in the moving average' },
     symmetric: { type: 'boolean', description: 'report [-absmax, absmax] instead of [min, max]' },
+    meanMinMax: { type: 'boolean', description: "mean over batches of each batch's min and max (NNCF MEAN_MINMAX; per sample at batch size 1)" },
   },
-  defaultOptions: { movingAverage: false, averagingConstant: 0.01, symmetric: false },
+  defaultOptions: { movingAverage: false, averagingConstant: 0.01, symmetric: false, meanMinMax: false },
   // min/max of [min, max] is min/max: the runner may reduce in-graph.
   needs: { activations: 'range' },
-  create: (options) => new MinMaxCollector(options),
+  create: (options) => {
+    if (options.movingAverage && options.meanMinMax) throw new Error('options movingAverage and meanMinMax are two different ways to average per-batch ranges: set only one of them');
+    return new MinMaxCollector(options);
+  },
 });

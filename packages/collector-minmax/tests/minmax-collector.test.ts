@@ -24,6 +24,24 @@ describe('minmax collector', () => {
     expect(r.t).toEqual({ min: 1.5, max: 3.5 });
   });
 
+  it('meanMinMax: the mean of per-batch min and max (NNCF MEAN_MINMAX), hand-worked; merges exactly; exclusive with movingAverage', async () => {
+    // batches [0, 1], [-2, 3], [4, 5, NaN]: mins 0, -2, 4 → mean 2/3; maxes 1, 3, 5 → 3. A batch with
+    // no finite value does not count.
+    const batches = [[0, 1], [-2, 3], [4, 5, NaN], [NaN]];
+    const r = await runCollector(minmaxCollector, { batches: { t: batches }, options: { meanMinMax: true } });
+    expect(r.t!.min).toBeCloseTo(2 / 3, 12);
+    expect(r.t).toMatchObject({ max: 3, nanCount: 2 });
+    const make = () => minmaxCollector.create({ ...minmaxCollector.defaultOptions, meanMinMax: true }, { tensors: [], logger: console as never });
+    const a1 = make(), a2 = make(), restored = make();
+    batches.forEach((d, i) => (i < 2 ? a1 : a2).collect('t', 'op', { data: Float32Array.from(d), dims: [d.length] }));
+    restored.merge!(JSON.parse(JSON.stringify(a1.snapshot!())));
+    restored.merge!(JSON.parse(JSON.stringify(a2.snapshot!())));
+    const merged = await restored.postCollect({ tensors: [], samples: 4, batches: 4, logger: console as never });
+    expect(merged.t!.min).toBeCloseTo(2 / 3, 12);
+    expect(merged.t!.max).toBe(3);
+    expect(() => minmaxCollector.create({ ...minmaxCollector.defaultOptions, meanMinMax: true, movingAverage: true }, { tensors: [], logger: console as never })).toThrow(/set only one of them/);
+  });
+
   it('skips NaN and infinities and counts them', async () => {
     const r = await runCollector(minmaxCollector, { batches: { t: [[NaN, 1, -Infinity], [Infinity, -3, NaN]] } });
     expect(r.t).toEqual({ min: -3, max: 1, nanCount: 2, infCount: 2 });

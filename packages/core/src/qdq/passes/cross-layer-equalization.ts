@@ -18,6 +18,14 @@ export interface CrossLayerEqualizationOptions {
   iterations?: number;
   /** Calibration samples measured to rescale the table's ranges (default 16). */
   samples?: number;
+  /**
+   * Balance the measured activation ranges between the layers against the second layer's input
+   * weights, instead of the first layer's output weights (default false). With per-channel weights
+   * (qcal's default) the first layer's scale per channel absorbs any rescaling; what equalization
+   * can still even out is the per-tensor activation grid between the layers — PPQ's
+   * LayerwiseEqualization with including_act, NNCF's SmoothQuant on convolutions at α = 0.5.
+   */
+  activations?: boolean;
   session?: SessionSettings;
 }
 
@@ -175,13 +183,13 @@ export async function crossLayerEqualization(work: OnnxModel, table: Calibration
   const use = feeds.slice(0, opts.samples ?? 16);
   const pairs = findClePairs(work);
   if (!pairs.length || !use.length) return { model: work, table, pairs: [], iterations: 0, samples: use.length };
-  const tensors = pairs.flatMap((p) => p.tensors).filter((t) => table.tensors[t.name]);
+  const tensors = pairs.flatMap((p) => p.tensors).filter((t) => opts.activations || table.tensors[t.name]);
   const ranges = await measureChannelRanges(work, tensors, use, 'cross-layer equalization (FP32 channel ranges)', opts.session);
-  return applyCrossLayerEqualization(work, table, pairs, ranges, opts.iterations ?? 20, use.length);
+  return applyCrossLayerEqualization(work, table, pairs, ranges, opts.iterations ?? 20, use.length, opts.activations ?? false);
 }
 
 /** The rewrite of {@link crossLayerEqualization} from measured per-channel ranges (pure; exported for tests). */
-export function applyCrossLayerEqualization(work: OnnxModel, table: CalibrationTable, pairs: readonly ClePair[], ranges: ReadonlyMap<string, ChannelRange>, iterations = 20, samples = 0): CleResult {
+export function applyCrossLayerEqualization(work: OnnxModel, table: CalibrationTable, pairs: readonly ClePair[], ranges: ReadonlyMap<string, ChannelRange>, iterations = 20, samples = 0, activations = false): CleResult {
   const consts = new Constants(work.graph!);
   // Current weights by node key (a node can be the second layer of one pair and the first of the next).
   const weights = new Map<string, { name: string; dims: readonly number[]; values: Float32Array }>();
@@ -203,12 +211,19 @@ export function applyCrossLayerEqualization(work: OnnxModel, table: CalibrationT
   };
   const before = pairs.map(ratio);
   const total = pairs.map((p) => new Float64Array(p.channels).fill(1));
+  // Data-aware: the measured |activation| range per channel of the second layer's input (divided by the factors so far).
+  const act = pairs.map((p) => {
+    const r = activations ? ranges.get(p.tensors[p.tensors.length - 1]!.name) : undefined;
+    return r ? Float64Array.from(r.min, (lo, i) => (Number.isFinite(lo) ? Math.max(Math.abs(lo), Math.abs(r.max[i]!)) : 0)) : undefined;
+  });
   let it = 0;
   for (; it < iterations; it++) {
     let moved = 0;
     pairs.forEach((p, k) => {
       const w1 = weightOf(p.first), w2 = weightOf(p.second);
-      const s = equalizationFactors(channelAbsMax(w1.values, w1.dims, p.first.axis), channelAbsMax(w2.values, w2.dims, p.second.axis));
+      const a = act[k];
+      const r1 = a ? a.map((v, i) => v / total[k]![i]!) : channelAbsMax(w1.values, w1.dims, p.first.axis);
+      const s = equalizationFactors(r1, channelAbsMax(w2.values, w2.dims, p.second.axis));
       for (const v of s) moved = Math.max(moved, Math.abs(v - 1));
       w1.values = scaleChannels(w1.values, w1.dims, p.first.axis, s.map((v) => 1 / v));
       w2.values = scaleChannels(w2.values, w2.dims, p.second.axis, s);

@@ -45,6 +45,21 @@ describe('cross-layer equalization', () => {
     expect(maxDiff(await runAll(out.model, feeds), await runAll(m, feeds))).toBeLessThan(1e-5);
   });
 
+  it('data-aware mode balances the measured activation range against the second layer, hand-worked', async () => {
+    const m = pairModel();
+    const table: CalibrationTable = { collector: 't', options: {}, tensors: { r: { min: 0, max: 8 } } };
+    // |r| per channel [8, 1], second layer's input-channel weight range [1, 4] → s = [√8, 1/2].
+    const ranges = new Map([['r', { min: Float64Array.of(0, 0), max: Float64Array.of(8, 1) }]]);
+    const out = applyCrossLayerEqualization(m, table, findClePairs(m), ranges, 20, 0, true);
+    const c = new Constants(out.model.graph!);
+    const s0 = Math.sqrt(8);
+    expect(Array.from(c.get(out.model.graph!.node[2]!.input[1]!)!.values)).toEqual([1 * s0, 2 * 0.5, -0.5 * s0, 4 * 0.5].map((v) => expect.closeTo(v, 5)));
+    // r's channels become [0, 8/√8] and [0, 1/(1/2)] = [0, √8] and [0, 2]: the table max 8 → √8.
+    expect(out.table.tensors.r).toEqual({ min: 0, max: expect.closeTo(s0, 5) });
+    const feeds = randomFeeds(4, 4, [1, 2, 1, 1], 2);
+    expect(maxDiff(await runAll(out.model, feeds), await runAll(m, feeds))).toBeLessThan(1e-5);
+  });
+
   it('passes only scale-equivariant activations: not HardSwish, HardSigmoid, Clip (Relu6) or Sigmoid', () => {
     expect(findClePairs(pairModel('LeakyRelu'))).toHaveLength(1);
     for (const act of ['HardSwish', 'HardSigmoid', 'Sigmoid', 'Clip']) expect(findClePairs(pairModel(act))).toEqual([]);
