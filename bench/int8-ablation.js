@@ -238,6 +238,9 @@ const PASSES = {
   cle: { crossLayerEqualization: true },
   clea: { crossLayerEqualization: { activations: true } },
   sq: { smoothQuant: true },
+  sq25: { smoothQuant: { alpha: 0.25 } },
+  sq75: { smoothQuant: { alpha: 0.75 } },
+  sqmul: { smoothQuant: { insertMul: true } },
   nobc: { biasCorrection: false },
   nocle: { crossLayerEqualization: false },
   nosq: { smoothQuant: false },
@@ -305,10 +308,26 @@ async function main() {
       console.log(`  ${r.variant.padEnd(22)} ${q}${r.latency ? `  latency ${r.latency.ratio.toFixed(2)}× FP32 (${r.latency.int8Ms.toFixed(1)} / ${r.latency.fp32Ms.toFixed(1)} ms)` : ''}`);
     }
   }
+  console.log(`\n${markdownTable(res)}`);
+}
+
+/** The README's ablation table: one row per variant, the models side by side (blank where not run). */
+function markdownTable(res) {
+  const variants = [...new Set(Object.values(res).flatMap((rows) => rows.map((r) => r.variant)))];
+  const f = (v, d) => (v === undefined ? '' : v.toFixed(d));
+  const lat = (r) => (r?.latency ? `${r.latency.ratio.toFixed(2)}×` : r?.variant === 'FP32' ? '1' : '');
+  const cols = [];
+  if (res.rec) cols.push(['rec char acc', (r) => f(r?.charAcc, 3)], ['rec = FP32 text', (r) => (r?.variant === 'FP32' ? '1' : f(r?.vsFp32, 3))], ['rec output cos', (r) => (r?.variant === 'FP32' ? '1' : f(r?.cosine, 4))], ['rec latency', lat]);
+  if (res.det) cols.push(['det cosine', (r) => (r?.variant === 'FP32' ? '1' : f(r?.cosine, 4))], ['det mask IoU', (r) => (r?.variant === 'FP32' ? '1' : f(r?.maskIoU, 3))], ['det latency', lat]);
+  if (res.tf) cols.push(['transformer acc', (r) => f(r?.accuracy, 3)], ['logits cos', (r) => (r?.variant === 'FP32' ? '1' : f(r?.cosine, 5))], ['tf latency', lat]);
+  const kinds = cols.map(([name]) => name.startsWith('rec') ? 'rec' : name.startsWith('det') ? 'det' : 'tf');
+  const lines = [`| | ${cols.map((c) => c[0]).join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`];
+  for (const v of variants) lines.push(`| ${v === 'FP32' ? 'FP32' : `\`${v}\``} | ${cols.map(([, get], i) => get(res[kinds[i]].find((r) => r.variant === v))).join(' | ')} |`);
+  return lines.join('\n');
 }
 
 if (require.main === module) {
   main().catch((err) => { console.error(`int8-ablation: ${err && err.stack ? err.stack : err}`); process.exit(1); });
 }
 
-module.exports = { charAccuracy, detScores, decodeLine };
+module.exports = { charAccuracy, detScores, decodeLine, markdownTable };
