@@ -238,6 +238,7 @@ const PASSES = {
   cle: { crossLayerEqualization: true },
   clea: { crossLayerEqualization: { activations: true } },
   sq: { smoothQuant: true },
+  iso: { isotone: true },
   sq25: { smoothQuant: { alpha: 0.25 } },
   sq75: { smoothQuant: { alpha: 0.75 } },
   sqmul: { smoothQuant: { insertMul: true } },

@@ -69,6 +69,8 @@ Options:
   --smooth-quant         QDQ pass: move activation outliers of MatMul/Gemm inputs into the weights,
                          s = max|X|^a / max|W|^(1-a), folded into the LayerNorm before (Xiao et al. 2022)
   --smooth-quant-alpha A with --smooth-quant: the migration strength a in [0, 1] (default 0.5)
+  --isotone              QDQ pass: choose the range of an output Softmax's (or ArgMax's) input so the
+                         top-1 stays above the top-2 on the calibration samples (PPQ's isotone)
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)

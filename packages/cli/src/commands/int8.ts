@@ -94,8 +94,8 @@ export function summarizeReport(r: QdqReport & { passes?: readonly { name: strin
   if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
   for (const p of r.passes ?? []) {
-    const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites;
-    const what = p.summary.layers !== undefined ? 'layers' : p.summary.pairs !== undefined ? 'layer pairs' : 'MatMul inputs';
+    const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites ?? p.summary.tensors;
+    const what = p.summary.layers !== undefined ? 'layers' : p.summary.pairs !== undefined ? 'layer pairs' : p.summary.sites !== undefined ? 'MatMul inputs' : 'tensors';
     parts.push(`${p.name}${n !== undefined ? ` on ${String(n)} ${what}` : ''}`);
   }
   return parts.join(', ');

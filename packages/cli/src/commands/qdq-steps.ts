@@ -105,13 +105,14 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     // Staged with the tables: the QDQ model of a table appears together with it, never next to an older one.
     const outPath = set.pathFor(`${label}.qdq.onnx`);
     const finalPath = set.finalPath(`${label}.qdq.onnx`);
-    const measuring = cfg.smoothQuant || cfg.crossLayerEqualization;
+    const measuring = cfg.smoothQuant || cfg.crossLayerEqualization || cfg.isotone;
     const calibration = cfg.biasCorrection || measuring ? await calibrationFeeds(cfg, measuring ? CHANNEL_RANGE_SAMPLES : BIAS_CORRECTION_SAMPLES) : undefined;
     const r = await quantizeFile({
       model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode,
       ...(calibration ? { calibration } : {}),
       ...(cfg.biasCorrection ? { biasCorrection: { samples: BIAS_CORRECTION_SAMPLES } } : {}),
       ...(cfg.crossLayerEqualization ? { crossLayerEqualization: true } : {}),
+      ...(cfg.isotone ? { isotone: true } : {}),
       ...(cfg.smoothQuant ? { smoothQuant: typeof cfg.smoothQuant === 'object' ? { ...cfg.smoothQuant } : true } : {}),
     });
     // The table records what the QDQ model built from it went through (its ranges stay those of the FP32 model).

@@ -135,6 +135,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   evaluate: bool,
   biasCorrection: bool,
   crossLayerEqualization: bool,
+  isotone: bool,
   smoothQuant: (v, k, s, p) => {
     if (typeof v === 'boolean') return v;
     const expected = 'true, false, or { "alpha": number in [0, 1], "insertMul": true | false }';

@@ -61,6 +61,8 @@ export interface ResolvedConfig {
   readonly biasCorrection?: boolean;
   /** QDQ pass: cross-layer equalization of Conv/Gemm pairs through Relu/PRelu/LeakyRelu. */
   readonly crossLayerEqualization?: boolean;
+  /** QDQ pass: order-preserving ranges for the inputs of output Softmax / ArgMax. */
+  readonly isotone?: boolean;
   /** QDQ pass: SmoothQuant on MatMul/Gemm inputs (true, or its alpha / insertMul). */
   readonly smoothQuant?: boolean | { readonly alpha?: number; readonly insertMul?: boolean };
   /** Compare FP32 and INT8 outputs. Default false. */

@@ -23,3 +23,5 @@ export type { CrossLayerEqualizationOptions, CleResult, ClePair, CleLayer } from
 export { measureChannelRanges, withChannelRanges } from './passes/channel-stats';
 export type { ChannelRange, ChannelTensor } from './passes/channel-stats';
 export { rescaledRange } from './passes/rescale';
+export { isotoneRanges, isotoneRange, findIsotoneTensors } from './passes/isotone-ranges';
+export type { IsotoneOptions, IsotoneResult } from './passes/isotone-ranges';

@@ -6,6 +6,7 @@ import { buildQdqModel, prepareQdqWork, type QdqOptions, type QdqReport } from '
 import { applyBiasCorrection, measureBiasCorrection, type BiasCorrectionOptions } from './bias-correction';
 import { crossLayerEqualization, type CrossLayerEqualizationOptions } from './cross-layer-equalization';
 import { smoothQuant, type SmoothQuantOptions } from './smooth-quant';
+import { isotoneRanges, type IsotoneOptions } from './isotone-ranges';
 
 /** metadata_props key listing the passes applied to a QDQ model (JSON array of {@link AppliedPass}). */
 export const PASSES_METADATA_KEY = 'qcal.passes';
@@ -15,6 +16,8 @@ export interface QdqPassOptions extends QdqOptions {
   crossLayerEqualization?: boolean | CrossLayerEqualizationOptions;
   /** SmoothQuant on MatMul/Gemm inputs (needs `calibration`): true or its options. */
   smoothQuant?: boolean | SmoothQuantOptions;
+  /** Order-preserving ranges for the inputs of output Softmax / ArgMax (needs `calibration`): true or its options. */
+  isotone?: boolean | IsotoneOptions;
   /** Empirical bias correction (needs `calibration`): true or its options. */
   biasCorrection?: boolean | BiasCorrectionOptions;
   /** Calibration samples for passes that measure (one feed record per sample). */
@@ -39,13 +42,14 @@ const opt = <T extends object>(v: boolean | T | undefined): T => (typeof v === '
 /**
  * The QDQ writer with graph passes around it, in this order: cross-layer equalization and
  * SmoothQuant rewrite the float model (same function, rescaled weights) and rescale the table
- * ranges of the activations they change; bias correction then measures the rewritten model's
+ * ranges of the activations they change; isotone ranges set the upper bound of the inputs of an
+ * output Softmax/ArgMax; bias correction then measures the rewritten model's
  * INT8 shift. The rewritten model reaches {@link buildQdqModel} through its `rewrite` hook; what was
  * applied goes into the report and the model's metadata (`qcal.passes`). Without passes this is
  * buildQdqModel (plus an empty `qcal.passes` list).
  */
 export async function buildQdqModelWithPasses(model: OnnxModel, table: CalibrationTable, opts: QdqPassOptions = {}): Promise<{ model: OnnxModel; report: QdqPassReport }> {
-  const { biasCorrection, crossLayerEqualization: cle, smoothQuant: sq, calibration, session, ...qdq } = opts;
+  const { biasCorrection, crossLayerEqualization: cle, smoothQuant: sq, isotone, calibration, session, ...qdq } = opts;
   const passes: AppliedPass[] = [];
   const needs = (name: string): readonly Readonly<Record<string, FeedTensor>>[] => {
     if (!calibration?.length) throw new RangeError(`${name} needs calibration samples (opts.calibration)`);
@@ -54,7 +58,7 @@ export async function buildQdqModelWithPasses(model: OnnxModel, table: Calibrati
   const s = session ? { session } : {};
   let rewrite = qdq.rewrite;
   let used = table;
-  if (cle || sq) {
+  if (cle || sq || isotone) {
     const base = prepareQdqWork(model, qdq).fold.model;
     let work = rewrite ? rewrite(base) : base;
     if (cle) {
@@ -68,6 +72,11 @@ export async function buildQdqModelWithPasses(model: OnnxModel, table: Calibrati
       const r = await smoothQuant(work, used, needs('SmoothQuant'), { ...o, ...s });
       work = r.model; used = r.table;
       passes.push({ name: 'smooth-quant', summary: { sites: r.sites.length, folded: r.sites.filter((x) => x.fold !== 'insert').length, insertedMul: r.sites.filter((x) => x.fold === 'insert').length, alpha: o.alpha ?? 0.5, samples: r.samples } });
+    }
+    if (isotone) {
+      const r = await isotoneRanges(work, used, needs('isotone ranges'), { ...opt(isotone), ...s });
+      used = r.table;
+      passes.push({ name: 'isotone', summary: { tensors: r.tensors.length, rows: r.tensors.reduce((n, t) => n + t.rows, 0), keptBefore: r.tensors.reduce((n, t) => n + t.keptBefore, 0), keptAfter: r.tensors.reduce((n, t) => n + t.keptAfter, 0), samples: r.samples } });
     }
     // The writer prepares the same work model again; the rewritten one replaces it.
     const done = work;
