@@ -54,3 +54,34 @@ describe('calibrate --smooth-quant / --cross-layer-equalization', () => {
     expect(r.stdout).toMatch(/cross-layer-equalization on 15 layer pairs/);
   });
 });
+
+describe('minmax meanMinMax through calibrate', () => {
+  it('each table range is the mean of per-sample min and max, measured independently with onnxruntime (in-graph and derived ranges alike)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'calib'));
+    const samples = ds.makeSamples(ds.CALIB_SEED + 7, 4);
+    samples.forEach((s, i) => fs.writeFileSync(path.join(dir, 'calib', `s${i}.npy`), writeNpy(BigInt64Array.from(s.ids.map(BigInt)), [s.ids.length], 'int64')));
+    fs.writeFileSync(path.join(dir, 'qcal.config.json'), JSON.stringify({ collectors: [['minmax', { meanMinMax: true }]] }));
+    const r = await qcal(['calibrate', '--model', TINY_TRANSFORMER, '--data', 'calib', '--out', 'out', '--quiet'], dir);
+    expect(r.code).toBe(0);
+    const table = readJson(path.join(dir, 'out', 'minmax.table.json'));
+    // A LayerNorm output, and GELU's x·0.5 and erf(·) + 1 (ranges derived from their sources').
+    const names = ['/layer0/ln1/LayerNormalization_output_0', '/layer0/mlp/gelu/Mul_half_output_0', '/layer0/mlp/gelu/Add_one_output_0'];
+    const m = decodeModel(fs.readFileSync(TINY_TRANSFORMER));
+    for (const n of names) if (!m.graph!.output.some((o) => o.name === n)) m.graph!.output.push({ name: n, type: { tensorType: { elemType: 1 } } });
+    const { encodeModel } = await import('@qcal/core');
+    const s = await ort.InferenceSession.create(encodeModel(m));
+    const sum = names.map(() => [0, 0]);
+    for (const x of samples) {
+      const out = await s.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(x.ids.map(BigInt)), [1, x.ids.length]) });
+      names.forEach((n, k) => { const d = out[n]!.data as Float32Array; sum[k]![0] += Math.min(...d); sum[k]![1] += Math.max(...d); });
+    }
+    await s.release();
+    names.forEach((n, k) => {
+      expect(table.tensors[n].min).toBeCloseTo(sum[k]![0]! / samples.length, 5);
+      expect(table.tensors[n].max).toBeCloseTo(sum[k]![1]! / samples.length, 5);
+    });
+  });
+});
