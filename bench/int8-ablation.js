@@ -245,6 +245,10 @@ const PASSES = {
   nobc: { biasCorrection: false },
   nocle: { crossLayerEqualization: false },
   nosq: { smoothQuant: false },
+  nosat: { saturationRanges: false },
+  sat: { saturationRanges: true },
+  fa: { foldAffine: true },
+  nofa: { foldAffine: false },
 };
 
 // ---------------------------------------------------------------- main

@@ -71,6 +71,11 @@ Options:
   --smooth-quant-alpha A with --smooth-quant: the migration strength a in [0, 1] (default 0.5)
   --isotone              QDQ pass: choose the range of an output Softmax's (or ArgMax's) input so the
                          top-1 stays above the top-2 on the calibration samples (PPQ's isotone)
+  --no-fold-affine       QDQ pass off: constant Mul/Add after a Conv stay separate quantized ops
+                         (default: folded into the Conv's weights and bias, exact)
+  --no-saturation-ranges QDQ pass off: keep ranges as calibrated (default: a range is narrowed to
+                         what its consumers can see — Relu, Clip, HardSigmoid, HardSwish saturate —
+                         and what its producer can output; recorded in qcal.passes)
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)

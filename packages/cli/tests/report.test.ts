@@ -31,7 +31,7 @@ describe('report.html of a real calibration, rendered in headless Chromium', () 
     // A selection of ~50 tensors keeps the fallback search (ranking every tensor) to seconds.
     const r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--collector', 'minmax', '--collector', 'hfmg', '--out', 'out',
       '--include', 'op:BatchNormalization', '--include', 'op:Relu', '--include', 'op:Input', '--num-samples', '6',
-      '--evaluate', '--eval-samples', '3', '--target-cos', '0.9995', '--max-float-layers', '3'], dir);
+      '--evaluate', '--eval-samples', '3', '--target-cos', '0.99995', '--max-float-layers', '3'], dir);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wrote out[/\\]report\.html/);

@@ -25,11 +25,16 @@ export { sensitivityCommand };
 
 const QUANTIZE_HELP = `Usage: qcal quantize --model M.onnx --table T --out Q.onnx [--quantize-mode smart|full]
                      [--activation-type uint8|int8|auto] [--exclude PAT]... [--no-reduce-range]
+                     [--no-fold-affine] [--no-saturation-ranges]
 
 Writes a QDQ INT8 ONNX model from an FP32 model and any calibration table (qcal JSON, TensorRT
 cache, tpu-mlir table, onnxruntime files): QuantizeLinear/DequantizeLinear on calibrated
 activations, per-channel int8 weights for Conv/ConvTranspose/Gemm/MatMul, int32 biases.
 Models below opset 13 are upgraded to opset 13. onnxruntime runs the result with integer kernels.
+Before quantizing, BatchNormalization and constant Mul/Add after a Conv are folded into it
+(--no-fold-affine keeps the Mul/Add), and each range is narrowed to what its consumers can see
+(Relu, Clip, HardSigmoid, HardSwish saturate) and its producer can output (--no-saturation-ranges
+keeps the table's ranges); both are exact in float and recorded in the model's qcal.passes.
 `;
 
 const EVALUATE_HELP = `Usage: qcal evaluate --model M.onnx --qdq Q.onnx --data DIR|LIST [--preprocess NAME]
@@ -61,6 +66,8 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     'activation-type': { type: 'string' },
     exclude: { type: 'string', multiple: true },
     'no-reduce-range': { type: 'boolean' },
+    'no-fold-affine': { type: 'boolean' },
+    'no-saturation-ranges': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
@@ -80,6 +87,8 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     ...(act ? { activationType: act } : {}),
     ...(v.exclude ? { exclude: v.exclude } : {}),
     ...(v['no-reduce-range'] ? { reduceRange: false } : {}),
+    ...(v['no-fold-affine'] ? { foldAffine: false } : {}),
+    ...(v['no-saturation-ranges'] ? { saturationRanges: false } : {}),
   });
   for (const w of r.warnings) io.stderr.write(`warning: ${w}\n`);
   out(io, `wrote ${path.relative(io.cwd, r.outPath!) || r.outPath}: ${summarizeReport(r.report)}`);
@@ -91,7 +100,9 @@ export function summarizeReport(r: QdqReport & { passes?: readonly { name: strin
   const parts = [`${r.tensors.length} activations and ${r.weights.length} weights quantized (${r.activationType}, ${r.quantizeMode})`];
   if (r.inBodies) parts.push(`${r.inBodies.activations} activations and ${r.inBodies.weights} weights of them inside If/Loop/Scan bodies`);
   if (r.skipped.length) parts.push(`${r.skipped.length} table tensors left float`);
-  if (r.foldedBatchNorms.length) parts.push(`${r.foldedBatchNorms.length} BatchNorms folded`);
+  const affine = r.foldedBatchNorms.filter((f) => f.op === 'Mul' || f.op === 'Add').length;
+  if (r.foldedBatchNorms.length > affine) parts.push(`${r.foldedBatchNorms.length - affine} BatchNorms folded`);
+  if (affine) parts.push(`${affine} constant Mul/Add folded into Conv`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
   for (const p of r.passes ?? []) {
     const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites ?? p.summary.tensors;

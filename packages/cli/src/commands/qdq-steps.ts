@@ -34,6 +34,15 @@ export const RANK_SAMPLES = 2;
 /** Calibration samples bias correction measures on (the first ones of the calibration data). */
 export const BIAS_CORRECTION_SAMPLES = 8;
 
+/** The QDQ writer's options from the configuration (placement and the default-on range passes). */
+export function qdqOptions(cfg: ResolvedConfig): { quantizeMode: 'smart' | 'full'; foldAffine?: boolean; saturationRanges?: boolean } {
+  return {
+    quantizeMode: cfg.quantizeMode,
+    ...(cfg.foldAffine === false ? { foldAffine: false } : {}),
+    ...(cfg.saturationRanges === false ? { saturationRanges: false } : {}),
+  };
+}
+
 /** Calibration samples SmoothQuant and cross-layer equalization measure per-channel ranges on. */
 export const CHANNEL_RANGE_SAMPLES = 16;
 
@@ -92,7 +101,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
         groupSize: RANK_GROUP_SIZE,
         rankSamples: RANK_SAMPLES,
         search: { configDir: cfg.configDir, cwd: cfg.cwd },
-        qdq: { quantizeMode: cfg.quantizeMode },
+        qdq: qdqOptions(cfg),
       });
       const { table: searched, ...report } = r;
       table = searched;
@@ -108,7 +117,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     const measuring = cfg.smoothQuant || cfg.crossLayerEqualization || cfg.isotone;
     const calibration = cfg.biasCorrection || measuring ? await calibrationFeeds(cfg, measuring ? CHANNEL_RANGE_SAMPLES : BIAS_CORRECTION_SAMPLES) : undefined;
     const r = await quantizeFile({
-      model: cfg.model!, table, outPath, quantizeMode: cfg.quantizeMode,
+      model: cfg.model!, table, outPath, ...qdqOptions(cfg),
       ...(calibration ? { calibration } : {}),
       ...(cfg.biasCorrection ? { biasCorrection: { samples: BIAS_CORRECTION_SAMPLES } } : {}),
       ...(cfg.crossLayerEqualization ? { crossLayerEqualization: true } : {}),

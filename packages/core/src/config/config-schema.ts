@@ -146,6 +146,8 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
     if (o.insertMul !== undefined) ok = expect(typeof o.insertMul === 'boolean', 'true or false', o.insertMul, `${k}.insertMul`, s, p) && ok;
     return ok ? Object.freeze({ ...(o.alpha !== undefined ? { alpha: o.alpha as number } : {}), ...(o.insertMul !== undefined ? { insertMul: o.insertMul as boolean } : {}) }) : undefined;
   },
+  foldAffine: bool,
+  saturationRanges: bool,
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),
   maxFloatLayers: int(0, 'an integer >= 0'),
   shard: shardCheck,

@@ -65,6 +65,10 @@ export interface ResolvedConfig {
   readonly isotone?: boolean;
   /** QDQ pass: SmoothQuant on MatMul/Gemm inputs (true, or its alpha / insertMul). */
   readonly smoothQuant?: boolean | { readonly alpha?: number; readonly insertMul?: boolean };
+  /** QDQ pass: fold constant Mul/Add after a Conv into it. Default true. */
+  readonly foldAffine?: boolean;
+  /** QDQ pass: narrow ranges to what saturating consumers (Relu, Clip, HardSwish…) and producers can see. Default true. */
+  readonly saturationRanges?: boolean;
   /** Compare FP32 and INT8 outputs. Default false. */
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */

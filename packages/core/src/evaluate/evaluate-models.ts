@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { DataError } from '../errors';
 import { indexGraph } from '../onnx/graph-index';
 import { encodeModel, type OnnxModel } from '../onnx/model';
-import { DEQUANTIZED_METADATA_KEY } from '../qdq/build-qdq';
+import { DEQUANTIZED_METADATA_KEY, SATURATED_METADATA_KEY } from '../qdq/build-qdq';
 import { accumulate, compareWorstFirst, createAccumulator, finishMetrics, type MetricAccumulator, type TensorMetrics } from './metrics';
 import { createSession, exposeTensors, readModelSource, runSession, toOrtFeeds, type EvaluationItem, type ModelSource } from './session-io';
 
@@ -75,7 +75,10 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
 
   const pairs: { name: string; fp: string; q: string }[] = [];
   const missing: string[] = [];
+  let clampedAt: Record<string, [number | null, number | null]> = {};
   if (opts.perLayer) {
+    const sat = q.model.metadataProps?.find((p) => p.key === SATURATED_METADATA_KEY)?.value;
+    if (sat) try { clampedAt = JSON.parse(sat) as typeof clampedAt; } catch { /* not ours: compare unclamped */ }
     const dq = dequantizedMap(q.model);
     const fpIdx = indexGraph(fp.model);
     const qIdx = indexGraph(q.model);
@@ -117,13 +120,16 @@ export async function evaluateModels(opts: EvaluateOptions): Promise<EvaluationR
       fpState.set(i, a[o]!);
       qState.set(i, b[o]!);
     }
-    const add = (acc: MetricAccumulator, name: string, x: ort.Tensor | undefined, y: ort.Tensor | undefined): void => {
+    const add = (acc: MetricAccumulator, name: string, x: ort.Tensor | undefined, y: ort.Tensor | undefined, clamp?: [number | null, number | null]): void => {
       if (!x || !y) throw new DataError(`evaluation: tensor "${name}" missing from an inference result`);
       if (x.data.length !== y.data.length) throw new DataError(`evaluation: tensor "${name}" has dims [${x.dims}] in FP32 but [${y.dims}] in INT8`);
-      accumulate(acc, x.data as Float32Array, y.data as Float32Array);
+      let ref = x.data as Float32Array;
+      // A range narrowed to what the consumers see: the FP32 value as those consumers see it.
+      if (clamp) { const lo = clamp[0] ?? -Infinity, hi = clamp[1] ?? Infinity; ref = ref.map((v) => (v < lo ? lo : v > hi ? hi : v)); }
+      accumulate(acc, ref, y.data as Float32Array);
     };
     for (const n of outNames) add(outAcc.get(n)!, n, a[n], b[n]);
-    for (const p of pairs) add(layerAcc.get(p.name)!, p.name, la[p.fp], lb[p.q]);
+    for (const p of pairs) add(layerAcc.get(p.name)!, p.name, la[p.fp], lb[p.q], clampedAt[p.name]);
     samples += count;
     batches++;
     opts.onProgress?.(samples);

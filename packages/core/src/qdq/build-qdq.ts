@@ -8,7 +8,9 @@ import { compilePatterns } from '../select/compile-patterns';
 import type { CalibrationTable } from '../table';
 import { Constants } from './constants';
 import { foldBatchNorms, type FoldedBatchNorm } from './fold-batchnorm';
+import { foldConvAffine } from './fold-affine';
 import { planQdq, VALUE_PRESERVING, weightAxis, type QdqPlan, type QuantizeMode } from './qdq-plan';
+import { saturateRanges, type SaturatedRange } from './passes/saturation-ranges';
 import { activationParams, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
 
 export interface QdqOptions {
@@ -34,11 +36,22 @@ export interface QdqOptions {
   /** Fold BatchNormalization into the preceding Conv before quantizing (default true). */
   foldBatchNorm?: boolean;
   /**
+   * Fold constant Mul/Add that follow a Conv into its weights and bias (default true; see
+   * foldConvAffine): one rounding per layer instead of three on PP-LCNet's learnable affine blocks.
+   */
+  foldAffine?: boolean;
+  /**
    * Hook for graph passes (src/qdq/passes): rewrites the float model the writer quantizes, after
    * the opset upgrade and BatchNormalization folding (see {@link prepareQdqWork}). It must keep
    * every tensor name the table refers to. Library only (not a config key).
    */
   rewrite?: (work: OnnxModel) => OnnxModel;
+  /**
+   * Narrow each range to what its consumers can see (default true): a tensor read only by Relu,
+   * Clip, HardSigmoid or a HardSwish (also decomposed: x·Clip(x+3, 0, 6)/6) loses nothing below
+   * their saturation points, so those INT8 levels go where values matter (see saturateRanges).
+   */
+  saturationRanges?: boolean;
 }
 
 export interface QuantizedTensorInfo { name: string; type: ActivationType; scale: number; zeroPoint: number; min: number; max: number; dequantized: string }
@@ -55,12 +68,20 @@ export interface QdqReport {
   skipped: { name: string; reason: string }[];
   /** tensor → its DequantizeLinear output in the QDQ model (also in metadata `qcal.dequantized`). */
   dequantized: Record<string, string>;
+  /** Ranges narrowed to their consumers' live interval (saturationRanges). */
+  saturated: SaturatedRange[];
   /** Of `tensors` and `weights`, how many are inside If/Loop/Scan bodies (absent without bodies). */
   inBodies?: { activations: number; weights: number };
 }
 
 /** metadata_props key holding the tensor → DequantizeLinear-output map as JSON. */
 export const DEQUANTIZED_METADATA_KEY = 'qcal.dequantized';
+/**
+ * metadata_props key: tensor → [lo, hi] (null for an open side), the interval its consumers see
+ * (saturationRanges). Its dequantized value is clamped there on purpose; a per-layer comparison
+ * clamps the FP32 value the same way (see evaluateModels).
+ */
+export const SATURATED_METADATA_KEY = 'qcal.saturated';
 
 /**
  * Checks a table against a model before anything is built: every range finite with min <= max,
@@ -98,8 +119,10 @@ export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): { up: R
     return patterns.some((p) => p.test({ name, opName: name, opType: n.opType, consumers: [] }));
   };
   const up = upgradeOpset(model, 13);
-  const fold = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
-  return { up, fold };
+  const bn = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
+  if (opts.foldAffine === false) return { up, fold: bn };
+  const affine = foldConvAffine(bn.model, excludedNode);
+  return { up, fold: { model: affine.model, folded: [...bn.folded, ...affine.folded] } };
 }
 
 /**
@@ -112,10 +135,10 @@ export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): { up: R
  * replaced by its dequantized value. Throws TableError (nothing built) when the table does not
  * fit the model. The input model is not modified.
  */
-export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: QdqOptions = {}): { model: OnnxModel; report: QdqReport } {
+export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, opts: QdqOptions = {}): { model: OnnxModel; report: QdqReport } {
   const mode = opts.quantizeMode ?? 'smart';
   const actType = opts.activationType ?? 'uint8';
-  checkTableForModel(model, table);
+  checkTableForModel(model, calibrated);
   const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
   const origIdx = indexGraph(model);
   const excludedTensor = (name: string): boolean => {
@@ -133,16 +156,18 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
 
   const { up, fold } = prepareQdqWork(model, opts);
   const work = opts.rewrite ? opts.rewrite(fold.model) : fold.model;
+  const { table, saturated } = opts.saturationRanges === false ? { table: calibrated, saturated: [] } : saturateRanges(work, calibrated);
   const g = work.graph!;
   const idx = indexGraph(work);
   const consts = new Constants(g);
   const names = new NameScope(g);
   const skipped = new Map<string, string>();
   const removed = new Set(fold.folded.map((f) => f.removedTensor));
+  const foldedInto = new Map(fold.folded.map((f) => [f.removedTensor, f.batchNorm]));
   const ranged = new Set<string>();
   for (const name of Object.keys(table.tensors)) {
     const t = idx.tensors.get(name);
-    if (removed.has(name)) skipped.set(name, 'removed by folding BatchNormalization into the Conv (the BN output is quantized instead)');
+    if (removed.has(name)) skipped.set(name, `removed by folding ${foldedInto.get(name)} into the Conv before it (its output is quantized instead)`);
     else if (!t || t.isConstant || t.elemType !== DataType.FLOAT) skipped.set(name, 'not a float32 activation of the model');
     else if (excludedTensor(name)) skipped.set(name, 'excluded');
     else ranged.add(name);
@@ -334,7 +359,11 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
   const finalNodes = dropUnused(newNodes);
   const usedInits = [...g.initializer, ...inits].filter((t) => used.has(t.name ?? ''));
 
-  const metadataProps = [...(work.metadataProps ?? []).filter((m) => m.key !== DEQUANTIZED_METADATA_KEY), { key: DEQUANTIZED_METADATA_KEY, value: JSON.stringify(dequantized) }];
+  const clampedAt = Object.fromEntries(saturated.filter((r) => plan.tensors.has(r.tensor) && (r.live[0] > -Infinity || r.live[1] < Infinity))
+    .map((r) => [r.tensor, r.live.map((v) => (Number.isFinite(v) ? v : null))]));
+  const metadataProps = [...(work.metadataProps ?? []).filter((m) => m.key !== DEQUANTIZED_METADATA_KEY && m.key !== SATURATED_METADATA_KEY),
+    { key: DEQUANTIZED_METADATA_KEY, value: JSON.stringify(dequantized) },
+    ...(Object.keys(clampedAt).length ? [{ key: SATURATED_METADATA_KEY, value: JSON.stringify(clampedAt) }] : [])];
   const out: OnnxModel = { ...work, metadataProps, graph: { ...g, node: finalNodes, initializer: usedInits } };
   return {
     model: out,
@@ -347,6 +376,7 @@ export function buildQdqModel(model: OnnxModel, table: CalibrationTable, opts: Q
       weights,
       skipped: [...skipped].map(([name, reason]) => ({ name, reason })),
       dequantized,
+      saturated: saturated.filter((r) => plan.tensors.has(r.tensor)),
       ...(idx.subgraphs.length ? { inBodies: {
         activations: tensorsInfo.filter((t) => (idx.tensors.get(t.name)?.graphPath ?? '') !== '').length,
         weights: weights.filter((w) => !idx.nodeNames.includes(w.node)).length,

@@ -10,6 +10,8 @@ export interface FoldedBatchNorm {
   removedTensor: string;
   /** The BN output, now produced by the Conv. */
   output: string;
+  /** The folded op when not a BatchNormalization (`Mul`, `Add`: see foldConvAffine). */
+  op?: string;
 }
 
 /**

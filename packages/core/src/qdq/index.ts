@@ -25,3 +25,6 @@ export type { ChannelRange, ChannelTensor } from './passes/channel-stats';
 export { rescaledRange } from './passes/rescale';
 export { isotoneRanges, isotoneRange, findIsotoneTensors } from './passes/isotone-ranges';
 export type { IsotoneOptions, IsotoneResult } from './passes/isotone-ranges';
+export { foldConvAffine } from './fold-affine';
+export { saturateRanges, liveIntervals, valueIntervals } from './passes/saturation-ranges';
+export type { SaturatedRange, LiveInterval } from './passes/saturation-ranges';

@@ -1,9 +1,7 @@
 import { DataType, makeFloatTensor, makeIntTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
-import { upgradeOpset } from '../onnx/opset-upgrade';
 import { Constants } from '../qdq/constants';
-import { foldBatchNorms } from '../qdq/fold-batchnorm';
 import { NameScope, makeNode } from '../onnx/graph-builder';
-import { buildQdqModel, type QdqOptions, type QdqReport } from '../qdq/build-qdq';
+import { buildQdqModel, prepareQdqWork, type QdqOptions, type QdqReport } from '../qdq/build-qdq';
 import type { CalibrationTable } from '../table';
 
 /** Name of the bool[N] graph input of a switch model: element i turns tensor `switches[i]`'s fake quantization on. */
@@ -58,8 +56,7 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
     switchGate.set(dq, on);
   });
   // Float originals of the quantized constants, from the graph the writer quantized.
-  const up = upgradeOpset(model, 13).model;
-  const work = opts.foldBatchNorm === false ? up : foldBatchNorms(up).model;
+  const work = prepareQdqWork(model, opts).fold.model;
   const consts = new Constants(work.graph!);
   const initNames = new Set(g.initializer.map((t) => t.name ?? ''));
   const constDq = new Map<string, string>(); // DequantizeLinear output → float constant name (in `work`)
