@@ -46,7 +46,7 @@ const opt = <T extends object>(v: boolean | T | undefined): T => (typeof v === '
  * output Softmax/ArgMax; bias correction then measures the rewritten model's
  * INT8 shift. The rewritten model reaches {@link buildQdqModel} through its `rewrite` hook; what was
  * applied goes into the report and the model's metadata (`qcal.passes`). Without passes this is
- * buildQdqModel, with `qcal.passes` listing the writer's default-on passes (fold-affine, saturation-ranges).
+ * buildQdqModel, with `qcal.passes` listing what the writer's default-on passes (fold-affine, saturation-ranges) changed.
  */
 export async function buildQdqModelWithPasses(model: OnnxModel, table: CalibrationTable, opts: QdqPassOptions = {}): Promise<{ model: OnnxModel; report: QdqPassReport }> {
   const { biasCorrection, crossLayerEqualization: cle, smoothQuant: sq, isotone, calibration, session, ...qdq } = opts;
@@ -91,9 +91,11 @@ export async function buildQdqModelWithPasses(model: OnnxModel, table: Calibrati
     passes.push({ name: 'bias-correction', summary: { layers: moved.length, samples: bc.samples, iterations: bc.iterations, inferences: bc.inferences } });
   }
   const built = buildQdqModel(model, used, { ...qdq, ...(rewrite ? { rewrite } : {}) });
-  // Range narrowing happens inside the writer (the search and sensitivity probes build through it too).
-  if (qdq.saturationRanges !== false) passes.unshift({ name: 'saturation-ranges', summary: { tensors: built.report.saturated.length } });
-  if (qdq.foldAffine !== false) passes.unshift({ name: 'fold-affine', summary: { layers: built.report.foldedBatchNorms.filter((f) => f.op === 'Mul' || f.op === 'Add').length } });
+  // The writer's own passes (the search and sensitivity probes build through it too), listed where
+  // they changed something: affine folding happens first (prepareQdqWork), range narrowing last.
+  const affine = built.report.foldedBatchNorms.filter((f) => f.op === 'Mul' || f.op === 'Add').length;
+  if (affine) passes.unshift({ name: 'fold-affine', summary: { layers: affine } });
+  if (built.report.saturated.length) passes.push({ name: 'saturation-ranges', summary: { tensors: built.report.saturated.length } });
   const meta = [...(built.model.metadataProps ?? []).filter((m) => m.key !== PASSES_METADATA_KEY), { key: PASSES_METADATA_KEY, value: JSON.stringify(passes) }];
   return { model: { ...built.model, metadataProps: meta }, report: { ...built.report, passes, ...(used !== table ? { table: used } : {}) } };
 }
