@@ -15,9 +15,12 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
   samples(dir);
   const base = ['--model', REC_MODEL, '--data', 'data', '--quiet'];
 
+  // One single run serves both shard counts.
+  let single: Promise<{ code: number }> | undefined;
+
   it.each([2, 3])('%i shards merged equal the single run for min/max', async (n) => {
-    const single = await qcal(['calibrate', ...base, '--out', `single${n}`, '--collector', 'minmax'], dir);
-    expect(single.code).toBe(0);
+    single ??= qcal(['calibrate', ...base, '--out', 'single', '--collector', 'minmax'], dir);
+    expect((await single).code).toBe(0);
     const dirs: string[] = [];
     for (let i = 1; i <= n; i++) {
       const r = await qcal(['calibrate', ...base, '--collector', 'minmax', '--shard', `${i}/${n}`, '--out', `s${n}_${i}`], dir);
@@ -31,14 +34,17 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
     const m = await qcal(['merge', ...dirs.reverse(), '--out', `merged${n}`, '--quiet'], dir);
     expect(m.stderr).toBe('');
     expect(m.code).toBe(0);
-    const a = readJson(path.join(dir, `single${n}`, 'minmax.table.json'));
+    const a = readJson(path.join(dir, 'single', 'minmax.table.json'));
     const b = readJson(path.join(dir, `merged${n}`, 'minmax.table.json'));
     expect(b.samples).toBe(WIDTHS.length);
     expect(b.tensors).toEqual(a.tensors);
   });
 
   it('HFMG and entropy: 2 shards merged stay close to the single run (exact merge is not possible, see the READMEs)', async () => {
-    const coll = ['--collector', 'hfmg', '--collector', 'entropy'];
+    // A cross-section of the network instead of all 377 tensors (the histogram fills and entropy's
+    // threshold search are what made this the suite's slowest test): the convolutions, the
+    // hard-swish outputs (Div) and the transformer's MatMuls — 84 tensors.
+    const coll = ['--collector', 'hfmg', '--collector', 'entropy', '--include', 'op:Conv', '--include', 'op:Div', '--include', 'op:MatMul'];
     expect((await qcal(['calibrate', ...base, ...coll, '--out', 'hs-single'], dir)).code).toBe(0);
     for (const i of [1, 2]) expect((await qcal(['calibrate', ...base, ...coll, '--shard', `${i}/2`, '--out', `hs-${i}`], dir)).code).toBe(0);
     expect((await qcal(['merge', 'hs-1', 'hs-2', '--out', 'hs-merged', '--quiet'], dir)).code).toBe(0);
@@ -46,12 +52,14 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
       const a = readJson(path.join(dir, 'hs-single', `${c}.table.json`)).tensors;
       const b = readJson(path.join(dir, 'hs-merged', `${c}.table.json`)).tensors;
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      expect(Object.keys(a)).toHaveLength(84);
       const rel = Object.keys(a).map((k) => Math.max(Math.abs(a[k].min - b[k].min), Math.abs(a[k].max - b[k].max)) / Math.max(1e-12, a[k].max - a[k].min)).sort((x, y) => x - y);
       return { identical: rel.filter((d) => d === 0).length / rel.length, median: rel[rel.length >> 1]!, max: rel[rel.length - 1]! };
     };
     const h = diff('hfmg');
     const e = diff('entropy');
-    // Measured on this data: HFMG ~74% of tensors bit-identical, max 4% of the range; entropy median ~0.1%.
+    // Measured on this data and selection: HFMG 75% of the 84 tensors bit-identical, max 0.09% of
+    // the range; entropy median 0.08% (on all 377 tensors: 77%, 0.7%, 0.02%).
     expect(h.identical).toBeGreaterThan(0.5);
     expect(h.median).toBe(0);
     expect(h.max).toBeLessThan(0.2);
