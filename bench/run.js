@@ -4,7 +4,7 @@
  * `npm run bench` (after `tsc -b`): the qcal benchmark. See bench/README.md.
  *
  *   node bench/run.js [--quick] [--rec N] [--det M] [--reps R] [--collectors a,b] [--growth all,minmax] [--growth-n n]
- *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--all-tensors]
+ *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--all-tensors] [--fast-sample N]
  *                     [--extras sensitivity,target-cos] [--eval-samples n] [--out FILE]
  *
  * --quick: CI size (a few recognizer samples, all collectors in one pass, < 60 s).
@@ -33,6 +33,7 @@ function benchOptions(argv) {
       extras: { type: 'string' },
       'eval-samples': { type: 'string' },
       'all-tensors': { type: 'boolean' },
+      'fast-sample': { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -42,7 +43,7 @@ function benchOptions(argv) {
     ...(v.opt ? { graphOptimizationLevel: v.opt } : {}),
     ...(v.workers !== undefined ? { collectWorkers: Number(v.workers) } : {}),
   };
-  const tensors = v['all-tensors'] ? { tensors: 'all' } : {};
+  const tensors = { ...(v['all-tensors'] ? { tensors: 'all' } : {}), ...(v['fast-sample'] ? { sampleValues: Number(v['fast-sample']) } : {}) };
   if (v.quick) {
     // CI: the whole pipeline in one pass with every collector, on a handful of lines.
     return {

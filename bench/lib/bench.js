@@ -85,7 +85,7 @@ async function runBench(o) {
   const isolate = o.isolate ?? true;
   const timeoutMs = o.timeoutMs ?? 30 * 60 * 1000;
   const run = async (spec) => {
-    const full = { ...spec, ...(o.session ? { session: o.session } : {}), ...(o.tensors ? { tensors: o.tensors } : {}) };
+    const full = { ...spec, ...(o.session ? { session: o.session } : {}), ...(o.tensors ? { tensors: o.tensors } : {}), ...(o.sampleValues ? { sampleValues: o.sampleValues } : {}) };
     const t = performance.now();
     const r = isolate ? await runChild(full, timeoutMs) : await require('./measure').measure(full).catch((e) => ({ error: String(e.message || e) }));
     log(`  ${spec.kind} ${spec.label.padEnd(9)} n=${String(spec.samples).padEnd(4)} ${r.error ? `ERROR ${r.error}` : `wall ${(r.wallMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB`} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
@@ -154,7 +154,7 @@ async function runBench(o) {
   return {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg(), node: process.version },
-    options: { collectors, unavailable, reps, growthFactor, growthSamples: o.growthSamples ?? null, isolate, session: o.session ?? null, tensors: o.tensors ?? 'quantized' },
+    options: { collectors, unavailable, reps, growthFactor, growthSamples: o.growthSamples ?? null, isolate, session: o.session ?? null, tensors: o.tensors ?? 'quantized', sampleValues: o.sampleValues ?? 0 },
     models,
   };
 }

@@ -71,6 +71,7 @@ async function measure(spec) {
       collectors: loaded.collectors,
       registry: loaded.registry,
       ...(spec.tensors ? { tensors: spec.tensors } : {}),
+      ...(spec.sampleValues ? { sampleValues: spec.sampleValues } : {}),
       ...(spec.session ? { session: spec.session } : {}),
     });
     const tp = performance.now();

@@ -8,7 +8,7 @@ import {
   type EncodedArray,
   type TensorRange,
 } from '@qcal/plugin-kit';
-import { scanFinite, type FiniteScan } from './finite-scan';
+import { scanFinite, scanWithExtremes, type FiniteScan } from './finite-scan';
 import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
 import { histogramInto, histogramScanInto, linspaceEdges32 } from './numpy-histogram';
 import { absHistogram, addToAbsHistogram, type AbsHistogram } from './abs-histogram';
@@ -94,17 +94,18 @@ class EntropyCollector implements CalibrationCollector {
     }
   }
 
-  collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
+  collect(name: string, _opName: string, tensor: { data: Float32Array; extremes?: { min: number; max: number } }): void {
     const data = tensor.data;
+    const ext = tensor.extremes;
     let s = this.stats.get(name);
     if (!s) {
       s = { min: Infinity, max: -Infinity, finite: 0, nan: 0, inf: 0, pendingZeros: 0, records: [] };
       this.stats.set(name, s);
     }
-    if (this.options.mode === 'tpumlir') { this.collectTpumlir(s, data); return; }
+    if (this.options.mode === 'tpumlir') { this.collectTpumlir(s, data, ext); return; }
     let scan: FiniteScan;
     let filled = false;
-    if (s.signed) {
+    if (s.signed && !(ext && Math.max(-ext.min, ext.max) > s.signed.th)) {
       // Most batches fit the grid: bin and scan in one pass; a value outside it undoes the partial
       // fill, and the batch takes the scan-then-grow path below.
       const h = s.signed;
@@ -115,6 +116,7 @@ class EntropyCollector implements CalibrationCollector {
         scan = scanFinite(data);
       }
     } else scan = scanFinite(data);
+    if (ext) scan = scanWithExtremes(scan, ext);
     s.nan += scan.nan;
     s.inf += scan.inf;
     s.finite += scan.finite;
@@ -144,8 +146,8 @@ class EntropyCollector implements CalibrationCollector {
    * tpu-mlir (`kld_calibrator.py` process_statistic): running min/max first, abs_value = max(|min|,
    * |max|) (cumulative), the sample is skipped for the histogram when its own max |x| < 1e-8.
    */
-  private collectTpumlir(s: TensorStat, data: Float32Array): void {
-    const scan = scanFinite(data);
+  private collectTpumlir(s: TensorStat, data: Float32Array, ext?: { min: number; max: number }): void {
+    const scan = ext ? scanWithExtremes(scanFinite(data), ext) : scanFinite(data);
     s.nan += scan.nan;
     s.inf += scan.inf;
     s.finite += scan.finite;

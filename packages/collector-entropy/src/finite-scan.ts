@@ -55,3 +55,15 @@ export function scanFinite(data: Float32Array): FiniteScan {
   const absMax = finite > 0 ? M_max(-min, max) : 0;
   return { min, max, absMax, finite, nan, inf };
 }
+
+/**
+ * Fast mode: the scan of a sample, with the range and abs-max taken from the exact finite extremes
+ * of the whole tensor (`ext`), so a histogram grid built from it is the one every value would have
+ * given; counts (finite, nan, inf) stay the sample's. A sample without finite values is returned as is.
+ */
+export function scanWithExtremes(scan: FiniteScan, ext: { readonly min: number; readonly max: number }): FiniteScan {
+  if (!scan.finite) return scan;
+  const min = ext.min < scan.min ? ext.min : scan.min;
+  const max = ext.max > scan.max ? ext.max : scan.max;
+  return { ...scan, min, max, absMax: M_max(-min, max) };
+}

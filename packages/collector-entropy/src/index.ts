@@ -6,7 +6,7 @@ import { entropyCollector } from './entropy-collector';
 
 export { entropyCollector };
 export type { EntropyOptions, EntropyMode, QuantizedDtype } from './entropy-collector';
-export { scanFinite } from './finite-scan';
+export { scanFinite, scanWithExtremes } from './finite-scan';
 export type { FiniteScan } from './finite-scan';
 export { linspaceEdges32, histogramInto, histogramScanInto } from './numpy-histogram';
 export type { HistogramScan } from './numpy-histogram';

@@ -44,7 +44,7 @@ class HfmgCollector implements CalibrationCollector {
     if (this.options.batchNum > 0 && st.batches >= this.options.batchNum) return;
     st.batches++;
     // NaN and ±Infinity: AMCT raises; qcal drops and counts them.
-    hfmgCollectBatch(st.hist, tensor.data, st);
+    hfmgCollectBatch(st.hist, tensor.data, st, tensor.extremes);
   }
 
   postCollect(): Record<string, TensorRange> {

@@ -100,9 +100,22 @@ export function hfmgAddBatch(h: HfmgHistogram, data: Float32Array, min: number, 
  * what binning straight into the running counts does. The first value outside the range (or not
  * finite) stops that pass; its counts are taken back and the batch goes the general way, with the
  * combined range from the rest of the batch (the values before it lie inside the old range).
+ * With `extremes` (fast mode) `data` is a sample of a tensor with those finite min and max: the
+ * batch's range is theirs (binned in one pass when inside the running range).
  */
-export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { nan: number; inf: number }): void {
+export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { nan: number; inf: number }, extremes?: { readonly min: number; readonly max: number }): void {
   const n = data.length;
+  const inside = extremes && h.min !== null && h.max !== null && h.min !== h.max && extremes.min >= h.min && extremes.max <= h.max;
+  if (extremes && !inside) {
+    // Fast mode: `data` is a sample; the batch's range is the whole tensor's (exact extremes), so
+    // the running range and every re-binning follow what all values would have given.
+    const r = finiteRange(data);
+    bad.nan += r.nan;
+    bad.inf += r.inf;
+    if (r.min > r.max) return;
+    hfmgAddBatch(h, data, Math.min(r.min, extremes.min), Math.max(r.max, extremes.max));
+    return;
+  }
   if (h.min === null || h.max === null || h.min === h.max) {
     const r = finiteRange(data);
     bad.nan += r.nan;

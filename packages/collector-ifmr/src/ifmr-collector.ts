@@ -5,7 +5,7 @@ import {
 import { OVERFLOW_LIMIT } from './float32';
 import { ifmrSearch, type IfmrParams, type IfmrResult } from './ifmr-search';
 import { ifmrSearchHistogram } from './ifmr-histogram';
-import { addToMomentHistogram, createMomentHistogram, mergeMomentHistograms, type MomentHistogram } from './moment-histogram';
+import { addToMomentHistogram, createMomentHistogram, extendMomentRange, mergeMomentHistograms, type MomentHistogram } from './moment-histogram';
 
 export interface IfmrOptions {
   /** `histogram` (default): search over a moment histogram of all batches; `exact`: AMCT's search on the raw values of the first `batchNum` batches. */
@@ -101,6 +101,8 @@ class IfmrCollector implements CalibrationCollector {
     const st = this.tensor(name);
     if (st.hist) {
       addToMomentHistogram(st.hist, tensor.data);
+      // Fast mode: the data were a sample; the range (and so the search's extremes) is the tensor's.
+      if (tensor.extremes) extendMomentRange(st.hist, tensor.extremes.min, tensor.extremes.max);
       st.batches++;
       return;
     }

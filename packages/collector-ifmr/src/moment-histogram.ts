@@ -166,6 +166,21 @@ export function addToMomentHistogram(h: MomentHistogram, data: Float32Array): vo
   flush(h, counts);
 }
 
+/**
+ * Fast mode: widens the histogram's range to the exact finite extremes [lo, hi] of a tensor of which
+ * only a sample was added (the window moves to a lattice that covers them; counts are unchanged).
+ * Nothing happens before the first finite value.
+ */
+export function extendMomentRange(h: MomentHistogram, lo: number, hi: number): void {
+  if (h.exp === null) return;
+  const newMin = Math.min(h.min, lo);
+  const newMax = Math.max(h.max, hi);
+  if (newMin === h.min && newMax === h.max) return;
+  cover(h, newMin, newMax);
+  h.min = newMin;
+  h.max = newMax;
+}
+
 /** Adds `other` into `h` (same `bins`). Counts merge exactly; sums up to float64 rounding. */
 export function mergeMomentHistograms(h: MomentHistogram, other: MomentHistogram): void {
   if (other.bins !== h.bins) throw new Error(`cannot merge histograms of ${other.bins} and ${h.bins} bins`);

@@ -36,8 +36,13 @@ class MinMaxCollector implements CalibrationCollector {
   private readonly stats = new Map<string, Stat>();
   constructor(private readonly options: Readonly<MinMaxOptions>) {}
 
-  collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
+  collect(name: string, _opName: string, tensor: { data: Float32Array; extremes?: { min: number; max: number } }): void {
     const r = finiteMinMax(tensor.data);
+    // Fast mode: `data` is a sample; the tensor's exact extremes come with it.
+    if (tensor.extremes) {
+      if (tensor.extremes.min < r.min) r.min = tensor.extremes.min;
+      if (tensor.extremes.max > r.max) r.max = tensor.extremes.max;
+    }
     const s = this.stats.get(name);
     const ok = Number.isFinite(r.min) && Number.isFinite(r.max);
     if (!s) {

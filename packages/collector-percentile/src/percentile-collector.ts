@@ -1,5 +1,5 @@
 import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
-import { addAbsBatch, scanFinite, type AbsHistogram } from '@qcal/collector-entropy';
+import { addAbsBatch, scanFinite, scanWithExtremes, type AbsHistogram } from '@qcal/collector-entropy';
 import { absFinite, addToOrtAbsHistogram, ortAbsHistogram, ortPercentileRange, type OrtAbsHistogram } from './ort-abs-histogram';
 import { histogramPercentile } from './histogram-percentile';
 
@@ -29,10 +29,11 @@ class PercentileCollector implements CalibrationCollector {
   private readonly stats = new Map<string, Stat>();
   constructor(private readonly options: Readonly<PercentileOptions>) {}
 
-  collect(name: string, _opName: string, tensor: { data: Float32Array }): void {
+  collect(name: string, _opName: string, tensor: { data: Float32Array; extremes?: { min: number; max: number } }): void {
     let s = this.stats.get(name);
     if (!s) { s = { min: Infinity, max: -Infinity, nan: 0, inf: 0, zeros: 0 }; this.stats.set(name, s); }
-    const scan = scanFinite(tensor.data);
+    // Fast mode: the range from the whole tensor's exact extremes, the counts from the sample.
+    const scan = tensor.extremes ? scanWithExtremes(scanFinite(tensor.data), tensor.extremes) : scanFinite(tensor.data);
     s.nan += scan.nan;
     s.inf += scan.inf;
     if (!scan.finite) return;

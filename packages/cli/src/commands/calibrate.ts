@@ -26,6 +26,7 @@ import {
   type CollectorRegistry,
   collectorLabel,
   inputOptions,
+  DEFAULT_SAMPLE_VALUES,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
@@ -68,6 +69,8 @@ const FLAGS = {
   'hook-timeout': { type: 'string' },
   'no-report': { type: 'boolean' },
   'histogram-stride': { type: 'string' },
+  fast: { type: 'boolean' },
+  'fast-sample': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -111,6 +114,7 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
     report: v['no-report'] ? false : undefined,
     histogramStride: numberFlag(v['histogram-stride'], 'histogram-stride', { integer: true, min: 0 }),
+    fastSample: numberFlag(v['fast-sample'], 'fast-sample', { integer: true, min: 0 }) ?? (v.fast ? DEFAULT_SAMPLE_VALUES : undefined),
     quiet: v.quiet,
   };
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });
@@ -179,6 +183,7 @@ async function calibrateInto(
     onProgress: (p) => progress.update(p.samples, p.total),
     // The report's histograms come from this same pass (no second inference).
     histograms: cfg.report ? { stride: cfg.histogramStride } : false,
+    ...(cfg.fastSample ? { sampleValues: cfg.fastSample } : {}),
   });
   const shown = (f: string) => path.relative(cfg.cwd, f) || f;
 

@@ -13,13 +13,15 @@ import { loadModel, encodeModel } from '../onnx/model';
 import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../onnx/graph-index';
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
-import { CollectPool, defaultCollectWorkers } from './collect-pool';
+import { CollectPool, defaultCollectWorkers, type PooledTensor } from './collect-pool';
+import { sampleable, sampleStep, strided } from './sampling';
 import { createSession, runBatch, type SessionSettings } from '../runner/session';
 import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
 import { planCollectors, type PlannedCollector } from './plan';
 import { sha256, stableStringify } from '../fingerprint';
 import { CalibrationError, DataError } from '../errors';
+import type { ActivationTensor, FeedTensor } from '../tensor';
 
 /** Everything one calibration run needs; the CLI builds it from config and flags. */
 export interface CalibrateOptions {
@@ -54,6 +56,13 @@ export interface CalibrateOptions {
    * no extra inference. Off by default; tensors reduced in-graph (min/max only) get none.
    */
   readonly histograms?: HistogramSettings | false;
+  /**
+   * Fast mode: histogram collectors (entropy, hfmg, ifmr, percentile, mse; minmax alongside them)
+   * see about this many values per tensor and batch — every k-th value, cut out in-graph, plus the
+   * tensor's exact min and max from in-graph reductions — instead of every value. 0 or undefined:
+   * every value (exact).
+   */
+  readonly sampleValues?: number;
 }
 
 /** One collector's outcome. */
@@ -87,14 +96,29 @@ export function modelInputs(index: GraphIndex, model: ReturnType<typeof loadMode
 }
 
 /** Fingerprint of what determines a collector's table: model, data, selection and options. */
-export function runFingerprint(modelSha: string, dataFingerprint: string, planned: PlannedCollector): string {
+export function runFingerprint(modelSha: string, dataFingerprint: string, planned: PlannedCollector, sampleValues?: number): string {
   return sha256(stableStringify({
     modelSha,
     dataFingerprint,
     collector: planned.resolved.name,
     options: planned.resolved.options,
     tensors: planned.tensors.map((t) => t.name),
+    // Fast mode gives other tables than a run over every value (absent when off: old fingerprints hold).
+    ...(sampleValues ? { sampleValues } : {}),
   }));
+}
+
+/**
+ * The tensors fast mode samples (see {@link CalibrateOptions.sampleValues}): fetched in full, in the
+ * main graph, and wanted only by collectors whose statistics a sample with exact extremes stands in for.
+ */
+export function sampledTensors(plan: ReturnType<typeof planCollectors>, index: GraphIndex): string[] {
+  const ok = new Map<string, boolean>();
+  for (const p of plan.collectors) {
+    const can = sampleable(p.resolved.name, p.resolved.options);
+    for (const t of p.tensors) ok.set(t.name, (ok.get(t.name) ?? true) && can);
+  }
+  return plan.full.filter((t) => ok.get(t) && (index.tensors.get(t)?.graphPath ?? '') === '');
 }
 
 /** A run whose model, data and plan are loaded and checked, before any inference. */
@@ -122,7 +146,7 @@ export async function prepareCalibration(opts: CalibrateOptions): Promise<Prepar
   const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude, ...(scope ? { scope } : {}) }, opts.model);
   const data = await openData(opts.data, modelInputs(index, model), opts.cwd, model.graph!.output.map((o) => o.name));
   const modelSha256 = sha256(bytes);
-  const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p));
+  const fingerprints = plan.collectors.map((p) => runFingerprint(modelSha256, data.fingerprint, p, opts.sampleValues));
   return { opts, model, modelSha256, index, plan, data, fingerprints, scoped: scope !== undefined };
 }
 
@@ -183,10 +207,18 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const { opts, model, index, plan, data } = prepared;
   const logger = opts.logger ?? silentLogger;
   const scope = prepared.scoped ? ' — the ones a QDQ model quantizes (--all-tensors: every one)' : '';
-  const instrumented = instrumentModel(model, { full: plan.full, range: plan.range });
+  const per = opts.sampleValues ?? 0;
+  const sampled = per > 0 ? sampledTensors(plan, index) : [];
+  const sampledSet = new Set(sampled);
+  const instrumented = instrumentModel(model, { full: plan.full.filter((t) => !sampledSet.has(t)), range: plan.range, sampled });
   const derived = instrumented.packedRange?.entries.filter((e) => e.derived).length ?? 0;
   const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
   logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
+  if (sampled.length) {
+    const set = new Set(sampled);
+    const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
+    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th value, cut out in-graph) plus their exact min and max (in-graph); --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
+  }
   // Built-in collectors run on worker threads (both cores busy: they collect batch k while
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
   // need snapshots) or asks for none.
@@ -220,7 +252,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const fullValues = async (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => {
     if (!fallback) {
       logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
-      exposed = instrumentModel(model, { full: plan.range, range: [] });
+      exposed = instrumentModel(model, { full: [...plan.range, ...sampled], range: [] });
       fallback = await createSession(encodeModel(exposed.model), opts.model, { enableMemPattern: false, ...opts.session }, exposed.model);
     }
     // Tensors inside If/Loop/Scan bodies come out under their lifted names.
@@ -252,6 +284,7 @@ export async function finishCalibration(
   const tPost = performance.now();
   const results: CollectorResult[] = [];
   const notRun = new Set(counts.notRun ?? []);
+  const sampledSet = new Set(opts.sampleValues ? sampledTensors(plan, index) : []);
   if (notRun.size) {
     // A branch the data never took: say which, rather than quantize it with made-up ranges.
     // Counted under the outermost branch that never ran (its nested bodies did not run either).
@@ -283,6 +316,17 @@ export async function finishCalibration(
     const secs = (performance.now() - tp) / 1000;
     if (secs >= 2) logger.info(`qcal: ${p.label}: postCollect (threshold search${tuning ? ' and auto-tune' : ''}) of ${p.tensors.length} tensors: ${secs.toFixed(1)} s`);
     const table = makeTable(p, ranges, opts.model, counts.samples, prepared.modelSha256, data?.fingerprint, prepared.fingerprints[i]!);
+    const fast = p.tensors.filter((t) => sampledSet.has(t.name)).length;
+    if (fast) {
+      table.meta = {
+        ...table.meta,
+        fastMode: {
+          sampleValues: opts.sampleValues,
+          sampledTensors: fast,
+          description: `fast mode: ${fast} of ${p.tensors.length} tensors histogrammed from about ${opts.sampleValues} values per tensor and batch (every k-th value) plus their exact min and max`,
+        },
+      };
+    }
     const skipped = p0.tensors.filter((t) => notRun.has(t.name));
     if (skipped.length) table.meta = { ...table.meta, notRun: Object.fromEntries(skipped.map((t) => [t.name, `in ${index.tensors.get(t.name)?.graphPath || 'the main graph'}, never computed by the calibration data (branch not taken)`])) };
     results.push({ label: p.label, table, collector: instances[i]!, planned: p0 });
@@ -320,23 +364,45 @@ async function runAll(
   const fullList = [...fullTargets];
   // Main-graph range tensors in plan order (a derived tensor after its source), then those inside subgraphs.
   const packedEntries = new Map(instrumented.packedRange?.entries.map((e) => [e.tensor, e]));
-  const rangeOrder = [...packedEntries.keys(), ...[...rangeTargets.keys()].filter((t) => !packedEntries.has(t))];
+  // (The packed output also holds the extremes of fast mode's sampled tensors: not range targets.)
+  const rangeOrder = [...[...packedEntries.keys()].filter((t) => rangeTargets.has(t)), ...[...rangeTargets.keys()].filter((t) => !packedEntries.has(t))];
   const rangeList = rangeOrder.map((name) => ({ name, targets: rangeTargets.get(name)!, o: instrumented.rangeOutputs.get(name), packed: packedEntries.get(name) }));
   // Per batch: [min, max, sum] of every packed tensor (a derived one: its source's sum, so that a
   // non-finite source re-runs it in full too).
   const stats = new Map<string, readonly [number, number, number]>();
   const fetches = data.sequence ? [...new Set([...instrumented.fetches, ...Object.values(data.sequence.feedback)])] : instrumented.fetches;
   const it = data.batches()[Symbol.asyncIterator]();
-  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string } | undefined> => {
+  // Fast mode: each sampled tensor's step, per shape of the inputs (tensor sizes follow from them).
+  // A batch of new input shapes runs with step 1 (whole tensors) and is sampled here, the same
+  // values the graph cuts out; its tensors' dims then fix the steps for later batches of that shape.
+  const sampled = instrumented.sampledOutputs;
+  const per = opts.sampleValues ?? 0;
+  const stepsByShape = new Map<string, Map<string, number>>();
+  const shapeFeeds = new Map<number, FeedTensor>();
+  const shapeFeed = (step: number): FeedTensor => {
+    let f = shapeFeeds.get(step);
+    if (!f) shapeFeeds.set(step, (f = { type: 'int64', data: BigInt64Array.of(-1n, BigInt(step)), dims: [2] }));
+    return f;
+  };
+  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string; steps?: Map<string, number>; shape: string } | undefined> => {
     const next = await it.next();
     if (next.done) return undefined;
     const batch = next.value;
     const ti = performance.now();
     const where = batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`;
-    const out = await runBatch(session, batch.feeds, fetches, where);
+    let feeds = batch.feeds;
+    const shape = sampled.size ? Object.entries(batch.feeds).map(([k, f]) => `${k}:${f.dims.join('x')}`).join(';') : '';
+    const steps = stepsByShape.get(shape);
+    if (sampled.size) {
+      const extra: Record<string, FeedTensor> = {};
+      for (const [t, o] of sampled) extra[o.shape] = shapeFeed(steps?.get(t) ?? 1);
+      feeds = { ...batch.feeds, ...extra };
+    }
+    const out = await runBatch(session, feeds, fetches, where);
     // Sequence mode: the next step's state comes from this one's outputs (read before collection).
     data.sequence?.update(out as never);
-    return { out, size: batch.size, ms: performance.now() - ti, feeds: batch.feeds, where };
+    // The steps this batch ran with (the map may learn more while it is in flight).
+    return { out, size: batch.size, ms: performance.now() - ti, feeds: batch.feeds, where, ...(steps ? { steps: new Map(steps) } : {}), shape };
   };
   let inFlight: ReturnType<typeof start> | undefined = start();
   try {
@@ -357,8 +423,32 @@ async function runAll(
       if (overlap) inFlight = start();
       const tc = performance.now();
       const out = done.out as { [name: string]: (typeof done.out)[string] };
-      const toPool = pool ? new Map<string, { opName: string; data: Float32Array; dims: readonly number[]; collectors: number[] }>() : undefined;
+      const toPool = pool ? new Map<string, PooledTensor>() : undefined;
+      let nonFiniteSampled: string[] | undefined;
+      let learned: Map<string, number> | undefined;
       for (const [name, targets] of fullList) {
+        const so = sampled.get(name);
+        let act: ActivationTensor;
+        if (so) {
+          const s = out[so.sample];
+          const packed = out[instrumented.packedRange!.output]!.data as Float32Array;
+          const at = packedEntries.get(name)!.offset;
+          const [mn, mx, sum] = [packed[at]!, packed[at + 1]!, packed[at + 2]!];
+          if (!s || s.type !== 'float32') throw new CalibrationError(`onnxruntime returned no float32 sample for the tensor "${name}"`);
+          seen.add(name);
+          // NaN/±Infinity (or an overflowing sum): the full tensor, so collectors count them per value.
+          if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFiniteSampled ??= []).push(name); continue; }
+          let step = done.steps?.get(name);
+          let values = s.data as Float32Array;
+          if (step === undefined) {
+            // A batch of a new input shape: the whole tensor came out; sample it as the graph will.
+            step = sampleStep(values.length, per);
+            (learned ??= new Map()).set(name, step);
+            values = strided(values, step);
+          }
+          act = step > 1 ? { data: values, dims: [values.length], extremes: { min: mn, max: mx } } : { data: values, dims: [values.length] };
+          delete out[so.sample];
+        } else {
         const fetched = instrumented.fullOutputs.get(name) ?? name;
         const v = out[fetched];
         if (!v) throw new CalibrationError(`onnxruntime returned no value for the exposed tensor "${name}"`);
@@ -366,7 +456,10 @@ async function runAll(
         // A tensor lifted out of an If branch that did not run in this batch comes out empty.
         if (v.data.length === 0 && fetched !== name) { delete out[fetched]; continue; }
         seen.add(name);
-        const act = { data: v.data as Float32Array, dims: v.dims };
+        act = { data: v.data as Float32Array, dims: v.dims };
+        // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
+        delete out[fetched];
+        }
         recorder?.observe(name, act.data, act.dims);
         let pooled: number[] | undefined;
         for (const t of targets) {
@@ -374,9 +467,28 @@ async function runAll(
           else await t.c.collect(name, t.opName, act);
         }
         // In-thread collectors first: the buffer then moves to a worker.
-        if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled });
-        // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
-        delete out[fetched];
+        if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled, ...(act.extremes ? { extremes: act.extremes } : {}) });
+      }
+      if (learned) {
+        const known = stepsByShape.get(done.shape);
+        if (known) for (const [t, k] of learned) known.set(t, k);
+        else stepsByShape.set(done.shape, learned);
+      }
+      if (nonFiniteSampled) {
+        // Rare: whole tensors for the batch, collected in-thread order as the others (worker ones go to the pool).
+        const values = await fullValues(done.feeds, nonFiniteSampled, done.where);
+        for (const name of nonFiniteSampled) {
+          const v = values[name]!;
+          const act = { data: v.data as Float32Array, dims: v.dims };
+          recorder?.observe(name, act.data, act.dims);
+          let pooled: number[] | undefined;
+          const targets = fullTargets.get(name)!;
+          for (const t of targets) {
+            if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
+            else await t.c.collect(name, t.opName, act);
+          }
+          if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled });
+        }
       }
       if (toPool?.size) await pool!.post(toPool);
       let nonFinite: (typeof rangeList)[number][] | undefined;

@@ -12,8 +12,17 @@ import type { PlannedCollector } from './plan';
 /** Main thread → worker. */
 export type PoolRequest =
   | { type: 'init'; cwd: string; collectors: { name: string; options: Record<string, unknown> }[]; tensors: TensorInfo[][] }
-  | { type: 'batch'; seq: number; tensors: { name: string; opName: string; data: Float32Array; dims: readonly number[]; collectors: number[] }[] }
+  | { type: 'batch'; seq: number; tensors: (PooledTensor & { name: string })[] }
   | { type: 'post'; collector: number; samples: number; batches: number };
+/** One tensor of a batch for the workers: its values (or fast mode's sample and exact extremes) and the plan indexes of its collectors. */
+export interface PooledTensor {
+  opName: string;
+  data: Float32Array;
+  dims: readonly number[];
+  extremes?: { min: number; max: number };
+  collectors: number[];
+}
+
 /** Worker → main thread. */
 export type PoolReply =
   | { type: 'ready' }
@@ -167,7 +176,7 @@ export class CollectPool {
    * of the (eligible) collectors that want it. Waits first
    * for the previous batch to be done. The arrays' buffers are transferred (unusable here after).
    */
-  async post(tensors: ReadonlyMap<string, { opName: string; data: Float32Array; dims: readonly number[]; collectors: number[] }>): Promise<void> {
+  async post(tensors: ReadonlyMap<string, PooledTensor>): Promise<void> {
     await Promise.all(this.outstanding);
     if (this.failure) throw this.failure;
     if (!this.initialized) await this.init(new Map([...tensors].map(([n, t]) => [n, t.data.length * t.collectors.length])));
@@ -178,7 +187,7 @@ export class CollectPool {
       const k = this.owner.get(name);
       if (k === undefined) throw new CalibrationError(`tensor "${name}" appeared after the first batch; the collect workers were not given it`);
       const idx = t.collectors.map((i) => this.eligible.indexOf(i));
-      (per[k] as Extract<PoolRequest, { type: 'batch' }>).tensors.push({ name, opName: t.opName, data: t.data, dims: [...t.dims], collectors: idx });
+      (per[k] as Extract<PoolRequest, { type: 'batch' }>).tensors.push({ name, opName: t.opName, data: t.data, dims: [...t.dims], collectors: idx, ...(t.extremes ? { extremes: t.extremes } : {}) });
       // A view of a larger buffer (or a shared one) is copied by postMessage; a whole buffer moves.
       if (t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength && t.data.buffer instanceof ArrayBuffer) transfer[k]!.push(t.data.buffer);
     }

@@ -41,7 +41,7 @@ async function handle(m: PoolRequest): Promise<void> {
     reply({ type: 'ready' });
   } else if (m.type === 'batch') {
     for (const t of m.tensors) {
-      const act = { data: t.data, dims: t.dims };
+      const act = { data: t.data, dims: t.dims, ...(t.extremes ? { extremes: t.extremes } : {}) };
       for (const i of t.collectors) await instances[i]!.collect(t.name, t.opName, act);
     }
     m.tensors.length = 0;

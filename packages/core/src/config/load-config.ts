@@ -47,6 +47,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   quiet: false,
   report: true,
   histogramStride: 0,
+  fastSample: 0,
 });
 
 /**

@@ -95,6 +95,11 @@ export interface ResolvedConfig {
   readonly report: boolean;
   /** Histograms for the report look at every n-th value; 0 (default) = automatic (about 16384 values per tensor and batch). */
   readonly histogramStride: number;
+  /**
+   * Fast mode: histogram collectors see about this many values per tensor and batch (every k-th
+   * value, cut out in-graph, plus exact min/max). 0 (default) = every value.
+   */
+  readonly fastSample: number;
 }
 
 /** The data-layer settings of a config (`inputs`, `sequence`), to spread into DataOptions. */

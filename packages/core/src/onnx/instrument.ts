@@ -14,6 +14,23 @@ export interface InstrumentationPlan {
    * (see `derivableRanges`) instead of reducing them (default true).
    */
   readonly derive?: boolean;
+  /**
+   * Tensors a collector sees as a sample (fast mode): the graph outputs every `step`-th value of the
+   * flattened tensor (`step` fed at run time, per tensor); their min, max and sum are reduced into
+   * the packed range output (the extremes stay exact). Main-graph tensors only.
+   */
+  readonly sampled?: readonly string[];
+}
+
+/** The sample output and run-time input of one sampled tensor (see {@link InstrumentationPlan.sampled}). */
+export interface SampledOutputs {
+  /** [size/step, 1] float output: every step-th value of the flattened tensor from the first. */
+  readonly sample: string;
+  /**
+   * int64 [2] graph input `[-1, step]`: the tensor is seen as rows of `step` values and the sample
+   * is the first column. `step` must divide the tensor's size (1: the whole tensor).
+   */
+  readonly shape: string;
 }
 
 /** Where one range tensor's statistics sit in the packed output. */
@@ -37,6 +54,8 @@ export interface InstrumentedModel {
    * NaN (or ±Infinity) as soon as one value is not finite (or the finite ones overflow).
    */
   readonly packedRange?: { readonly output: string; readonly entries: readonly PackedRangeEntry[] };
+  /** Sampled tensors (fast mode): sample output and step input; their min/max/sum are packedRange entries. */
+  readonly sampledOutputs: ReadonlyMap<string, SampledOutputs>;
   /**
    * Range-only tensors inside If/Loop/Scan bodies: the names of their lifted min, max and sum
    * outputs (one value per inference, or per loop iteration; none when the branch did not run).
@@ -109,7 +128,45 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   }
   const derived = plan.derive === false ? new Map<string, DerivedRange>() : derivableRanges(g, plan.range);
   const initializers = [...g.initializer];
-  const packedRange = plan.range.length ? chainRanges(plan.range, derived, nodes, fresh, firstValue(opsetVersion(model), initializers, fresh)) : undefined;
+  const sampledOutputs = new Map<string, SampledOutputs>();
+  const sampledNodes = new Map<string, { nodes: OnnxNode[]; tie: string }>();
+  const inputs = [...g.input];
+  if (plan.sampled?.length) {
+    for (const i of g.initializer) if (i.name) taken.add(i.name);
+    // Slice takes starts/ends/axes as attributes before opset 10, as inputs from 10.
+    const sliceConst = opsetVersion(model) >= 10 ? { starts: fresh('qcal__sample_starts'), ends: fresh('qcal__sample_ends'), axes: fresh('qcal__sample_axes') } : undefined;
+    if (sliceConst) initializers.push(makeIntTensor(sliceConst.starts, [1], DataType.INT64, [0]), makeIntTensor(sliceConst.ends, [1], DataType.INT64, [1]), makeIntTensor(sliceConst.axes, [1], DataType.INT64, [1]));
+    for (const t of plan.sampled) {
+      const o: SampledOutputs = { sample: fresh(`${t}__qcal_sample`), shape: fresh(`${t}__qcal_sample_shape`) };
+      const rows = fresh(`${t}__qcal_rows`);
+      const tie = fresh(`${t}__qcal_sample_tie`);
+      sampledNodes.set(t, {
+        tie,
+        nodes: [
+          // [-1, step] rows, first column: every step-th value of the flattened tensor.
+          { input: [t, o.shape], output: [rows], name: fresh(`${t}__qcal_rows_reshape`), opType: 'Reshape', attribute: [] },
+          sliceConst
+            ? { input: [rows, sliceConst.starts, sliceConst.ends, sliceConst.axes], output: [o.sample], name: fresh(`${t}__qcal_slice`), opType: 'Slice', attribute: [] }
+            : {
+              input: [rows], output: [o.sample], name: fresh(`${t}__qcal_slice`), opType: 'Slice',
+              attribute: [{ name: 'starts', type: AttributeType.INTS, ints: [0] }, { name: 'ends', type: AttributeType.INTS, ints: [1] }, { name: 'axes', type: AttributeType.INTS, ints: [1] }],
+            },
+          // The sample is an output but also feeds the chain (a [1, 1] reduction of it), so
+          // onnxruntime cuts it out right after the tensor is computed, not at the end (see chainRanges).
+          { input: [o.sample], output: [tie], name: fresh(`${t}__qcal_sample_tie_reduce`), opType: 'ReduceMin', attribute: [{ name: 'keepdims', type: AttributeType.INT, i: 1 }] },
+        ],
+      });
+      inputs.push({ name: o.shape, type: { tensorType: { elemType: DataType.INT64, shape: { dim: [{ dimValue: 2 }] } } } });
+      outputs.push(floatOutput(o.sample));
+      fetches.push(o.sample);
+      sampledOutputs.set(t, o);
+    }
+  }
+  // One chain for range-only and sampled tensors, in graph order (producer's index).
+  const producer = new Map<string, number>();
+  g.node.forEach((n, i) => { for (const x of n.output) producer.set(x, i); });
+  const chained = sampledNodes.size ? [...plan.range, ...sampledNodes.keys()].sort((a, b) => (producer.get(a) ?? -1) - (producer.get(b) ?? -1)) : plan.range;
+  const packedRange = chained.length ? chainRanges(chained, derived, nodes, fresh, firstValue(opsetVersion(model), initializers, fresh), sampledNodes) : undefined;
   if (packedRange) {
     outputs.push(floatOutput(packedRange.output));
     fetches.push(packedRange.output);
@@ -120,7 +177,10 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     for (const [t, o] of inner.full) { fetches.push(o); fullOutputs.set(t, o); }
     for (const [t, o] of inner.range) { fetches.push(o.min, o.max, o.sum); rangeOutputs.set(t, o); }
   }
-  return { model: { ...model, graph: { ...g, node: nodes, output: outputs, initializer: initializers } }, fetches, rangeOutputs, fullOutputs, ...(packedRange ? { packedRange } : {}) };
+  return {
+    model: { ...model, graph: { ...g, node: nodes, input: inputs, output: outputs, initializer: initializers } },
+    fetches, rangeOutputs, fullOutputs, sampledOutputs, ...(packedRange ? { packedRange } : {}),
+  };
 }
 
 /**
@@ -149,6 +209,7 @@ function chainRanges(
   nodes: OnnxNode[],
   fresh: (base: string) => string,
   sliceFirst: (input: string, output: string) => OnnxNode,
+  sampled: ReadonlyMap<string, { nodes: OnnxNode[]; tie: string }>,
 ): { output: string; entries: PackedRangeEntry[] } {
   const int = (name: string, i: number) => ({ name, type: AttributeType.INT, i });
   const stats: OnnxNode[] = [];
@@ -186,8 +247,11 @@ function chainRanges(
         entry.nodes.push({ input: [flat], output: [out], name: fresh(`${t}__qcal_${op.toLowerCase()}`), opType: op, attribute: [int('keepdims', 1)] });
         entry.outputs.push(out);
       }
+      // A sampled tensor (fast mode): its sample's nodes and their [1, 1] tie join the link, 4th slot.
+      const x = sampled.get(t);
+      if (x) { entry.nodes.push(...x.nodes); entry.outputs.push(x.tie); }
       entries.push({ tensor: t, offset: width });
-      width += 3;
+      width += x ? 4 : 3;
     }
     group.push(entry);
     if (!d) close();

@@ -1,0 +1,66 @@
+/**
+ * Fast mode: histogram collectors see a sample of each tensor (every step-th value of the flattened
+ * tensor, cut out in-graph) plus its exact min and max (in-graph reductions), instead of every value.
+ * One JS pass over every activation costs more than onnxruntime spends producing it (bench/README.md),
+ * so this is where a histogram run's time goes; the sample keeps about `per` values per tensor and batch.
+ */
+
+/** Default values per tensor and batch in fast mode. */
+export const DEFAULT_SAMPLE_VALUES = 4096;
+
+/**
+ * Collectors whose statistics are distributions (histograms, extremes) of a tensor's values and
+ * that take a sample's range from `ActivationTensor.extremes`, so a systematic sample stands in for
+ * the tensor. Others (plugins, auto-tune) get full tensors.
+ */
+export const SAMPLEABLE_COLLECTORS: ReadonlySet<string> = new Set(['entropy', 'hfmg', 'ifmr', 'percentile', 'mse', 'minmax']);
+
+/**
+ * Whether a built-in collector with these options histograms a sample given the tensor's exact
+ * extremes (`ActivationTensor.extremes`): not ifmr's `exact` mode (AMCT's search over raw values)
+ * nor percentile's `onnxruntime` mode (its histogram range is the batch's own |x| max).
+ */
+export function sampleable(name: string, options: Readonly<Record<string, unknown>>): boolean {
+  if (!SAMPLEABLE_COLLECTORS.has(name)) return false;
+  if (name === 'ifmr' && options.mode === 'exact') return false;
+  if (name === 'percentile' && options.mode === 'onnxruntime') return false;
+  return true;
+}
+
+/** The exponent of 2 in n (n > 0). */
+function twos(n: number): number {
+  let k = 0;
+  while (n % 2 === 0) { n /= 2; k++; }
+  return k;
+}
+
+/**
+ * The step for a tensor of `size` values: a divisor of the size (the graph reshapes the tensor into
+ * rows of `step` values and keeps the first column), at most size/per so at least `per` values are
+ * kept. Among the divisors down to a quarter of that bound, the one with the fewest factors 2 (ties:
+ * the largest): image widths and channel counts are mostly even, and an odd step walks through every
+ * column of an even-width row instead of hitting the same few. 1 (every value) below 2·per values.
+ */
+export function sampleStep(size: number, per: number): number {
+  const bound = Math.floor(size / per);
+  if (!(bound >= 2)) return 1;
+  let best = 1;
+  let bestTwos = Infinity;
+  for (let d = bound; d >= 2; d--) {
+    if (size % d) continue;
+    if (best > 1 && d * 4 < bound) break;
+    const t = twos(d);
+    if (t < bestTwos) { best = d; bestTwos = t; }
+    if (t === 0) break;
+  }
+  return best;
+}
+
+/** Every `step`-th value of `data` from the first: what the graph's sample holds for that step. */
+export function strided(data: Float32Array, step: number): Float32Array {
+  if (step <= 1) return data;
+  const out = new Float32Array(Math.ceil(data.length / step));
+  for (let i = 0, j = 0; i < data.length; i += step, j++) out[j] = data[i]!;
+  return out;
+}
+
