@@ -1,13 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import type { TensorInfo, TuningContext, TuningRequest } from '../collector';
 import type { Logger } from '../logger';
-import { encodeModel, type OnnxModel } from '../onnx/model';
+import { encodeModel, opsetVersion, type OnnxModel } from '../onnx/model';
 import type { GraphIndex } from '../onnx/graph-index';
 import type { OpenedData } from '../data';
 import type { SessionSettings } from '../runner/session';
 import { ModelError } from '../errors';
 import { CalibrationError, messageOf } from '../errors';
 import { buildOpModel, type OpModel } from './op-model';
+import { buildTuneProbe, type TuneProbe } from './probe-model';
 import { countSamples, createReferenceRunner, type SampleValues } from './reference-store';
 import { accumulateDistance, distanceOf, fakeQuantActivation } from './fake-quant';
 
@@ -22,7 +23,7 @@ export interface TuningContextArgs {
   readonly options: Readonly<Record<string, unknown>>;
   readonly session?: SessionSettings;
   readonly logger: Logger;
-  /** Upper bound on the floats of one stacked candidate batch (inputs + outputs); default 16M (64 MB). */
+  /** Upper bound on the floats of one stacked candidate batch (inputs + outputs, the double-precision difference counted as 4 floats a value); default 8M (32 MB). */
   readonly maxBatchFloats?: number;
 }
 
@@ -46,7 +47,7 @@ export interface ReleasableTuningContext extends TuningContext {
   release(): Promise<void>;
 }
 
-const DEFAULT_MAX_BATCH_FLOATS = 16 * 1024 * 1024;
+const DEFAULT_MAX_BATCH_FLOATS = 8 * 1024 * 1024;
 
 /**
  * Builds the tuning context: cuts every runnable consumer op of the tuned tensors out of the model
@@ -61,6 +62,8 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
   const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0 };
   const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
+  /** The probe models need opset 8 (Expand, broadcasting Max/Min); older models fake-quantize in JavaScript. */
+  const opset = opsetVersion(model);
 
   const ops = new Map<string, OpModel>();
   const skipped = new Set<string>();
@@ -178,20 +181,116 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     return distanceOf(s);
   };
 
+  // Probe models: the op with the fake quantization and the distance in-graph (see buildTuneProbe),
+  // one session per (op, tuned input, stacked or not), created lazily and reused across samples.
+  const probes = new Map<string, Promise<{ probe: TuneProbe; session: ort.InferenceSession }>>();
+  const probeFor = (op: OpModel, tensor: string, stack: boolean): Promise<{ probe: TuneProbe; session: ort.InferenceSession }> => {
+    const key = `${op.name}\u0000${tensor}\u0000${stack}`;
+    let p = probes.get(key);
+    if (!p) {
+      const ts = performance.now();
+      const probe = buildTuneProbe(op, tensor, stack);
+      p = createOpSession(encodeModel(probe.model), `auto-tune op ${op.name} (${op.opType})`, args.session)
+        .then((session) => { stats.sessions++; stats.sessionMs += performance.now() - ts; return { probe, session }; });
+      probes.set(key, p);
+    }
+    return p;
+  };
+  const i64 = (xs: readonly number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(xs, (x) => BigInt(x)), [xs.length]);
+  /** ‖ref‖₁ of each output of the op, per sample (the same for every candidate). */
+  const refL1 = new WeakMap<SampleValues, Map<string, number>>();
+  const l1Of = (sample: SampleValues, o: string): number => {
+    let m = refL1.get(sample);
+    if (!m) refL1.set(sample, (m = new Map()));
+    let v = m.get(o);
+    if (v === undefined) {
+      const ref = sample.get(o)!.data as Float32Array;
+      v = 0;
+      for (let i = 0; i < ref.length; i++) v += Math.abs(ref[i]!);
+      m.set(o, v);
+    }
+    return v;
+  };
+
+  /**
+   * Distances of one sample for candidates [k0, k0+k) through the probe (stacked on dim 0, or k = 1);
+   * false when a stacked run fails or its output does not scale by k (the op does not stack).
+   */
+  const probed = async (op: OpModel, tensor: string, sample: SampleValues, thresholds: readonly number[], k0: number, k: number, stack: boolean, sums: number[]): Promise<boolean> => {
+    const { probe, session } = await probeFor(op, tensor, stack);
+    const x = sample.get(tensor)!;
+    const feeds: Record<string, ort.Tensor> = {
+      [probe.xInput]: x,
+      [probe.scaleInput]: new ort.Tensor('float32', Float32Array.from({ length: k }, (_, j) => Math.fround(127 / thresholds[k0 + j]!)), [k, 1]),
+      [probe.shapeInput]: i64(stack ? [-1, ...x.dims.slice(1)] : x.dims),
+    };
+    for (const name of op.activationInputs) {
+      if (name === tensor) continue;
+      const v = sample.get(name)!;
+      if (!stack) { feeds[name] = v; continue; }
+      const o = probe.others.find((p) => p.name === name)!;
+      feeds[o.input] = v;
+      feeds[o.expandShape] = i64([k, v.data.length]);
+      feeds[o.reshape] = i64([-1, ...v.dims.slice(1)]);
+    }
+    for (const o of probe.outputs) {
+      const ref = sample.get(o.name)!;
+      feeds[o.ref] = ref;
+      feeds[o.rows] = i64([-1, ref.data.length]);
+    }
+    let out: ort.InferenceSession.OnnxValueMapType;
+    const tr = performance.now();
+    try {
+      out = await session.run(feeds, probe.outputs.flatMap((o) => [o.sq, o.shape]));
+    } catch (err) {
+      if (!stack) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) failed on a fake-quantized ${tensor}: ${messageOf(err)}`, { cause: err });
+      logger.debug(`auto-tune: ${op.name} (${op.opType}) does not run with candidates stacked on dim 0 (${messageOf(err)}); running one candidate at a time`);
+      return false;
+    } finally {
+      stats.runs++;
+      stats.runMs += performance.now() - tr;
+    }
+    for (const o of probe.outputs) {
+      const ref = sample.get(o.name)!;
+      const got = Array.from(out[o.shape]!.data as BigInt64Array, Number);
+      const n = got.reduce((a, b) => a * b, 1);
+      if (!stack) {
+        if (n !== ref.data.length) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) gave ${got.join('x')} for output ${o.name}, the model gave ${ref.dims.join('x')}`);
+      } else if (got[0] !== ref.dims[0]! * k || got.length !== ref.dims.length || got.some((d, i) => i > 0 && d !== ref.dims[i])) {
+        logger.debug(`auto-tune: ${op.name} (${op.opType}) output ${o.name} does not stack on dim 0 (${got.join('x')} for ${k} × ${ref.dims.join('x')}); running one candidate at a time`);
+        return false;
+      }
+    }
+    for (let j = 0; j < k; j++) {
+      const s = { sq: 0, l1: 0 };
+      for (const o of probe.outputs) {
+        s.sq += (out[o.sq]!.data as Float64Array)[j]!;
+        s.l1 += l1Of(sample, o.name);
+      }
+      sums[k0 + j]! += distanceOf(s);
+    }
+    return true;
+  };
+
   /** Adds one sample's distances for every candidate of `req` into `sums`. */
   const evaluateSample = async (req: TuningRequest, op: OpModel, sample: SampleValues, sums: number[]): Promise<void> => {
-    const session = await sessionFor(op);
     const { tensor, thresholds } = req;
+    const inGraph = opset >= 8;
+    const session = inGraph ? undefined : await sessionFor(op);
     const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
-    const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats)));
+    // In-graph, the double-precision difference of the outputs costs about four floats a value more.
+    const outFloats = op.outputs.reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
+    const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats + (inGraph ? 4 * outFloats : 0))));
     let k0 = 0;
     while (k0 < thresholds.length) {
       const k = Math.min(chunk, thresholds.length - k0);
-      if (k > 1 && op.batchable && !unbatchable.has(op.name)) {
-        if (await stacked(session, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
+      // In-graph, a chunk of one still goes through the stacked probe (one session per pair).
+      if ((k > 1 || inGraph) && op.batchable && !unbatchable.has(op.name)) {
+        if (inGraph ? await probed(op, tensor, sample, thresholds, k0, k, true, sums) : await stacked(session!, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
         unbatchable.add(op.name);
       }
-      sums[k0]! += await single(session, op, tensor, sample, thresholds[k0]!);
+      if (inGraph) await probed(op, tensor, sample, thresholds, k0, 1, false, sums);
+      else sums[k0]! += await single(session!, op, tensor, sample, thresholds[k0]!);
       k0++;
     }
   };
@@ -209,6 +308,15 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     const t0 = performance.now();
     let lastLine = t0;
     const pairs = resolved.filter((r) => r.req.thresholds.length).length;
+    // Every probe session before the first run: sessions are long-lived, the stacked candidate
+    // batches short-lived and large. Created between runs, the sessions' small allocations pinned
+    // the freed batches in the heap (measured: RSS grew ~10 MB per session, 5.7 GB on the
+    // recognizer); created first, the batches reuse the same memory.
+    if (opset >= 8) {
+      const ts = performance.now();
+      for (const r of resolved) if (r.req.thresholds.length) await probeFor(r.op, r.req.tensor, r.op.batchable);
+      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
+    }
     for await (const sample of sweep()) {
       n++;
       let k = 0;
@@ -237,8 +345,9 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       return (await distancesMany([{ tensor, consumer, thresholds }]))[0]!;
     },
     async release() {
-      const all = await Promise.allSettled(sessions.values());
+      const all = [...await Promise.allSettled(sessions.values()), ...(await Promise.allSettled(probes.values())).map((r) => (r.status === 'fulfilled' ? { status: r.status, value: r.value.session } as const : r))];
       sessions.clear();
+      probes.clear();
       await reference.release();
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
       logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms`);
@@ -260,6 +369,9 @@ async function createOpSession(bytes: Uint8Array, where: string, settings: Sessi
       enableCpuMemArena: false,
       enableMemPattern: false,
       ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+      // Hundreds of sessions, each with its own intra-op pool, run one after another: threads that
+      // spin-wait between runs only burn the core the running session needs.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (err) {
     throw new ModelError(`${where}: onnxruntime could not load the op model: ${messageOf(err)}`, { cause: err });
