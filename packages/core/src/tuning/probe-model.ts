@@ -1,11 +1,11 @@
 import { DataType, makeFloatTensor, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../onnx/model';
-import { NameScope, int64Vector, intAttr, intsAttr, makeNode } from '../onnx/graph-builder';
+import { NameScope, floatAttr, int64Vector, intAttr, intsAttr, makeNode } from '../onnx/graph-builder';
 import type { OpModel } from './op-model';
 
 /**
  * 1.5·2^23: for |y| < 2^22, `(y + MAGIC) − MAGIC` in float32 is y rounded half to even (the
- * float32 ulp at MAGIC is 1), so the probe rounds like numpy/`roundHalfEven` at every opset
- * (ONNX Round only exists from opset 11; the PP-OCRv4 recognizer is opset 9).
+ * float32 ulp at MAGIC is 1): how the probe rounds like numpy/`roundHalfEven` below opset 11,
+ * which has no Round (the PP-OCRv4 recognizer is opset 9).
  */
 const MAGIC = 12582912;
 
@@ -31,7 +31,7 @@ export interface TuneProbe {
 /**
  * The op model of `op` with auto-tune's per-value work moved into onnxruntime, so JavaScript
  * touches no activation value per candidate: the tuned input `tensor` is fake-quantized in-graph
- * at K candidate scales at once (Mul by 127/T, clip, round half to even, clip to [-128, 127], Div
+ * at K candidate scales at once (Mul by 127/T, round half to even, clip to [-128, 127], Div
  * — the float32 operations of `fakeQuantActivation` in the same order, so the same values up to
  * the sign of a zero), the candidates stacked on dim 0 when `stacked` (other activation inputs
  * repeated K times), and the op's outputs compared with the FP32 reference in double precision:
@@ -62,11 +62,18 @@ export function buildTuneProbe(op: OpModel, tensor: string, stacked: boolean): T
   const shapeInput = input(fresh(`${tensor}_shape`), DataType.INT64);
   let y = node('Reshape', [xIn, rowShape], fresh('x_row'));
   y = node('Mul', [y, scaleInput], fresh('scaled'));
-  // Values beyond ±129 round to beyond the int8 range anyway; clipping first keeps the rounding trick exact.
-  y = node('Min', [node('Max', [y, constF(-129)], fresh('lo')), constF(128)], fresh('hi'));
-  const magic = constF(MAGIC);
-  y = node('Sub', [node('Add', [y, magic], fresh('shifted')), magic], fresh('rounded'));
-  y = node('Min', [node('Max', [y, constF(-128)], fresh('q_lo')), constF(127)], fresh('q'));
+  const clip = (v: string, lo: number, hi: number, out: string): string => (opset >= 11
+    ? node('Clip', [v, constF(lo), constF(hi)], out)
+    : node('Clip', [v], out, [floatAttr('min', lo), floatAttr('max', hi)]));
+  if (opset >= 11) {
+    y = node('Round', [y], fresh('rounded')); // half to even, as numpy
+  } else {
+    // Values beyond ±129 round to beyond the int8 range anyway; clipping first keeps the rounding trick exact.
+    y = clip(y, -129, 128, fresh('bounded'));
+    const magic = constF(MAGIC);
+    y = node('Sub', [node('Add', [y, magic], fresh('shifted')), magic], fresh('rounded'));
+  }
+  y = clip(y, -128, 127, fresh('q'));
   y = node('Div', [y, scaleInput], fresh('dequantized'));
   nodes.push(makeNode('Reshape', [y, shapeInput], [tensor], fresh(`${tensor}_fq_Reshape`)));
 

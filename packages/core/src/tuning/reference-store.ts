@@ -57,7 +57,9 @@ export async function createReferenceRunner(args: {
   return {
     async *samples() {
       if (numSamples <= 0 || needed.size === 0) return;
-      session ??= await createSession(encodeModel({ ...model, graph: { ...g, output: outputs } }), args.where, { ...args.session, optimizedModelFilePath: undefined });
+      // Without the CPU arena and memory patterns: the arena would keep this pass's peak (every
+      // needed tensor of a sample) for the whole tuning, next to the copies the samples hold.
+      session ??= await createSession(encodeModel({ ...model, graph: { ...g, output: outputs } }), args.where, { ...args.session, optimizedModelFilePath: undefined, enableCpuMemArena: false, enableMemPattern: false });
       let count = 0;
       for await (const batch of args.data.batches()) {
         for (const feeds of splitFeeds(batch.feeds, batch.size)) {
