@@ -103,7 +103,8 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
       visit(model.graph);
       inner = exposeInnerTensors(model, innerFull, innerRange, taken);
       model = inner.model;
-      plan = { full: plan.full.filter((t) => main.has(t)), range: plan.range.filter((t) => main.has(t)) };
+      // Keep the plan's other fields (derive, sampled: main-graph tensors only).
+      plan = { ...plan, full: plan.full.filter((t) => main.has(t)), range: plan.range.filter((t) => main.has(t)) };
     }
   }
   const g = model.graph!;

@@ -116,3 +116,33 @@ test('onnxruntime runs each tensor\'s reductions right after the tensor, before 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a model with an If body keeps the plan\'s sampled (fast mode) tensors and derivation', () => {
+  const vi = (n: string, dims?: number[]) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
+  const branch = (name: string, op: string) => ({ name, node: [node(op, ['a'], [`${name}_o`])], initializer: [], input: [], output: [vi(`${name}_o`)], valueInfo: [] });
+  const m = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [
+        node('Relu', ['x'], ['a']),
+        node('Add', ['a', 'c'], ['b']),
+        node('ReduceSum', ['x'], ['s'], [{ name: 'keepdims', type: AttributeType.INT, i: 0 }]),
+        node('Greater', ['s', 'c'], ['cond']),
+        node('If', ['cond'], ['y'], [{ name: 'then_branch', type: AttributeType.GRAPH, g: branch('t', 'Sigmoid') }, { name: 'else_branch', type: AttributeType.GRAPH, g: branch('e', 'Tanh') }]),
+      ],
+      initializer: [makeFloatTensor('c', [], [0.5])],
+      input: [vi('x', [1, 64])],
+      output: [vi('y'), vi('b')],
+      valueInfo: [],
+    },
+  } as OnnxModel;
+  // Before: the plan was rebuilt from full/range only once inner tensors were lifted, and the
+  // sampled tensor then got no output at all.
+  const inst = instrumentModel(m, { full: ['t_o'], range: ['x', 'b'], sampled: ['a'] });
+  expect([...inst.sampledOutputs.keys()]).toEqual(['a']);
+  expect(inst.fullOutputs.has('t_o')).toBe(true);
+  // b = a + c is not derived: its source a is sampled, not a range tensor.
+  expect(inst.packedRange!.entries.map((e) => [e.tensor, e.derived?.source ?? null])).toEqual([['x', null], ['a', null], ['b', null]]);
+});
