@@ -373,11 +373,25 @@ async function runAll(
   const fetches = data.sequence ? [...new Set([...instrumented.fetches, ...Object.values(data.sequence.feedback)])] : instrumented.fetches;
   const it = data.batches()[Symbol.asyncIterator]();
   // Fast mode: each sampled tensor's step, per shape of the inputs (tensor sizes follow from them).
-  // A batch of new input shapes runs with step 1 (whole tensors) and is sampled here, the same
-  // values the graph cuts out; its tensors' dims then fix the steps for later batches of that shape.
+  // The first batch runs with step 1 (whole tensors) and is sampled here, the same values the graph
+  // cuts out; its sizes fix the steps for later batches of that shape. A batch of another shape
+  // (text lines of other widths) first tries steps that divide every size seen so far (their gcd:
+  // the part of a size that does not depend on the width), and only if onnxruntime refuses one
+  // (a size it does not divide) runs again with whole tensors.
   const sampled = instrumented.sampledOutputs;
   const per = opts.sampleValues ?? 0;
   const stepsByShape = new Map<string, Map<string, number>>();
+  const sizeGcd = new Map<string, number>();
+  const minSize = new Map<string, number>();
+  const gcd = (a: number, b: number): number => { while (b) [a, b] = [b, a % b]; return a; };
+  const guessSteps = (): Map<string, number> | undefined => {
+    if (sizeGcd.size < sampled.size) return undefined;
+    return new Map([...sampled.keys()].map((t) => [t, sampleStep(minSize.get(t)!, per, sizeGcd.get(t)!)]));
+  };
+  const learnSize = (t: string, size: number): void => {
+    sizeGcd.set(t, gcd(sizeGcd.get(t) ?? 0, size));
+    minSize.set(t, Math.min(minSize.get(t) ?? Infinity, size));
+  };
   const shapeFeeds = new Map<number, FeedTensor>();
   const shapeFeed = (step: number): FeedTensor => {
     let f = shapeFeeds.get(step);
@@ -390,15 +404,26 @@ async function runAll(
     const batch = next.value;
     const ti = performance.now();
     const where = batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`;
-    let feeds = batch.feeds;
     const shape = sampled.size ? Object.entries(batch.feeds).map(([k, f]) => `${k}:${f.dims.join('x')}`).join(';') : '';
-    const steps = stepsByShape.get(shape);
-    if (sampled.size) {
+    let steps = stepsByShape.get(shape);
+    const withSteps = (st: Map<string, number> | undefined): Parameters<typeof runBatch>[1] => {
+      if (!sampled.size) return batch.feeds;
       const extra: Record<string, FeedTensor> = {};
-      for (const [t, o] of sampled) extra[o.shape] = shapeFeed(steps?.get(t) ?? 1);
-      feeds = { ...batch.feeds, ...extra };
-    }
-    const out = await runBatch(session, feeds, fetches, where);
+      for (const [t, o] of sampled) extra[o.shape] = shapeFeed(st?.get(t) ?? 1);
+      return { ...batch.feeds, ...extra };
+    };
+    let out: Awaited<ReturnType<typeof runBatch>>;
+    const guess = sampled.size && !steps ? guessSteps() : undefined;
+    if (guess) {
+      try {
+        out = await runBatch(session, withSteps(guess), fetches, where);
+        steps = guess;
+        stepsByShape.set(shape, guess);
+      } catch {
+        // A guessed step does not divide a tensor's size in this shape: whole tensors this once.
+        out = await runBatch(session, withSteps(undefined), fetches, where);
+      }
+    } else out = await runBatch(session, withSteps(steps), fetches, where);
     // Sequence mode: the next step's state comes from this one's outputs (read before collection).
     data.sequence?.update(out as never);
     // The steps this batch ran with (the map may learn more while it is in flight).
@@ -440,6 +465,7 @@ async function runAll(
           if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFiniteSampled ??= []).push(name); continue; }
           let step = done.steps?.get(name);
           let values = s.data as Float32Array;
+          learnSize(name, step === undefined ? values.length : values.length * step);
           if (step === undefined) {
             // A batch of a new input shape: the whole tensor came out; sample it as the graph will.
             step = sampleStep(values.length, per);

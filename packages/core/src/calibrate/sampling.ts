@@ -40,14 +40,16 @@ function twos(n: number): number {
  * kept. Among the divisors down to a quarter of that bound, the one with the fewest factors 2 (ties:
  * the largest): image widths and channel counts are mostly even, and an odd step walks through every
  * column of an even-width row instead of hitting the same few. 1 (every value) below 2·per values.
+ * `divides`: the step must divide this instead (the gcd of the sizes a tensor had in several input
+ * shapes, so that the step also divides the size of a shape not seen yet).
  */
-export function sampleStep(size: number, per: number): number {
+export function sampleStep(size: number, per: number, divides = size): number {
   const bound = Math.floor(size / per);
   if (!(bound >= 2)) return 1;
   let best = 1;
   let bestTwos = Infinity;
   for (let d = bound; d >= 2; d--) {
-    if (size % d) continue;
+    if (divides % d) continue;
     if (best > 1 && d * 4 < bound) break;
     const t = twos(d);
     if (t < bestTwos) { best = d; bestTwos = t; }

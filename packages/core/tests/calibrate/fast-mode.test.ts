@@ -57,7 +57,9 @@ describe('sampleStep', () => {
     expect(sampleStep(960, 64)).toBe(15);
     expect(sampleStep(768, 512)).toBe(1); // fewer than 2·per values: every value
     expect(sampleStep(1001, 4)).toBe(143); // bound 250: 1001 = 7·11·13, largest divisor below is 143
-    expect(sampleStep(1 << 20, 4096)).toBe(64); // a power of two: the fewest factors 2 down to a quarter of the bound 256
+    expect(sampleStep(1 << 20, 4096)).toBe(64);
+    // Must divide 192 (the gcd of sizes seen in other shapes): 12 (2^2·3), 8, 6 (2·3), 4 — 6; 3 is below a quarter of the bound 15.
+    expect(sampleStep(960, 64, 192)).toBe(6); // a power of two: the fewest factors 2 down to a quarter of the bound 256
   });
   test('a divisor of the size that keeps at least `per` values', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 5000 }), (dims, per) => {
@@ -117,18 +119,42 @@ describe.each([9, 13])('calibrate in fast mode (opset %i)', (opset) => {
     expect(exact.results[0]!.table.meta?.fastMode).toBeUndefined();
   });
 
-  test('a new input shape mid-run is whole once, then sampled; a batch with NaN is counted per value', async () => {
+  test('a new input shape mid-run: sampled with a step that divides every size seen; a batch with NaN is counted per value', async () => {
     const b1 = batch(2, 16);
-    const b2 = batch(3, 20); // 960 values: step 15 → 64 kept
+    const b2 = batch(3, 20); // 960 values
     const b3 = batch(4, 20);
     b3[5] = NaN;
     b3[6] = NaN;
-    const { snaps, res } = await pass([b1, b2, b2, b3], 64);
+    const { snaps, res } = await pass([b1, b1, b2, b2, b3], 64);
     const ent = snaps[1]!.tensors.x!;
-    // 256 + 64 + 64 sampled, then the NaN batch whole: 958 finite values and 2 NaN.
-    expect(ent.finite).toBe(256 + 64 + 64 + 958);
+    // b1 twice (the second already started before the first told its size: whole, sampled in JS)
+    // at step 3; b2's shape is new: step 3 divides the gcd of the sizes seen (768), so the graph
+    // samples 960 / 3 = 320 values; then the NaN batch whole: 958 finite values and 2 NaN.
+    expect(ent.finite).toBe(256 + 256 + 320 + 320 + 958);
     expect(ent.nan).toBe(2);
     expect([ent.min, ent.max]).toEqual([-11, 13]); // batch 4's -7-4 and 9+4, seen whole
     for (const r of res.results) expect(r.table.tensors.x!.nanCount).toBe(2);
   });
 });
+
+test('a guessed step that does not divide a new shape\'s size: that batch runs again with whole tensors', async () => {
+  // x [1, 1, 1, W] → y = Relu(x): sizes 35 (step 7 at 4 values per batch) and 11 (7 does not divide it).
+  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 1 }, { dimParam: 'W' }] } } } });
+  const m = {
+    irVersion: 7, opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'g', node: [node('Relu', ['x'], ['y'])], initializer: [], input: [vi('x')], output: [vi('y')], valueInfo: [] },
+  } as OnnxModel;
+  const file = path.join(dir, 'odd.onnx');
+  fs.writeFileSync(file, encodeModel(m));
+  const w35 = Float32Array.from({ length: 35 }, (_, i) => i - 17);
+  const w11 = Float32Array.from({ length: 11 }, (_, i) => 2 * i - 10);
+  const src: DataSource = { async *[Symbol.asyncIterator]() { for (const b of [w35, w35, w11, w11, w35]) yield { x: { type: 'float32' as const, data: b, dims: [1, 1, 1, b.length] } }; } };
+  const { collectors, registry } = loadCollectors([['entropy', { threads: 1 }]], { configDir: dir, cwd: dir });
+  const prepared = await prepareCalibration({ model: file, data: { data: src, batchSize: 1 }, collectors, registry, sampleValues: 4 });
+  const { instances } = await collectPass(prepared);
+  const x = (instances[0]!.snapshot!() as { tensors: Record<string, { finite: number; min: number; max: number }> }).tensors.x!;
+  // 35 values at step 7: 5 per batch; 11 values: fewer than 2·4 per step 2 → whole (11) each; the last 35 again 5.
+  expect(x.finite).toBe(5 + 5 + 11 + 11 + 5);
+  expect([x.min, x.max]).toEqual([-17, 17]);
+});
+
