@@ -395,7 +395,7 @@ async function runAll(
   const shapeFeeds = new Map<number, FeedTensor>();
   const shapeFeed = (step: number): FeedTensor => {
     let f = shapeFeeds.get(step);
-    if (!f) shapeFeeds.set(step, (f = { type: 'int64', data: BigInt64Array.of(-1n, BigInt(step)), dims: [2] }));
+    if (!f) shapeFeeds.set(step, (f = { type: 'int64', data: BigInt64Array.of(-1n, BigInt(step), 1n), dims: [3] }));
     return f;
   };
   const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string; steps?: Map<string, number>; shape: string } | undefined> => {

@@ -24,11 +24,12 @@ export interface InstrumentationPlan {
 
 /** The sample output and run-time input of one sampled tensor (see {@link InstrumentationPlan.sampled}). */
 export interface SampledOutputs {
-  /** [size/step, 1] float output: every step-th value of the flattened tensor from the first. */
+  /** [size/(step·block), 1, block] float output: the first block of every step blocks of the flattened tensor. */
   readonly sample: string;
   /**
-   * int64 [2] graph input `[-1, step]`: the tensor is seen as rows of `step` values and the sample
-   * is the first column. `step` must divide the tensor's size (1: the whole tensor).
+   * int64 [3] graph input `[-1, step, block]`: the tensor is seen as rows of `step` blocks of `block`
+   * values and the sample is each row's first block; block 1: every step-th value. `step·block` must
+   * divide the tensor's size (`[-1, 1, 1]`: the whole tensor).
    */
   readonly shape: string;
 }
@@ -130,7 +131,7 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   const derived = plan.derive === false ? new Map<string, DerivedRange>() : derivableRanges(g, plan.range);
   const initializers = [...g.initializer];
   const sampledOutputs = new Map<string, SampledOutputs>();
-  const sampledNodes = new Map<string, { nodes: OnnxNode[]; tie: string }>();
+  const sampledNodes = new Map<string, (flat: string) => { nodes: OnnxNode[]; tie: string }>();
   const inputs = [...g.input];
   if (plan.sampled?.length) {
     for (const i of g.initializer) if (i.name) taken.add(i.name);
@@ -141,11 +142,14 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
       const o: SampledOutputs = { sample: fresh(`${t}__qcal_sample`), shape: fresh(`${t}__qcal_sample_shape`) };
       const rows = fresh(`${t}__qcal_rows`);
       const tie = fresh(`${t}__qcal_sample_tie`);
-      sampledNodes.set(t, {
+      const sampleFlat = fresh(`${t}__qcal_sample_flat`);
+      // From the chain's Flatten of the tensor (one consumer of the tensor itself: onnxruntime then
+      // converts a blocked-layout tensor once, not once per consumer).
+      sampledNodes.set(t, (flat) => ({
         tie,
         nodes: [
-          // [-1, step] rows, first column: every step-th value of the flattened tensor.
-          { input: [t, o.shape], output: [rows], name: fresh(`${t}__qcal_rows_reshape`), opType: 'Reshape', attribute: [] },
+          // [-1, step, block] rows, first block of each: block 1 is every step-th value.
+          { input: [flat, o.shape], output: [rows], name: fresh(`${t}__qcal_rows_reshape`), opType: 'Reshape', attribute: [] },
           sliceConst
             ? { input: [rows, sliceConst.starts, sliceConst.ends, sliceConst.axes], output: [o.sample], name: fresh(`${t}__qcal_slice`), opType: 'Slice', attribute: [] }
             : {
@@ -154,10 +158,11 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
             },
           // The sample is an output but also feeds the chain (a [1, 1] reduction of it), so
           // onnxruntime cuts it out right after the tensor is computed, not at the end (see chainRanges).
-          { input: [o.sample], output: [tie], name: fresh(`${t}__qcal_sample_tie_reduce`), opType: 'ReduceMin', attribute: [{ name: 'keepdims', type: AttributeType.INT, i: 1 }] },
+          { input: [o.sample], output: [sampleFlat], name: fresh(`${t}__qcal_sample_flatten`), opType: 'Flatten', attribute: [{ name: 'axis', type: AttributeType.INT, i: 0 }] },
+          { input: [sampleFlat], output: [tie], name: fresh(`${t}__qcal_sample_tie_reduce`), opType: 'ReduceMin', attribute: [{ name: 'keepdims', type: AttributeType.INT, i: 1 }] },
         ],
-      });
-      inputs.push({ name: o.shape, type: { tensorType: { elemType: DataType.INT64, shape: { dim: [{ dimValue: 2 }] } } } });
+      }));
+      inputs.push({ name: o.shape, type: { tensorType: { elemType: DataType.INT64, shape: { dim: [{ dimValue: 3 }] } } } });
       outputs.push(floatOutput(o.sample));
       fetches.push(o.sample);
       sampledOutputs.set(t, o);
@@ -210,7 +215,7 @@ function chainRanges(
   nodes: OnnxNode[],
   fresh: (base: string) => string,
   sliceFirst: (input: string, output: string) => OnnxNode,
-  sampled: ReadonlyMap<string, { nodes: OnnxNode[]; tie: string }>,
+  sampled: ReadonlyMap<string, (flat: string) => { nodes: OnnxNode[]; tie: string }>,
 ): { output: string; entries: PackedRangeEntry[] } {
   const int = (name: string, i: number) => ({ name, type: AttributeType.INT, i });
   const stats: OnnxNode[] = [];
@@ -249,7 +254,7 @@ function chainRanges(
         entry.outputs.push(out);
       }
       // A sampled tensor (fast mode): its sample's nodes and their [1, 1] tie join the link, 4th slot.
-      const x = sampled.get(t);
+      const x = sampled.get(t)?.(flat);
       if (x) { entry.nodes.push(...x.nodes); entry.outputs.push(x.tie); }
       entries.push({ tensor: t, offset: width });
       width += x ? 4 : 3;
