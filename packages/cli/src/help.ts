@@ -59,7 +59,13 @@ Options:
   --eval-samples N       how many evaluation samples to use
   --target-cos C         keep the most harmful tensors in FP32 until the held-out output cosine >= C
                          (implies --qdq; the table records them in meta.floatFallback)
-  --max-float-layers K   with --target-cos: keep at most K tensors in FP32
+  --target-metric M      the fallback search's metric (higher is better): cosine (default), sqnr (dB),
+                         ctc-char-accuracy (greedy CTC decoding of INT8 vs FP32 outputs, e.g. an OCR
+                         recognizer), or a module exporting metric(fp32Outputs, int8Outputs)
+  --target X             with --target-metric: the value to reach on held-out samples (--target-cos C
+                         is --target-metric cosine --target C); reports the tensors kept in FP32, the
+                         fidelity reached and the search's cost in <collector>.fallback.json
+  --max-float-layers K   with --target-cos / --target: keep at most K tensors in FP32
   --bias-correction      QDQ pass: measure each layer's per-channel output shift (INT8 vs FP32) on 8
                          calibration samples and fold it into the bias (layer by layer; recorded in
                          the model metadata qcal.passes)

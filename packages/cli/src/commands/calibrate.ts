@@ -64,6 +64,8 @@ const FLAGS = {
   'no-fold-affine': { type: 'boolean' },
   'no-saturation-ranges': { type: 'boolean' },
   'max-float-layers': { type: 'string' },
+  target: { type: 'string' },
+  'target-metric': { type: 'string' },
   shard: { type: 'string' },
   force: { type: 'boolean' },
   'hook-timeout': { type: 'string' },
@@ -109,6 +111,8 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     evalSamples: numberFlag(v['eval-samples'], 'eval-samples', { integer: true, min: 1 }),
     targetCos: numberFlag(v['target-cos'], 'target-cos'),
     maxFloatLayers: numberFlag(v['max-float-layers'], 'max-float-layers', { integer: true, min: 0 }),
+    target: numberFlag(v.target, 'target'),
+    targetMetric: v['target-metric'],
     shard: v.shard,
     force: v.force,
     hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
@@ -235,7 +239,7 @@ async function calibrateInto(
     }
   }
   // --evaluate and --target-cos are about the INT8 model: they imply --qdq.
-  if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined) {
+  if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined || cfg.target !== undefined) {
     await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
   }
   if (cfg.report) stageReport(set, cfg, io, logger, prepared.plan.collectors.map((p) => p.label));

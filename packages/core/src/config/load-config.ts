@@ -123,10 +123,13 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
       problems.push(file !== undefined ? `${file}: ${key}: missing; set "${key}" in ${path.basename(file)} or pass ${flagName(key)}` : `${key}: missing; pass ${flagName(key)} or set "${key}" in a qcal.config.json`);
     }
   }
+  if (values.targetCos !== undefined && values.target !== undefined) problems.push(`target: set either targetCos (${flagName('targetCos')}) or target with targetMetric (${flagName('target')}), not both`);
+  if (values.targetMetric !== undefined && values.target === undefined) problems.push(`targetMetric: "${String(values.targetMetric)}" needs a value to reach: set target (${flagName('target')})`);
+  if (values.target !== undefined && (values.targetMetric ?? 'cosine') === 'cosine' && !((values.target as number) > 0 && (values.target as number) <= 1)) problems.push(`target: ${String(values.target)}: a cosine target must be in (0, 1]`);
   if (problems.length) throw configError(problems);
   const out = values.out !== undefined ? values.out : path.resolve(configDir, CONFIG_DEFAULTS.out);
   // No collector named and an INT8 model wanted: the collector that measured best (DEFAULT_QDQ_COLLECTORS).
-  const wantsQdq = values.qdq === true || values.evaluate === true || values.targetCos !== undefined;
+  const wantsQdq = values.qdq === true || values.evaluate === true || values.targetCos !== undefined || values.target !== undefined;
   const collectors = values.collectors === undefined && wantsQdq ? { collectors: DEFAULT_QDQ_COLLECTORS } : {};
   return Object.freeze({
     ...CONFIG_DEFAULTS,

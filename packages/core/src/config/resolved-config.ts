@@ -73,6 +73,10 @@ export interface ResolvedConfig {
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */
   readonly targetCos?: number;
+  /** Target value of `targetMetric` (the general form of targetCos); undefined = none. */
+  readonly target?: number;
+  /** Metric the fallback search must reach `target` on: cosine (default), sqnr, ctc-char-accuracy, or a module. */
+  readonly targetMetric?: string;
   /** Most layers `smart` mode may keep in float; undefined = no limit. */
   readonly maxFloatLayers?: number;
   readonly shard?: ShardSpec;

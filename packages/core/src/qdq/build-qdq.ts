@@ -110,7 +110,24 @@ export function checkTableForModel(model: OnnxModel, table: CalibrationTable, wh
  * into Conv (unless `foldBatchNorm: false`; excluded ops stay unfolded). Graph passes that rewrite
  * it (bias correction, equalization) start from here and hand their result back through `rewrite`.
  */
-export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): { up: ReturnType<typeof upgradeOpset>; fold: { model: OnnxModel; folded: FoldedBatchNorm[] } } {
+export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): PreparedWork {
+  // Memoized per model object and the options it depends on: a fallback search or ranking builds
+  // the same model dozens of times with different tables (the result is never mutated).
+  const key = JSON.stringify([opts.exclude ?? [], opts.foldBatchNorm !== false, opts.foldAffine !== false]);
+  let byKey = preparedCache.get(model);
+  if (!byKey) preparedCache.set(model, (byKey = new Map()));
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const r = prepareUncached(model, opts);
+  if (byKey.size >= 4) byKey.delete(byKey.keys().next().value!);
+  byKey.set(key, r);
+  return r;
+}
+
+type PreparedWork = { up: ReturnType<typeof upgradeOpset>; fold: { model: OnnxModel; folded: FoldedBatchNorm[] } };
+const preparedCache = new WeakMap<OnnxModel, Map<string, PreparedWork>>();
+
+function prepareUncached(model: OnnxModel, opts: QdqOptions): PreparedWork {
   const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
   const origIdx = indexGraph(model);
   const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));

@@ -27,13 +27,13 @@ export function formatSensitivity(r: SensitivityReport, opts: { limit?: number }
 export function formatFallback(r: FallbackResult): string {
   const held = r.samples.heldOut ? `, held-out ${num(r.score.heldOut)} (${r.samples.heldOut} samples)` : '';
   return [
-    `FP32 fallback for ${r.metric} >= ${r.target}: ${r.met ? 'met' : 'NOT met'} with ${r.exclude.length} tensor(s) float`,
+    `FP32 fallback for ${r.metric} >= ${r.target}: ${r.met ? 'met' : 'NOT met'} with ${r.exclude.length} of ${r.quantizable ?? '?'} quantized activations float${r.quantizable ? ` (${((100 * r.exclude.length) / r.quantizable).toFixed(1)} %)` : ''}`,
     `  all quantized: search ${num(r.allQuantized.search)}${r.allQuantized.heldOut !== undefined ? `, held-out ${num(r.allQuantized.heldOut)}` : ''}`,
     `  final:         search ${num(r.score.search)} (${r.samples.search} samples)${held}`,
     ...r.exclude.map((t, i) => `  float ${i + 1}: ${t}`),
     '  trade (float tensors → metric):',
     ...r.trials.map((t) => `    ${t.stage.padEnd(7)} ${String(t.floatTensors).padStart(4)} → ${num(t.score)} (${t.on})`),
-    `  cost: ${r.cost.builds} QDQ builds, ${(r.cost.ms / 1000).toFixed(1)} s`,
+    `  cost: ${r.cost.builds} QDQ builds, ${(r.cost.ms / 1000).toFixed(1)} s${r.cost.probes ? ` (ranking: ${r.cost.probes} probes, ${((r.cost.rankMs ?? 0) / 1000).toFixed(1)} s)` : r.ranking.length ? '' : ' (no ranking needed)'}`,
   ].join('\n');
 }
 

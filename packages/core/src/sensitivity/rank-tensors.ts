@@ -1,6 +1,6 @@
 import type { GraphIndex } from '../onnx/graph-index';
 import { rankLayers, type LayerSensitivity } from './measure-sensitivity';
-import type { SensitivityProbe } from './sensitivity-probe';
+import type { TensorProbe } from './build-probe';
 
 export interface RankOptions {
   /** 'loss' (quantize one alone) or 'gain' (leave one alone float). */
@@ -14,6 +14,16 @@ export interface RankOptions {
    */
   groupSize?: number;
   refineFraction?: number;
+  /**
+   * How harmful blocks are refined: `members` (default) measures each member alone; `halves`
+   * splits the block in two, measures both, and descends into the more harmful half (into both
+   * when the other has at least half its harm) down to single tensors — 2·log2(G) probes per
+   * block instead of G, exact for the one or two tensors that carry a block's harm. Members are
+   * then ordered by the harm of the smallest group they were measured in.
+   */
+  refine?: 'members' | 'halves';
+  /** Refine at most this many blocks (default: every block with refineFraction of the worst harm, at least 2). */
+  maxRefinedBlocks?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -24,7 +34,7 @@ export type RankedTensor = LayerSensitivity & { blockHarm?: number };
  * Ranks the probe's quantized activations, most harmful first (ties in graph order). Cost:
  * N configurations exhaustively; about N/G + refined·G with blocks of G.
  */
-export async function rankTensors(probe: SensitivityProbe, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
+export async function rankTensors(probe: Pick<TensorProbe, 'switches' | 'score'>, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
   const all = new Set(probe.switches);
   const loss = opts.by === 'loss';
   const base = await probe.score(loss ? new Set() : all);
@@ -63,8 +73,37 @@ export async function rankTensors(probe: SensitivityProbe, idx: GraphIndex, opts
   const byHarm = blocks.map((b, i) => ({ b, i })).sort((x, y) => key(y.b.harm) - key(x.b.harm) || x.i - y.i);
   const worst = Math.max(0, key(byHarm[0]!.b.harm));
   const frac = opts.refineFraction ?? 0.1;
-  const refine = byHarm.filter((x, rank) => rank < 2 || key(x.b.harm) >= frac * worst);
+  const refine = byHarm.filter((x, rank) => (rank < 2 || key(x.b.harm) >= frac * worst) && rank < (opts.maxRefinedBlocks ?? Infinity));
   const refined: RankedTensor[] = [];
+  if (opts.refine === 'halves') {
+    const total = blocks.length + refine.reduce((a, x) => a + 2 * Math.ceil(Math.log2(Math.max(2, x.b.members.length))), 0);
+    const descend = async (members: number[], harm: number, block: number): Promise<void> => {
+      if (members.length === 1) {
+        const r: RankedTensor = { ...row(probe.switches[members[0]!]!, members[0]!), blockHarm: block };
+        setHarm(r, harm);
+        refined.push(r);
+        return;
+      }
+      const half = members.length >> 1;
+      const parts = [members.slice(0, half), members.slice(half)];
+      const harms: number[] = [];
+      for (const p of parts) { harms.push(await harmOf(p.map((i) => probe.switches[i]!))); opts.onProgress?.(++done, total); }
+      const [a, b] = harms.map(key) as [number, number];
+      const order = a >= b ? [0, 1] : [1, 0];
+      const top = Math.max(a, b);
+      for (const k of order) {
+        if (k === order[0] || key(harms[k]!) >= 0.5 * top) await descend(parts[k]!, harms[k]!, block);
+        else for (const i of parts[k]!) { const r: RankedTensor = { ...row(probe.switches[i]!, i), blockHarm: block }; setHarm(r, harms[k]!); refined.push(r); }
+      }
+    };
+    for (const { b } of refine) await descend(b.members, b.harm, b.harm);
+    const refinedBlocks = new Set(refine.map((x) => x.b));
+    const rest: RankedTensor[] = byHarm.filter((x) => !refinedBlocks.has(x.b)).flatMap(({ b }) => b.members.map((i) => ({ ...row(probe.switches[i]!, i), blockHarm: b.harm })));
+    // One order: each tensor by the harm of the smallest group it was measured in (its own, its
+    // half's, or its unrefined block's), most harmful first, ties in graph order.
+    const eff = (r: RankedTensor): number => key((loss ? r.loss : r.gain) ?? r.blockHarm ?? 0);
+    return [...refined, ...rest].sort((a, b) => eff(b) - eff(a) || a.order - b.order);
+  }
   const total = blocks.length + refine.reduce((a, x) => a + x.b.members.length, 0);
   for (const { b } of refine) {
     for (const i of b.members) {

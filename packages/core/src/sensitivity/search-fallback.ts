@@ -10,7 +10,8 @@ import { loadFidelityMetric, type FidelityMetric, type ModelOutputs } from './fi
 import { rankLayers, type LayerSensitivity, type SensitivityReport } from './measure-sensitivity';
 import { readModelInput, type ModelInput } from './model-input';
 import { createSensitivityProbe } from './sensitivity-probe';
-import { rankTensors } from './rank-tensors';
+import { createBuildProbe, type TensorProbe } from './build-probe';
+import { rankTensors, type RankOptions } from './rank-tensors';
 
 export interface FallbackOptions {
   model: ModelInput;
@@ -43,8 +44,22 @@ export interface FallbackOptions {
    * costs builds, not fidelity.
    */
   rankSamples?: number;
+  /**
+   * What scores the ranking's configurations: `build` (default) a real QDQ model per configuration
+   * (exactly what will ship; cheap per sample), `switch` one switch model for all of them (one
+   * session, but each inference simulates every Q/DQ pair in float: ~10× a QDQ inference).
+   */
+  probe?: 'build' | 'switch';
+  /** Instead of groupSize: about this many blocks (groupSize = ceil(tensors / rankBlocks)). */
+  rankBlocks?: number;
+  /** How harmful blocks are refined (see RankOptions.refine; default `members`). */
+  refine?: RankOptions['refine'];
+  /** Refine at most this many blocks (see RankOptions.maxRefinedBlocks). */
+  maxRefinedBlocks?: number;
   /** After the prefix search, try re-quantizing each float tensor, least harmful first (default true; up to 16). */
   prune?: boolean;
+  /** Try re-quantizing at most this many of the float tensors (default 16; each try is one build). */
+  pruneLimit?: number;
   qdq?: QdqOptions;
   session?: SessionSettings;
   /** Called after every measured configuration. */
@@ -54,7 +69,7 @@ export interface FallbackOptions {
 }
 
 export interface FallbackTrial {
-  stage: 'rank' | 'grow' | 'bisect' | 'prune' | 'verify';
+  stage: 'rank' | 'all' | 'grow' | 'bisect' | 'prune' | 'verify';
   floatTensors: number;
   score: number;
   on: 'search' | 'held-out';
@@ -67,6 +82,8 @@ export interface FallbackResult {
   met: boolean;
   /** Tensors kept float, most harmful first. Same inputs give the same list. */
   exclude: string[];
+  /** Activations the fully quantized model quantizes (the denominator of "how many kept float"). */
+  quantizable: number;
   /** Metric of the final model / the fully quantized one, on the search and held-out samples. */
   score: { search: number; heldOut?: number };
   allQuantized: { search: number; heldOut?: number };
@@ -75,7 +92,8 @@ export interface FallbackResult {
   trials: FallbackTrial[];
   /** The input table with the exclusions applied (see applyFallback). */
   table: CalibrationTable;
-  cost: { builds: number; ms: number };
+  /** builds: real QDQ models built (ranking probes included); rankMs: the ranking's share of ms. */
+  cost: { builds: number; ms: number; rankMs: number; probes: number };
 }
 
 /** Smallest k in (lo, hi] with pass(k), given pass(hi) (and assuming monotonicity); lo fails. */
@@ -122,28 +140,18 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
     refHeld = await runEvalSet(fp, heldSet, outputs, src.where);
   } finally { await fp.release(); }
 
-  // Ranking.
-  let ranking: LayerSensitivity[];
-  const rankBy = opts.rankBy ?? 'loss';
-  if (opts.sensitivity) ranking = rankLayers(opts.sensitivity.layers, opts.sensitivity.rankedBy);
-  else {
-    const rankSet = opts.rankSamples !== undefined && opts.rankSamples < searchSet.samples ? splitEvalSet(searchSet, Math.max(1, opts.rankSamples))[0] : searchSet;
-    const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet: rankSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch.slice(0, rankSet.batches.length) });
-    try {
-      ranking = await rankTensors(probe, indexGraph(src.model), { by: rankBy, groupSize: opts.groupSize, onProgress: opts.onRankProgress });
-    } finally { await probe.release(); }
-  }
-  const ranked = ranking.map((l) => l.tensor).filter((t) => t in opts.table.tensors);
-  const kMax = Math.min(ranked.length, opts.maxFloatLayers ?? Infinity);
-
+  let ranked: string[] = [];
+  let kMax = 0;
   // Real QDQ builds, cached by exclusion set.
-  let builds = 0;
+  let builds = 0, lastQuantized = 0;
   const cache = new Map<string, { search: number; held?: number }>();
   const measure = async (exclude: readonly string[], held: boolean): Promise<{ search: number; held?: number }> => {
     const key = [...exclude].sort().join('\u0000');
     const hit = cache.get(key);
     if (hit && (!held || hit.held !== undefined)) return hit;
-    const q = buildQdqModel(src.model, tableWithout(opts.table, exclude), opts.qdq).model;
+    const built = buildQdqModel(src.model, tableWithout(opts.table, exclude), opts.qdq);
+    const q = built.model;
+    lastQuantized = built.report.tensors.length;
     builds++;
     const s = await createSession(encodeModel(q), `${src.where} (QDQ, ${exclude.length} float)`, opts.session);
     try {
@@ -174,10 +182,43 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
   };
 
   const all = await measure([], true);
+  const quantizable = lastQuantized;
+  trial({ stage: 'all', floatTensors: 0, score: all.search, on: 'search' });
+  if (heldSet.batches.length) trial({ stage: 'all', floatTensors: 0, score: all.held!, on: 'held-out' });
+  // Nothing to search when the fully quantized model already meets the target where the result is
+  // judged: on the held-out samples when there are any (as `met` is), else on the search samples.
+  if (heldSet.batches.length ? ok(all.held) : ok(all.search)) return finish([], all, all, [], 0, 0);
+  // Ranking.
+  const r0 = performance.now();
+  let ranking: LayerSensitivity[];
+  let probes = 0;
+  const rankBy = opts.rankBy ?? 'loss';
+  if (opts.sensitivity) ranking = rankLayers(opts.sensitivity.layers, opts.sensitivity.rankedBy);
+  else {
+    const rankSet = opts.rankSamples !== undefined && opts.rankSamples < searchSet.samples ? splitEvalSet(searchSet, Math.max(1, opts.rankSamples))[0] : searchSet;
+    const probeArgs = { ...src, table: opts.table, evalSet: rankSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch.slice(0, rankSet.batches.length) };
+    const probe: TensorProbe = opts.probe === 'switch'
+      ? Object.assign(await createSensitivityProbe(probeArgs), { builds: 0 })
+      : await createBuildProbe(probeArgs);
+    let calls = 0;
+    const counted: Pick<TensorProbe, 'switches' | 'score'> = { switches: probe.switches, score: (on) => { calls++; return probe.score(on); } };
+    try {
+      ranking = await rankTensors(counted, indexGraph(src.model), {
+        by: rankBy, groupSize: opts.rankBlocks ? Math.ceil(probe.switches.length / opts.rankBlocks) : opts.groupSize, onProgress: opts.onRankProgress,
+        ...(opts.refine ? { refine: opts.refine } : {}), ...(opts.maxRefinedBlocks !== undefined ? { maxRefinedBlocks: opts.maxRefinedBlocks } : {}),
+      });
+    } finally { await probe.release(); }
+    probes = calls;
+    builds += probe.builds;
+  }
+
+  const rankMs = performance.now() - r0;
+  ranked = ranking.map((l) => l.tensor).filter((t) => t in opts.table.tensors);
+  kMax = Math.min(ranked.length, opts.maxFloatLayers ?? Infinity);
   let { k, met } = await prefixSearch(0, false);
   let exclude = ranked.slice(0, k);
   if (met && (opts.prune ?? true) && exclude.length > 1 && exclude.length <= 16) {
-    for (const t of [...exclude].reverse()) {
+    for (const t of [...exclude].reverse().slice(0, opts.pruneLimit ?? 16)) {
       const without = exclude.filter((x) => x !== t);
       const r = await measure(without, false);
       trial({ stage: 'prune', floatTensors: without.length, score: r.search, on: 'search' });
@@ -195,19 +236,24 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
       final = await measure(exclude, true);
     }
   }
-  met = heldSet.batches.length ? ok(final.held) : ok(final.search);
-  const reached = final.held ?? final.search;
-  return {
-    metric: metric.name,
-    target: opts.target,
-    met,
-    exclude,
-    score: { search: final.search, ...(final.held !== undefined ? { heldOut: final.held } : {}) },
-    allQuantized: { search: all.search, ...(all.held !== undefined ? { heldOut: all.held } : {}) },
-    samples: { search: searchSet.samples, heldOut: heldSet.samples },
-    ranking,
-    trials,
-    table: applyFallback(opts.table, exclude, { metric: metric.name, target: opts.target, reached }),
-    cost: { builds, ms: performance.now() - t0 },
-  };
+  return finish(exclude, final, all, ranking, rankMs, probes);
+
+  function finish(exclude: string[], final: { search: number; held?: number }, all: { search: number; held?: number }, ranking: LayerSensitivity[], rankMs: number, probes: number): FallbackResult {
+    const met = heldSet.batches.length ? ok(final.held) : ok(final.search);
+    const reached = final.held ?? final.search;
+    return {
+      metric: metric.name,
+      target: opts.target,
+      met,
+      exclude,
+      quantizable,
+      score: { search: final.search, ...(final.held !== undefined ? { heldOut: final.held } : {}) },
+      allQuantized: { search: all.search, ...(all.held !== undefined ? { heldOut: all.held } : {}) },
+      samples: { search: searchSet.samples, heldOut: heldSet.samples },
+      ranking,
+      trials,
+      table: applyFallback(opts.table, exclude, { metric: metric.name, target: opts.target, reached }),
+      cost: { builds, ms: performance.now() - t0, rankMs, probes },
+    };
+  }
 }
