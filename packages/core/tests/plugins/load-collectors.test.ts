@@ -62,7 +62,7 @@ describe('built-ins', () => {
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.problems).toEqual([
       'collectors[2]: found 7, expected a collector name or [name, options]',
-      'collector "minmax": unknown option "symetric" (did you mean "symmetric"?); known options: movingAverage, averagingConstant, symmetric',
+      'collector "minmax": unknown option "symetric" (did you mean "symmetric"?); known options: movingAverage, averagingConstant, symmetric, meanMinMax',
       'collector "minmax": option averagingConstant must be <= 1, got 2',
       'collector "acme/p": option include must be an array of patterns (strings), got "conv"',
       'collector "acme/p": option q must be a finite number, got "x"',
