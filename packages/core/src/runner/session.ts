@@ -28,6 +28,19 @@ export interface SessionSettings {
   enableCpuMemArena?: boolean;
   /** onnxruntime's memory pattern planning (default true). */
   enableMemPattern?: boolean;
+  /**
+   * onnxruntime's QDQ graph transformers (default true). They only rewrite QuantizeLinear /
+   * DequantizeLinear nodes; on a model without any, turning them off changes nothing but session
+   * creation time (measured on the instrumented PP-OCRv4 models: about 15 % less).
+   */
+  qdqTransformers?: boolean;
+}
+
+/** Whether a model (its subgraphs included) holds QuantizeLinear or DequantizeLinear nodes. */
+export function hasQdqNodes(model: OnnxModel): boolean {
+  const visit = (g: NonNullable<OnnxModel['graph']>): boolean => g.node.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear'
+    || n.attribute.some((a) => (a.g ? visit(a.g) : false) || (a.graphs ?? []).some(visit)));
+  return model.graph ? visit(model.graph) : false;
 }
 
 /** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
@@ -39,6 +52,8 @@ export async function createSession(bytes: Uint8Array, where: string, settings: 
     ...(settings.enableCpuMemArena !== undefined ? { enableCpuMemArena: settings.enableCpuMemArena } : {}),
     ...(settings.enableMemPattern !== undefined ? { enableMemPattern: settings.enableMemPattern } : {}),
     ...(settings.optimizedModelFilePath ? { optimizedModelFilePath: settings.optimizedModelFilePath } : {}),
+    // onnxruntime-node passes `extra` as session config entries (`session.disable_quant_qdq`).
+    ...(settings.qdqTransformers === false ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
   };
   // External data: onnxruntime reads it from the model's folder itself.
   try {
