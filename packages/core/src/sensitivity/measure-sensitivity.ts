@@ -29,7 +29,11 @@ export interface SensitivityOptions {
   session?: SessionSettings;
   /** Called after each configuration with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Tensors measured per restricted switch model (default 32; see SensitivityProbe.focus). */
+  groupSize?: number;
 }
+
+const DEFAULT_GROUP_SIZE = 32;
 
 export interface LayerSensitivity {
   tensor: string;
@@ -71,9 +75,10 @@ export function rankLayers(layers: readonly LayerSensitivity[], by: 'loss' | 'ga
 /**
  * Per-layer sensitivity (`qcal sensitivity`): for every activation the QDQ writer quantizes, the
  * metric of the model's outputs with only that tensor quantized (loss) and with only that tensor
- * left float (gain), against FP32 outputs computed once. One onnxruntime session serves every
- * configuration (see {@link buildSwitchModel}); cost is (1 + views·N) × evaluation batches
- * inferences for N quantized activations, plus one FP32 pass — linear in N and in evalSamples.
+ * left float (gain), against FP32 outputs computed once. The switch model (see buildSwitchModel)
+ * serves every configuration, restricted to a block of `groupSize` switches at a time (one session
+ * per block and view); cost is (2 + views·N) × evaluation batches inferences of a model close to
+ * the plain one for N quantized activations, plus one FP32 pass — linear in N and in evalSamples.
  */
 export async function measureSensitivity(opts: SensitivityOptions): Promise<SensitivityReport> {
   const t0 = performance.now();
@@ -88,22 +93,36 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
     const total = 2 + views.length * all.size;
     let done = 0;
     const step = (): void => { done++; opts.onProgress?.(done, total); };
+    await probe.focus([], 'off');
     const noneQuantized = await probe.score(new Set()); step();
+    await probe.focus([], 'on');
     const allQuantized = await probe.score(all); step();
-    const layers: LayerSensitivity[] = [];
-    for (const [order, tensor] of probe.switches.entries()) {
+    const layers: LayerSensitivity[] = probe.switches.map((tensor, order) => {
       const t = idx.tensors.get(tensor);
-      const l: LayerSensitivity = { tensor, op: t?.opName ?? '', opType: t?.opType ?? '', order };
+      return { tensor, op: t?.opName ?? '', opType: t?.opType ?? '', order };
+    });
+    // Blocks of tensors, each measured on a model where only its own switches vary (see
+    // SensitivityProbe.focus): one session per block and view instead of every configuration
+    // paying for every switch.
+    const size = Math.max(1, Math.floor(opts.groupSize ?? DEFAULT_GROUP_SIZE));
+    for (let b = 0; b < layers.length; b += size) {
+      const block = layers.slice(b, b + size);
+      const names = block.map((l) => l.tensor);
       if (views.includes('quantized-alone')) {
-        l.quantizedAlone = await probe.score(new Set([tensor])); step();
-        l.loss = noneQuantized - l.quantizedAlone;
+        await probe.focus(names, 'off');
+        for (const l of block) {
+          l.quantizedAlone = await probe.score(new Set([l.tensor])); step();
+          l.loss = noneQuantized - l.quantizedAlone;
+        }
       }
       if (views.includes('float-alone')) {
-        const rest = new Set(all); rest.delete(tensor);
-        l.floatAlone = await probe.score(rest); step();
-        l.gain = l.floatAlone - allQuantized;
+        await probe.focus(names, 'on');
+        for (const l of block) {
+          const rest = new Set(all); rest.delete(l.tensor);
+          l.floatAlone = await probe.score(rest); step();
+          l.gain = l.floatAlone - allQuantized;
+        }
       }
-      layers.push(l);
     }
     const rankedBy = views.includes('quantized-alone') ? 'loss' : 'gain';
     return {

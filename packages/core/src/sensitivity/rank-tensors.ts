@@ -27,6 +27,9 @@ export interface RankOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Tensors whose switches one restricted switch model keeps (see SensitivityProbe.focus). */
+const FOCUS_WINDOW = 32;
+
 /** A ranking row with the harm of its block (grouped ranking). */
 export type RankedTensor = LayerSensitivity & { blockHarm?: number };
 
@@ -37,8 +40,19 @@ export type RankedTensor = LayerSensitivity & { blockHarm?: number };
 export async function rankTensors(probe: Pick<TensorProbe, 'switches' | 'score'>, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
   const all = new Set(probe.switches);
   const loss = opts.by === 'loss';
+  // Scores run on a switch model restricted to a window of tensors around the ones varied
+  // (SensitivityProbe.focus): about a plain inference each instead of the full switch model's.
+  const fixed = loss ? 'off' : 'on';
+  await probe.focus([], fixed);
   const base = await probe.score(loss ? new Set() : all);
+  let window = new Set<string>();
   const harmOf = async (members: readonly string[]): Promise<number> => {
+    if (!members.every((m) => window.has(m))) {
+      const start = probe.switches.indexOf(members[0]!);
+      const next = probe.switches.slice(start, start + FOCUS_WINDOW);
+      window = new Set(members.every((m) => next.includes(m)) ? next : members);
+      await probe.focus([...window], fixed);
+    }
     const on = loss ? new Set(members) : new Set([...all].filter((t) => !members.includes(t)));
     const s = await probe.score(on);
     return loss ? base - s : s - base;

@@ -1,4 +1,6 @@
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import { ModelError, messageOf } from '../errors';
+import { restrictSwitchModel } from './switch-subset';
 import { encodeModel, type OnnxModel } from '../onnx/model';
 import type { QdqOptions } from '../qdq/build-qdq';
 import { createSession, type SessionSettings } from '../runner/session';
@@ -19,6 +21,12 @@ export interface SensitivityProbe {
   readonly reference: readonly ModelOutputs[];
   /** The metric with exactly the tensors in `on` quantized, with the weights of the ops reading them. */
   score(on: ReadonlySet<string>): Promise<number>;
+  /**
+   * Makes the following scores cheaper when only the switches in `group` vary and every other one
+   * is `rest`: they run a model with just those switches (see restrictSwitchModel). Scores of
+   * other masks still run the full switch model. Same values either way.
+   */
+  focus(group: readonly string[], rest: 'off' | 'on'): Promise<void>;
   /** Inferences run so far (reference pass excluded). */
   readonly inferences: number;
   release(): Promise<void>;
@@ -35,20 +43,56 @@ export async function createSensitivityProbe(args: {
     try { reference = await runEvalSet(fp, args.evalSet, outputs, args.where); } finally { await fp.release(); }
   }
   const sw = buildSwitchModel(args.model, args.table, args.qdq);
-  const session: ort.InferenceSession = await createSession(encodeModel(sw.model), `${args.where} (sensitivity switch model)`, args.session);
+  const where = `${args.where} (sensitivity switch model)`;
+  let full: Promise<ort.InferenceSession> | undefined;
+  let focused: { group: Set<string>; rest: 'off' | 'on'; session: ort.InferenceSession } | undefined;
   let inferences = 0;
   const ref = reference;
+  const run = async (session: ort.InferenceSession, mask: Uint8Array): Promise<number> => {
+    const out = await runEvalSet(session, args.evalSet, outputs, `${args.where} (switch model)`, { [SWITCH_INPUT]: { type: 'bool', data: mask, dims: [mask.length] } });
+    inferences += args.evalSet.batches.length;
+    return args.metric.metric(ref, out);
+  };
+  const release = async (): Promise<void> => {
+    const f = focused;
+    focused = undefined;
+    await f?.session.release();
+  };
   return {
     switches: sw.switches,
     switchModel: sw,
     reference: ref,
     get inferences() { return inferences; },
+    async focus(group, rest) {
+      await release();
+      const keep = new Set(group);
+      const session = await createSubsetSession(encodeModel(restrictSwitchModel(sw, keep, rest)), where, args.session);
+      focused = { group: keep, rest, session };
+    },
     async score(on) {
       const mask = Uint8Array.from(sw.switches, (t) => (on.has(t) ? 1 : 0));
-      const out = await runEvalSet(session, args.evalSet, outputs, `${args.where} (switch model)`, { [SWITCH_INPUT]: { type: 'bool', data: mask, dims: [mask.length] } });
-      inferences += args.evalSet.batches.length;
-      return args.metric.metric(ref, out);
+      const f = focused;
+      if (f && sw.switches.every((t, i) => f.group.has(t) || (mask[i] === 1) === (f.rest === 'on'))) return run(f.session, mask);
+      full ??= createSession(encodeModel(sw.model), where, args.session);
+      return run(await full, mask);
     },
-    release: () => session.release(),
+    async release() {
+      await release();
+      if (full) await (await full).release();
+    },
   };
+}
+
+/** A session for a restricted switch model: as createSession, with onnxruntime's QDQ fusion off (float simulation). */
+async function createSubsetSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
+      executionMode: 'sequential',
+      ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+      extra: { session: { disable_quant_qdq: '1' } },
+    });
+  } catch (err) {
+    throw new ModelError(`${where}: onnxruntime could not load the model: ${messageOf(err)}`, { cause: err });
+  }
 }

@@ -14,6 +14,8 @@ export interface SwitchModel {
   readonly switches: readonly string[];
   /** The QDQ writer's report for the fully quantized model (all switches on). */
   readonly report: QdqReport;
+  /** The bool scalar each switch gates with (index i: switch i), as read by its Where nodes. */
+  readonly gates: readonly string[];
 }
 
 /**
@@ -37,6 +39,7 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
   const switches = built.report.tensors.map((t) => t.name);
   const dqToSel = new Map<string, string>();
   const switchGate = new Map<string, string>(); // an activation's dq output → its switch (bool scalar)
+  const gates: string[] = [];
   const extra: OnnxNode[] = [];
   const inits: OnnxTensor[] = [];
   const producedBy = new Map<string, number>();
@@ -54,6 +57,7 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
     after.set(at, [...(after.get(at) ?? []), ...nodes]);
     dqToSel.set(dq, sel);
     switchGate.set(dq, on);
+    gates.push(on);
   });
   // Float originals of the quantized constants, from the graph the writer quantized.
   const work = prepareQdqWork(model, opts).fold.model;
@@ -93,5 +97,5 @@ export function buildSwitchModel(model: OnnxModel, table: CalibrationTable, opts
     for (const s of after.get(i) ?? []) extra.push(s);
   });
   const input = [...g.input, { name: SWITCH_INPUT, type: { tensorType: { elemType: DataType.BOOL, shape: { dim: [{ dimValue: switches.length }] } } } }];
-  return { model: { ...built.model, graph: { ...g, node: extra, initializer: [...g.initializer, ...inits], input } }, switches, report: built.report };
+  return { model: { ...built.model, graph: { ...g, node: extra, initializer: [...g.initializer, ...inits], input } }, switches, report: built.report, gates };
 }

@@ -1,0 +1,57 @@
+import { collectEvalSet } from '../../src/sensitivity/eval-set';
+import { cosineMetric } from '../../src/sensitivity/fidelity-metric';
+import { createSensitivityProbe } from '../../src/sensitivity/sensitivity-probe';
+import { restrictSwitchModel } from '../../src/sensitivity/switch-subset';
+import { encodeModel } from '../../src/onnx/model';
+import { measureSensitivity } from '../../src/sensitivity';
+import { minMaxTable, samples, sensitiveModel } from './helpers';
+
+const ACTS = ['x', 'h1', 'r1', 't2', 'y'];
+
+describe('restricted switch models', () => {
+  const { model } = sensitiveModel();
+  let table: Awaited<ReturnType<typeof minMaxTable>>;
+  beforeAll(async () => { table = await minMaxTable(model, samples(32, 1), ACTS); });
+
+  test('score what the full switch model scores, for masks that agree outside the group', async () => {
+    const evalSet = await collectEvalSet(samples(6, 3), 6);
+    const probe = await createSensitivityProbe({ model, bytes: encodeModel(model), where: 'test', table, evalSet, metric: cosineMetric, qdq: { quantizeMode: 'full' } });
+    try {
+      const all = probe.switches;
+      expect(all.length).toBeGreaterThanOrEqual(4);
+      const masks = [new Set<string>(), new Set(all), ...all.map((t) => new Set([t])), ...all.map((t) => new Set(all.filter((x) => x !== t)))];
+      const full = [];
+      for (const m of masks) full.push(await probe.score(m));
+      // Off-rest group with two tensors, then on-rest: the masks that fit run the restricted model.
+      const group = all.slice(1, 3);
+      for (const rest of ['off', 'on'] as const) {
+        await probe.focus(group, rest);
+        for (const [i, m] of masks.entries()) {
+          const fits = all.every((t) => group.includes(t) || m.has(t) === (rest === 'on'));
+          // Equal up to onnxruntime's kernel choices: constant float weights are prepacked (another summation order).
+          if (fits) expect(Math.abs((await probe.score(m)) - full[i]!)).toBeLessThan(1e-9);
+        }
+      }
+      // The restriction drops the fixed switches' nodes: off leaves no Q/DQ of tensors outside the group.
+      const off = restrictSwitchModel(probe.switchModel, new Set(group), 'off');
+      const full0 = probe.switchModel.model.graph!.node.length;
+      expect(off.graph!.node.length).toBeLessThan(full0);
+      const quantizedOutside = off.graph!.node.filter((n) => n.opType === 'QuantizeLinear' && !group.some((t) => n.input[0] === t) && all.includes(n.input[0]!));
+      expect(quantizedOutside).toEqual([]);
+    } finally {
+      await probe.release();
+    }
+  });
+
+  test('measureSensitivity gives the same numbers whatever the block size', async () => {
+    const evalData = samples(8, 2);
+    const a = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 1 });
+    const b = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 1000 });
+    expect(b.layers.map((l) => l.tensor)).toEqual(a.layers.map((l) => l.tensor));
+    b.layers.forEach((l, i) => {
+      expect(Math.abs(l.loss! - a.layers[i]!.loss!)).toBeLessThan(1e-9);
+      expect(Math.abs(l.gain! - a.layers[i]!.gain!)).toBeLessThan(1e-9);
+    });
+    expect(Math.abs(b.baseline.allQuantized - a.baseline.allQuantized)).toBeLessThan(1e-9);
+  });
+});
