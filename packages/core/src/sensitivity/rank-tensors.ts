@@ -1,6 +1,7 @@
 import type { GraphIndex } from '../onnx/graph-index';
 import { rankLayers, type LayerSensitivity } from './measure-sensitivity';
 import type { TensorProbe } from './build-probe';
+import type { SensitivityProbe } from './sensitivity-probe';
 
 export interface RankOptions {
   /** 'loss' (quantize one alone) or 'gain' (leave one alone float). */
@@ -37,17 +38,17 @@ export type RankedTensor = LayerSensitivity & { blockHarm?: number };
  * Ranks the probe's quantized activations, most harmful first (ties in graph order). Cost:
  * N configurations exhaustively; about N/G + refined·G with blocks of G.
  */
-export async function rankTensors(probe: Pick<TensorProbe, 'switches' | 'score'>, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
+export async function rankTensors(probe: Pick<TensorProbe, 'switches' | 'score'> & Partial<Pick<SensitivityProbe, 'focus'>>, idx: GraphIndex, opts: RankOptions): Promise<RankedTensor[]> {
   const all = new Set(probe.switches);
   const loss = opts.by === 'loss';
   // Scores run on a switch model restricted to a window of tensors around the ones varied
   // (SensitivityProbe.focus): about a plain inference each instead of the full switch model's.
   const fixed = loss ? 'off' : 'on';
-  await probe.focus([], fixed);
+  await probe.focus?.([], fixed);
   const base = await probe.score(loss ? new Set() : all);
   let window = new Set<string>();
   const harmOf = async (members: readonly string[]): Promise<number> => {
-    if (!members.every((m) => window.has(m))) {
+    if (probe.focus && !members.every((m) => window.has(m))) {
       const start = probe.switches.indexOf(members[0]!);
       const next = probe.switches.slice(start, start + FOCUS_WINDOW);
       window = new Set(members.every((m) => next.includes(m)) ? next : members);
