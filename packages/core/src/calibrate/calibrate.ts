@@ -387,7 +387,8 @@ async function runAll(
   const minSize = new Map<string, number>();
   const gcd = (a: number, b: number): number => { while (b) [a, b] = [b, a % b]; return a; };
   const guessSteps = (): Map<string, number> | undefined => {
-    if (sizeGcd.size < sampled.size) return undefined;
+    // After one shape the gcd is that shape's size, width included: wait for a second one.
+    if (sizeGcd.size < sampled.size || stepsByShape.size < 2) return undefined;
     return new Map([...sampled.keys()].map((t) => [t, sampleStep(minSize.get(t)!, per, sizeGcd.get(t)!)]));
   };
   const learnSize = (t: string, size: number): void => {
@@ -418,7 +419,8 @@ async function runAll(
     const guess = sampled.size && !steps ? guessSteps() : undefined;
     if (guess) {
       try {
-        out = await runBatch(session, withSteps(guess), fetches, where);
+        // A refused guess is expected now and then: keep onnxruntime from logging it as an error.
+        out = await runBatch(session, withSteps(guess), fetches, where, { logSeverityLevel: 4 });
         steps = guess;
         stepsByShape.set(shape, guess);
       } catch {

@@ -89,9 +89,10 @@ export async function runBatch(
   feeds: Readonly<Record<string, FeedTensor>>,
   fetches: readonly string[],
   where: string,
+  runOptions?: ort.InferenceSession.RunOptions,
 ): Promise<ort.InferenceSession.OnnxValueMapType> {
   try {
-    return await session.run(toOrtFeeds(feeds), fetches as string[]);
+    return runOptions ? await session.run(toOrtFeeds(feeds), fetches as string[], runOptions) : await session.run(toOrtFeeds(feeds), fetches as string[]);
   } catch (err) {
     throw new CalibrationError(`inference failed on ${where}: ${messageOf(err)}`, { cause: err });
   }

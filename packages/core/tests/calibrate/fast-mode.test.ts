@@ -122,23 +122,25 @@ describe.each([9, 13])('calibrate in fast mode (opset %i)', (opset) => {
   test('a new input shape mid-run: sampled with a step that divides every size seen; a batch with NaN is counted per value', async () => {
     const b1 = batch(2, 16);
     const b2 = batch(3, 20); // 960 values
+    const b4 = batch(5, 24); // 1152 values
     const b3 = batch(4, 20);
     b3[5] = NaN;
     b3[6] = NaN;
-    const { snaps, res } = await pass([b1, b1, b2, b2, b3], 64);
+    const { snaps, res } = await pass([b1, b1, b2, b2, b4, b4, b3], 64);
     const ent = snaps[1]!.tensors.x!;
-    // b1 twice (the second already started before the first told its size: whole, sampled in JS)
-    // at step 3; b2's shape is new: step 3 divides the gcd of the sizes seen (768), so the graph
-    // samples 960 / 3 = 320 values; then the NaN batch whole: 958 finite values and 2 NaN.
-    expect(ent.finite).toBe(256 + 256 + 320 + 320 + 958);
+    // The first two shapes are whole once each (a batch starts before the previous one told its
+    // sizes, so twice) and sampled in JS: 768 / 3, 960 / 15. The third shape is new: step 3
+    // divides the gcd of the sizes seen (192), so the graph samples 1152 / 3 = 384 values at once;
+    // then the NaN batch whole: 958 finite values and 2 NaN.
+    expect(ent.finite).toBe(2 * 256 + 2 * 64 + 2 * 384 + 958);
     expect(ent.nan).toBe(2);
-    expect([ent.min, ent.max]).toEqual([-11, 13]); // batch 4's -7-4 and 9+4, seen whole
+    expect([ent.min, ent.max]).toEqual([-12, 14]); // b4's -7-5 and 9+5, from the extremes
     for (const r of res.results) expect(r.table.tensors.x!.nanCount).toBe(2);
   });
 });
 
 test('a guessed step that does not divide a new shape\'s size: that batch runs again with whole tensors', async () => {
-  // x [1, 1, 1, W] → y = Relu(x): sizes 35 (step 7 at 4 values per batch) and 11 (7 does not divide it).
+  // x [1, 1, 1, W] → y = Relu(x): sizes 70 and 105 (gcd 35), then 22, which the guessed step 7 does not divide.
   const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 1 }, { dimParam: 'W' }] } } } });
   const m = {
     irVersion: 7, opsetImport: [{ domain: '', version: 13 }],
@@ -146,15 +148,17 @@ test('a guessed step that does not divide a new shape\'s size: that batch runs a
   } as OnnxModel;
   const file = path.join(dir, 'odd.onnx');
   fs.writeFileSync(file, encodeModel(m));
-  const w35 = Float32Array.from({ length: 35 }, (_, i) => i - 17);
-  const w11 = Float32Array.from({ length: 11 }, (_, i) => 2 * i - 10);
-  const src: DataSource = { async *[Symbol.asyncIterator]() { for (const b of [w35, w35, w11, w11, w35]) yield { x: { type: 'float32' as const, data: b, dims: [1, 1, 1, b.length] } }; } };
+  const w70 = Float32Array.from({ length: 70 }, (_, i) => i - 35);
+  const w105 = Float32Array.from({ length: 105 }, (_, i) => i - 52);
+  const w22 = Float32Array.from({ length: 22 }, (_, i) => 2 * i - 21);
+  const src: DataSource = { async *[Symbol.asyncIterator]() { for (const b of [w70, w70, w105, w105, w22, w22, w70]) yield { x: { type: 'float32' as const, data: b, dims: [1, 1, 1, b.length] } }; } };
   const { collectors, registry } = loadCollectors([['entropy', { threads: 1 }]], { configDir: dir, cwd: dir });
   const prepared = await prepareCalibration({ model: file, data: { data: src, batchSize: 1 }, collectors, registry, sampleValues: 4 });
   const { instances } = await collectPass(prepared);
   const x = (instances[0]!.snapshot!() as { tensors: Record<string, { finite: number; min: number; max: number }> }).tensors.x!;
-  // 35 values at step 7: 5 per batch; 11 values: fewer than 2·4 per step 2 → whole (11) each; the last 35 again 5.
-  expect(x.finite).toBe(5 + 5 + 11 + 11 + 5);
-  expect([x.min, x.max]).toEqual([-17, 17]);
+  // 70 at step 7 (10), 105 at step 21 (5), both whole twice and sampled in JS; 22: the guess
+  // (step 7, from gcd 35) is refused, whole again, step 2 (11); the last 70 in-graph at step 7.
+  expect(x.finite).toBe(10 + 10 + 5 + 5 + 11 + 11 + 10);
+  expect([x.min, x.max]).toEqual([-52, 52]);
 });
 

