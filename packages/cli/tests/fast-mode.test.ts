@@ -1,0 +1,40 @@
+/**
+ * `qcal calibrate --fast` / `--fast-sample N` is never silent: a log line says what it does and how
+ * to turn it off, and every table records it (meta.fastMode), on a real model (PP-OCR cls).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CLS_MODEL } from '../../../test-support/paths';
+import { qcal, readJson, tmpDir, writeSamples } from './helpers';
+
+let dir: string;
+beforeAll(() => {
+  dir = tmpDir('qcal-fast-cli-');
+  writeSamples(path.join(dir, 'data'), [[1, 3, 48, 192], [1, 3, 48, 192]], 19);
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('--fast-sample N: a log line, meta.fastMode in every table, the exact extremes', async () => {
+  const r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--collector', 'hfmg', '--collector', 'minmax', '--fast-sample', '1024', '--out', 'fast', '--no-report'], dir);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/fast mode: \d+ of \d+ fetched tensors are histogrammed from a sample of about 1024 values per tensor and batch .*--fast-sample 0 for every value/);
+  for (const c of ['hfmg', 'minmax']) {
+    const t = readJson(path.join(dir, 'fast', `${c}.table.json`));
+    expect(t.meta.fastMode).toMatchObject({ sampleValues: 1024 });
+    expect(t.meta.fastMode.sampledTensors).toBeGreaterThan(0);
+  }
+  // minmax next to a sampled collector still has the exact range of every value (in-graph extremes).
+  const exact = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--collector', 'minmax', '--out', 'exact', '--no-report'], dir);
+  expect(exact.code).toBe(0);
+  expect(exact.stderr).not.toMatch(/fast mode/);
+  const a = readJson(path.join(dir, 'fast', 'minmax.table.json')).tensors;
+  const b = readJson(path.join(dir, 'exact', 'minmax.table.json'));
+  expect(b.meta.fastMode).toBeUndefined();
+  for (const [name, e] of Object.entries<{ min: number; max: number }>(b.tensors)) expect({ name, min: a[name].min, max: a[name].max }).toEqual({ name, min: e.min, max: e.max });
+});
+
+test('--fast-sample must be a non-negative integer', async () => {
+  const r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--collector', 'hfmg', '--fast-sample', '-3', '--out', 'bad', '--no-report'], dir);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/fast-sample/);
+});
