@@ -5,7 +5,7 @@
  *
  *   node bench/run.js [--quick] [--rec N] [--det M] [--reps R] [--collectors a,b] [--growth all,minmax] [--growth-n n]
  *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--all-tensors] [--fast-sample N]
- *                     [--extras sensitivity,target-cos] [--eval-samples n] [--out FILE]
+ *                     [--extras sensitivity,target-cos|none] [--eval-samples n] [--autotune-scenes K] [--out FILE]
  *
  * --quick: CI size (a few recognizer samples, all collectors in one pass, < 60 s).
  */
@@ -32,6 +32,7 @@ function benchOptions(argv) {
       workers: { type: 'string' },
       extras: { type: 'string' },
       'eval-samples': { type: 'string' },
+      'autotune-scenes': { type: 'string' },
       'all-tensors': { type: 'boolean' },
       'fast-sample': { type: 'string' },
       out: { type: 'string' },
@@ -60,14 +61,21 @@ function benchOptions(argv) {
   }
   const rec = Number(v.rec ?? 50);
   const det = Number(v.det ?? 10);
+  // Auto-tune (tuneNum 5) on its own detector scenes, with its own baseline: a few by default, 16 for the issue's target.
+  const autotune = Number(v['autotune-scenes'] ?? 4);
+  // Sensitivity and the --target-cos search on the first model (default: both; --extras none: neither).
+  const extras = v.extras === 'none' ? [] : v.extras ? list(v.extras) : ['sensitivity', 'target-cos'];
+  const models = [...(rec > 0 ? [{ kind: 'rec', samples: rec }] : []), ...(det > 0 ? [{ kind: 'det', samples: det }] : [])];
+  if (models.length && extras.length) models[0] = { ...models[0], extras };
+  if (autotune > 0) models.push({ kind: 'det', samples: autotune, collectors: ['autotune'] });
   return {
-    models: [...(rec > 0 ? [{ kind: 'rec', samples: rec }] : []), ...(det > 0 ? [{ kind: 'det', samples: det }] : [])],
-    collectors: v.collectors ? list(v.collectors) : COLLECTORS,
+    models,
+    // Each collector alone and all in one pass; auto-tune has its own rows (above) unless listed here.
+    collectors: v.collectors ? list(v.collectors) : COLLECTORS.filter((c) => c !== 'autotune'),
     growth: v.growth ? list(v.growth) : ['minmax', 'all'],
     ...(v['growth-n'] ? { growthSamples: Number(v['growth-n']) } : {}),
     reps: Number(v.reps ?? 1),
     ...tensors,
-    ...(v.extras ? { extras: list(v.extras) } : {}),
     ...(v['eval-samples'] ? { evalSamples: Number(v['eval-samples']) } : {}),
     ...(Object.keys(session).length ? { session } : {}),
     out: v.out ?? path.join(__dirname, 'results.json'),
@@ -83,7 +91,7 @@ async function main() {
   const o = benchOptions(process.argv.slice(2));
   const t = performance.now();
   const log = (s) => process.stderr.write(`${s}\n`);
-  log(`qcal bench: ${o.models.map((m) => `${m.kind} N=${m.samples}`).join(', ')}; collectors ${o.collectors.join(', ')}${o.onlyAll ? ' (all in one pass only)' : ''}`);
+  log(`qcal bench: ${o.models.map((m) => `${m.kind} N=${m.samples}${m.collectors ? ` (${m.collectors.join(', ')})` : ''}${m.extras ? ` + ${m.extras.join(', ')}` : ''}`).join(', ')}; collectors ${o.collectors.join(', ')}${o.onlyAll ? ' (all in one pass only)' : ''}`);
   const res = await runBench({ ...o, log });
   res.totalSeconds = (performance.now() - t) / 1000;
   fs.writeFileSync(o.out, `${JSON.stringify(res, null, 2)}\n`);

@@ -52,9 +52,20 @@ function loadProblem(name) {
   }
 }
 
+/** Like loadProblem, once per name: records it in `unavailable` and logs it. */
+function loadProblemOnce(name, unavailable, log) {
+  const problem = loadProblem(name);
+  if (problem) {
+    unavailable[name] = problem;
+    log(`  collector ${name} not available: ${problem}`);
+  }
+  return problem;
+}
+
 /**
  * @param {object} o
- * @param {{kind:'rec'|'det', samples:number}[]} o.models  which models, how many samples (N)
+ * @param {{kind:'rec'|'det', samples:number, collectors?:string[], extras?:string[]}[]} o.models  which models, how many
+ *        samples (N); an entry's own `collectors` replace o.collectors for it (no growth runs), its `extras` o.extras
  * @param {string[]} [o.collectors]   collectors to bench alone (default: every built-in one)
  * @param {boolean} [o.all]           also all of them in one pass (default true)
  * @param {boolean} [o.onlyAll]       only all of them in one pass (the quick CI mode)
@@ -91,11 +102,14 @@ async function runBench(o) {
     log(`  ${spec.kind} ${spec.label.padEnd(9)} n=${String(spec.samples).padEnd(4)} ${r.error ? `ERROR ${r.error}` : `wall ${(r.wallMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB`} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
     return r;
   };
-  const configs = o.onlyAll
-    ? [{ label: 'all', collectors }]
-    : [...collectors.map((c) => ({ label: c, collectors: [c] })), ...(o.all !== false && collectors.length > 1 ? [{ label: 'all', collectors }] : [])];
+  const configsOf = (cols) => (o.onlyAll
+    ? [{ label: 'all', collectors: cols }]
+    : [...cols.map((c) => ({ label: c, collectors: [c] })), ...(o.all !== false && cols.length > 1 ? [{ label: 'all', collectors: cols }] : [])]);
   const models = [];
   for (const m of o.models) {
+    // A model entry may bench its own collectors (e.g. auto-tune on a few detector scenes) and extras.
+    const own = m.collectors?.filter((c) => !(c in unavailable) && !loadProblemOnce(c, unavailable, log));
+    const configs = configsOf(own ?? collectors);
     const baseline = [];
     const rows = [];
     const base = { kind: m.kind, samples: m.samples };
@@ -132,12 +146,12 @@ async function runBench(o) {
     };
     // Sensitivity and the --target-cos search on a minmax table: the phase's wall time over the
     // baseline (N samples of plain inference), evaluating `evalSamples` samples.
-    for (const mode of o.extras ?? []) {
+    for (const mode of m.extras ?? o.extras ?? []) {
       const r = await run({ ...base, label: mode, mode, evalSamples: o.evalSamples ?? 2 });
       rows.push({ label: `${mode} (${o.evalSamples ?? 2} eval)`, collectors: [], runs: [r] });
     }
     const results = [summarize('baseline', baseline), ...rows.map((r) => summarize(r.label, r.runs))];
-    for (const label of o.growth ?? []) {
+    for (const label of m.collectors ? [] : o.growth ?? []) {
       const row = results.find((r) => r.label === label);
       const conf = label === 'baseline' ? { mode: 'baseline' } : configs.find((c) => c.label === label) && { mode: 'calibrate', collectors: configs.find((c) => c.label === label).collectors };
       if (!row || row.error || !conf) continue;
@@ -149,7 +163,7 @@ async function runBench(o) {
         ? { error: big.error }
         : { fromSamples: n, samples: big.samples, fromPeakRssMB: small.peakRssMB, peakRssMB: big.peakRssMB, factor: big.peakRssMB / small.peakRssMB, wallMs: big.wallMs };
     }
-    models.push({ kind: m.kind, samples: m.samples, baseline: { wallMs: baseWall, inferenceMs: baseInfer, perSampleMs: baseInfer / m.samples }, results });
+    models.push({ kind: m.kind, samples: m.samples, ...(m.collectors ? { collectors: m.collectors } : {}), baseline: { wallMs: baseWall, inferenceMs: baseInfer, perSampleMs: baseInfer / m.samples }, results });
   }
   return {
     date: new Date().toISOString(),

@@ -17,8 +17,11 @@ describe('bench --quick', () => {
     expect(o.onlyAll).toBe(true);
     expect(o.growth).toEqual([]);
     const full = benchOptions(['--rec', '20', '--det', '0', '--threads', '1']);
-    expect(full.models).toEqual([{ kind: 'rec', samples: 20 }]);
+    // Defaults: sensitivity and the --target-cos search on the first model, auto-tune on 4 detector scenes of its own.
+    expect(full.models).toEqual([{ kind: 'rec', samples: 20, extras: ['sensitivity', 'target-cos'] }, { kind: 'det', samples: 4, collectors: ['autotune'] }]);
+    expect(full.collectors).toEqual(['minmax', 'entropy', 'ifmr', 'hfmg']);
     expect(full.session).toEqual({ intraOpNumThreads: 1 });
+    expect(benchOptions(['--det', '0', '--extras', 'none', '--autotune-scenes', '16']).models).toEqual([{ kind: 'rec', samples: 50 }, { kind: 'det', samples: 16, collectors: ['autotune'] }]);
   });
 
   test('core function on tiny sizes: baseline and all-in-one-pass rows with ratios, RSS and growth', async () => {
@@ -38,6 +41,17 @@ describe('bench --quick', () => {
     expect(all.growth).toMatchObject({ fromSamples: 1, samples: 2 });
     expect(Number.isFinite(all.growth.factor)).toBe(true);
     expect(formatTable(res)).toContain('| rec | 1 | all |');
+  });
+
+  test('a model entry benches its own collectors with its own baseline, without growth runs', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runBench } = require('../lib/bench.js');
+    const res = await runBench({ models: [{ kind: 'rec', samples: 1, collectors: ['minmax'] }], collectors: ['entropy'], growth: ['all', 'minmax'], isolate: false });
+    const m = res.models[0];
+    expect(m.collectors).toEqual(['minmax']);
+    expect(m.results.map((r: { label: string }) => r.label)).toEqual(['baseline', 'minmax']);
+    expect(m.results[1].growth).toBeUndefined();
+    expect(Number.isFinite(m.results[1].ratio)).toBe(true);
   });
 
   test('a measurement in a child process reports wall time and peak RSS', async () => {
