@@ -4,6 +4,7 @@
  * bit, on inputs spread over many binades (where float32 rounding differs from exact arithmetic).
  */
 import * as ort from 'onnxruntime-node';
+import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -149,4 +150,37 @@ test('derived ranges with Clip attribute bounds (opset 9)', async () => {
   const table = await calibratedMinMax(model9(), data);
   const ref = await fullMinMax(model9(), ['x', 'y', 'y2', 'q'], data, (x) => ({ x: new ort.Tensor('float32', x, [1, N]) }));
   for (const t of ['x', 'y', 'y2', 'q']) expect({ t, range: table[t] }).toEqual({ t, range: ref[t] });
+});
+
+test('property: every value between the source extremes maps inside the derived range, the extremes onto its ends', () => {
+  // Float32 elementwise ops on any finite values lo <= x <= hi: fl(x ∘ c) lies in map(lo, hi) and
+  // the ends are reached (at lo or hi) — the monotonicity the derivation rests on.
+  const f = Math.fround;
+  const finite = fc.float({ noNaN: true, noDefaultInfinity: true, min: f(-1e30), max: f(1e30) });
+  const nonzero = finite.filter((c) => c !== 0 && Math.abs(c) > 1e-30);
+  const ops: [string, (x: number, c: number) => number][] = [
+    ['Add', (x, c) => f(x + c)], ['Mul', (x, c) => f(x * c)], ['SubTensorConst', (x, c) => f(x - c)], ['SubConstTensor', (x, c) => f(c - x)], ['Div', (x, c) => f(x / c)],
+  ];
+  fc.assert(fc.property(finite, finite, nonzero, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 8 }), (a, b, c, ts) => {
+    const [lo, hi] = a <= b ? [a, b] : [b, a];
+    for (const [name, op] of ops) {
+      const g = {
+        name: 'g',
+        node: [name === 'SubConstTensor' ? { opType: 'Sub', input: ['c', 'x'], output: ['t'], name: 'n', attribute: [] } : { opType: name.startsWith('Sub') ? 'Sub' : name, input: ['x', 'c'], output: ['t'], name: 'n', attribute: [] }],
+        initializer: [makeFloatTensor('c', [], [c])],
+        input: [vi('x')], output: [vi('t')], valueInfo: [],
+      };
+      const d = derivableRanges(g as never, ['x', 't']).get('t')!;
+      const [mn, mx] = d.map(lo, hi);
+      const ends = [op(lo, c), op(hi, c)];
+      if ([mn, mx, ...ends].some((v) => !Number.isFinite(v))) continue; // overflow: flagged non-finite at run time
+      expect([mn, mx]).toEqual([Math.min(...ends), Math.max(...ends)]);
+      for (const t of ts) {
+        const x = f(lo + (hi - lo) * t);
+        if (x < lo || x > hi) continue;
+        const y = op(x, c);
+        expect(y >= mn && y <= mx).toBe(true);
+      }
+    }
+  }), { seed: 19, numRuns: 300 });
 });
