@@ -66,6 +66,9 @@ Options:
                          is --target-metric cosine --target C); reports the tensors kept in FP32, the
                          fidelity reached and the search's cost in <collector>.fallback.json
   --max-float-layers K   with --target-cos / --target: keep at most K tensors in FP32
+  --fallback-int16       with --target-cos / --target: try the tensors kept out of INT8 as 16-bit
+                         activations (8-bit weights) before FP32 (table meta.int16); on onnxruntime's
+                         CPU provider 16-bit Q/DQ is slower than FP32 — for 16-bit capable targets
   --bias-correction      QDQ pass: measure each layer's per-channel output shift (INT8 vs FP32) on 8
                          calibration samples and fold it into the bias (layer by layer; recorded in
                          the model metadata qcal.passes)

@@ -112,6 +112,9 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
         heldOutSamples: heldOut,
         target: goal.target,
         metric: goal.metric,
+        // A discrete metric (characters read right) gives a probe on 2 samples no signal: rank by cosine.
+        ...(goal.metric !== 'cosine' ? { rankMetric: 'cosine' } : {}),
+        ...(cfg.fallbackInt16 ? { int16: true } : {}),
         ...(cfg.maxFloatLayers !== undefined ? { maxFloatLayers: cfg.maxFloatLayers } : {}),
         // Nothing is ranked when the fully quantized model already meets the target. Otherwise a
         // two-level ranking on real QDQ builds: RANK_BLOCKS blocks of consecutive tensors, then the

@@ -65,6 +65,8 @@ export interface ResolvedConfig {
   readonly isotone?: boolean;
   /** QDQ pass: SmoothQuant on MatMul/Gemm inputs (true, or its alpha / insertMul). */
   readonly smoothQuant?: boolean | { readonly alpha?: number; readonly insertMul?: boolean };
+  /** Fallback search: try the tensors it keeps out of INT8 as 16-bit activations before FP32. Default false. */
+  readonly fallbackInt16?: boolean;
   /** QDQ pass: fold constant Mul/Add after a Conv into it. Default true. */
   readonly foldAffine?: boolean;
   /** QDQ pass: narrow ranges to what saturating consumers (Relu, Clip, HardSwish…) and producers can see. Default true. */

@@ -227,9 +227,10 @@ export function makeFloatTensor(name: string, dims: readonly number[], values: A
 }
 
 /** An integer TensorProto (int8, uint8, int32) with raw_data. */
-export function makeIntTensor(name: string, dims: readonly number[], dataType: 2 | 3 | 6 | 7, values: ArrayLike<number>): OnnxTensor {
+export function makeIntTensor(name: string, dims: readonly number[], dataType: 2 | 3 | 5 | 6 | 7, values: ArrayLike<number>): OnnxTensor {
   let bytes: Uint8Array;
   if (dataType === DataType.INT8) bytes = new Uint8Array(Int8Array.from(values).buffer);
+  else if (dataType === DataType.INT16) bytes = new Uint8Array(Int16Array.from(values).buffer);
   else if (dataType === DataType.UINT8) bytes = Uint8Array.from(values);
   else if (dataType === DataType.INT32) bytes = new Uint8Array(Int32Array.from(values).buffer);
   else bytes = new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))).buffer);

@@ -11,7 +11,7 @@ import { foldBatchNorms, type FoldedBatchNorm } from './fold-batchnorm';
 import { foldConvAffine } from './fold-affine';
 import { planQdq, VALUE_PRESERVING, weightAxis, type QdqPlan, type QuantizeMode } from './qdq-plan';
 import { saturateRanges, type SaturatedRange } from './passes/saturation-ranges';
-import { activationParams, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
+import { activationParams, int16Params, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
 
 export interface QdqOptions {
   /** `smart` (default): Q/DQ only where onnxruntime has integer kernels; `full`: every calibrated activation. */
@@ -52,9 +52,16 @@ export interface QdqOptions {
    * their saturation points, so those INT8 levels go where values matter (see saturateRanges).
    */
   saturationRanges?: boolean;
+  /**
+   * Activations to quantize with 16 bits (int16, symmetric) instead of 8: the mixed-precision step
+   * between INT8 and FP32 of the fallback search. Written as com.microsoft QuantizeLinear /
+   * DequantizeLinear (onnxruntime's contrib ops take int16 at any opset; ONNX's own from opset 21).
+   * Tensors a table lists in `meta.int16` are added.
+   */
+  int16?: readonly string[];
 }
 
-export interface QuantizedTensorInfo { name: string; type: ActivationType; scale: number; zeroPoint: number; min: number; max: number; dequantized: string }
+export interface QuantizedTensorInfo { name: string; type: ActivationType | 'int16'; scale: number; zeroPoint: number; min: number; max: number; dequantized: string }
 export interface QuantizedWeightInfo { node: string; opType: string; weight: string; axis: number; channels: number; bias?: string }
 
 export interface QdqReport {
@@ -203,6 +210,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
 
   // Quantization parameters, in graph order so value-preserving ops can share their input's.
   const params = new Map<string, QuantParams>();
+  const wide = new Set([...(opts.int16 ?? []), ...(Array.isArray(calibrated.meta?.int16) ? (calibrated.meta!.int16 as unknown[]).filter((x): x is string => typeof x === 'string') : [])]);
   const typeFor = (min: number): ActivationType => (actType === 'auto' ? (min >= 0 ? 'uint8' : 'int8') : actType);
   const rangeOf = (name: string): { min: number; max: number } => table.tensors[name]!;
   const setParams = (name: string): void => {
@@ -214,7 +222,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
       params.set(name, type === 'uint8' ? { type, scale: 1 / 256, zeroPoint: 0 } : { type, scale: 1 / 128, zeroPoint: 0 });
       return;
     }
-    params.set(name, activationParams(r.min, r.max, typeFor(r.min)));
+    params.set(name, wide.has(name) ? int16Params(r.min, r.max) : activationParams(r.min, r.max, typeFor(r.min)));
   };
   for (const i of idx.calibratable) if ((i.isGraphInput || i.opType === 'SubgraphInput') && plan.tensors.has(i.name)) setParams(i.name);
   // Embedding tables (Gather of a float constant whose output is quantized): the table is quantized
@@ -243,13 +251,16 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   const newNodes: OnnxNode[] = [];
   const dequantized: Record<string, string> = {};
   const tensorsInfo: QuantizedTensorInfo[] = [];
-  const zpType = (t: ActivationType): 2 | 3 => (t === 'uint8' ? DataType.UINT8 : DataType.INT8);
+  const zpType = (t: ActivationType | 'int16'): 2 | 3 | 5 => (t === 'uint8' ? DataType.UINT8 : t === 'int16' ? DataType.INT16 : DataType.INT8);
+  let usesContrib = false;
   const qdqPair = (name: string, p: QuantParams, into: OnnxNode[]): string => {
     const s = names.fresh(`${name}_scale`), z = names.fresh(`${name}_zero_point`);
     const q = names.fresh(`${name}_quantized`), dq = names.fresh(`${name}_dequantized`);
     inits.push(makeFloatTensor(s, [], [p.scale]), makeIntTensor(z, [], zpType(p.type), [p.zeroPoint]));
-    into.push(makeNode('QuantizeLinear', [name, s, z], [q], names.fresh(`${name}_QuantizeLinear`)));
-    into.push(makeNode('DequantizeLinear', [q, s, z], [dq], names.fresh(`${name}_DequantizeLinear`)));
+    const domain = p.type === 'int16' ? { domain: 'com.microsoft' } : {};
+    if (p.type === 'int16') usesContrib = true;
+    into.push({ ...makeNode('QuantizeLinear', [name, s, z], [q], names.fresh(`${name}_QuantizeLinear`)), ...domain });
+    into.push({ ...makeNode('DequantizeLinear', [q, s, z], [dq], names.fresh(`${name}_DequantizeLinear`)), ...domain });
     return dq;
   };
   const constDq = (base: string, dims: number[], dt: 2 | 3 | 6, values: ArrayLike<number>, scales: ArrayLike<number>, axis: number, into: OnnxNode[]): string => {
@@ -288,10 +299,12 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
       const wName = n.input[1]!;
       const w = consts.get(wName)!;
       const axis = perChannel ? weightAxis(n, w.dims.length) : -1;
-      const key = `${graphKey}:${wName}@${axis}`;
+      // Weights read by a 16-bit activation run in float kernels (no u8s8 overflow to avoid): full 8 bits.
+      const wide16 = params.get(n.input[0] ?? '')?.type === 'int16';
+      const key = `${graphKey}:${wName}@${axis}${wide16 ? '/16' : ''}`;
       let wq = weightDq.get(key);
       if (!wq) {
-        const q = quantizeWeights(w.values, w.dims, axis, opts.reduceRange === false ? 127 : 64);
+        const q = quantizeWeights(w.values, w.dims, axis, opts.reduceRange === false || wide16 ? 127 : 64);
         wq = { dq: constDq(wName, w.dims, DataType.INT8, q.values, q.scales, axis, out), scales: q.scales };
         weightDq.set(key, wq);
       }
@@ -303,7 +316,8 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
       const xp = params.get(n.input[0] ?? '');
       const cout = axis >= 0 ? wq.scales.length : b?.values.length;
       const beta = n.attribute.find((a) => a.name === 'beta')?.f ?? 1;
-      if (b && bName && xp && b.dims.length === 1 && b.values.length === cout && (n.opType !== 'Gemm' || beta === 1)) {
+      // A 16-bit input's scale is ~256× finer: the int32 bias could overflow, so it stays float.
+      if (b && bName && xp && xp.type !== 'int16' && b.dims.length === 1 && b.values.length === cout && (n.opType !== 'Gemm' || beta === 1)) {
         const qb = quantizeBias(b.values, xp.scale, wq.scales);
         input[2] = constDq(bName, b.dims, DataType.INT32, qb.values, qb.scales, 0, out);
         info.bias = bName;
@@ -381,7 +395,8 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   const metadataProps = [...(work.metadataProps ?? []).filter((m) => m.key !== DEQUANTIZED_METADATA_KEY && m.key !== SATURATED_METADATA_KEY),
     { key: DEQUANTIZED_METADATA_KEY, value: JSON.stringify(dequantized) },
     ...(Object.keys(clampedAt).length ? [{ key: SATURATED_METADATA_KEY, value: JSON.stringify(clampedAt) }] : [])];
-  const out: OnnxModel = { ...work, metadataProps, graph: { ...g, node: finalNodes, initializer: usedInits } };
+  const opsetImport = usesContrib && !(work.opsetImport ?? []).some((o) => o.domain === 'com.microsoft') ? [...(work.opsetImport ?? []), { domain: 'com.microsoft', version: 1 }] : work.opsetImport;
+  const out: OnnxModel = { ...work, ...(opsetImport ? { opsetImport } : {}), metadataProps, graph: { ...g, node: finalNodes, initializer: usedInits } };
   return {
     model: out,
     report: {

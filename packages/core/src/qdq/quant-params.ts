@@ -8,7 +8,8 @@
 export type ActivationType = 'uint8' | 'int8';
 
 export interface QuantParams {
-  readonly type: ActivationType;
+  /** `int16`: the 16-bit fallback of a sensitive tensor (symmetric, zero point 0; see QdqOptions.int16). */
+  readonly type: ActivationType | 'int16';
   readonly scale: number;
   readonly zeroPoint: number;
 }
@@ -39,6 +40,11 @@ export function activationParams(min: number, max: number, type: ActivationType)
   const scale = Math.max((hi - lo) / 255, MIN_SCALE);
   const zeroPoint = Math.min(255, Math.max(0, roundEven(-lo / scale)));
   return { type, scale, zeroPoint };
+}
+
+/** 16-bit symmetric parameters for a range: scale = max(|min|, |max|)/32767, zero point 0. */
+export function int16Params(min: number, max: number): QuantParams {
+  return { type: 'int16', scale: Math.max(Math.max(Math.abs(min), Math.abs(max)) / 32767, MIN_SCALE), zeroPoint: 0 };
 }
 
 /** Float32 rounding of a scale, so integer biases use exactly the scales written to the model. */

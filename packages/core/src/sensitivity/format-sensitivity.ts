@@ -31,6 +31,7 @@ export function formatFallback(r: FallbackResult): string {
     `  all quantized: search ${num(r.allQuantized.search)}${r.allQuantized.heldOut !== undefined ? `, held-out ${num(r.allQuantized.heldOut)}` : ''}`,
     `  final:         search ${num(r.score.search)} (${r.samples.search} samples)${held}`,
     ...r.exclude.map((t, i) => `  float ${i + 1}: ${t}`),
+    ...(r.int16 ?? []).map((t, i) => `  int16 ${i + 1}: ${t}`),
     '  trade (float tensors → metric):',
     ...r.trials.map((t) => `    ${t.stage.padEnd(7)} ${String(t.floatTensors).padStart(4)} → ${num(t.score)} (${t.on})`),
     `  cost: ${r.cost.builds} QDQ builds, ${(r.cost.ms / 1000).toFixed(1)} s${r.cost.probes ? ` (ranking: ${r.cost.probes} probes, ${((r.cost.rankMs ?? 0) / 1000).toFixed(1)} s)` : r.ranking.length ? '' : ' (no ranking needed)'}`,

@@ -27,6 +27,19 @@ export interface FallbackOptions {
   heldOutSamples?: number;
   /** `cosine` (default), `sqnr`, a metric module, or a metric object; higher is better. */
   metric?: string | FidelityMetric;
+  /**
+   * Metric the ranking probes use (default: `metric`). A discrete user metric (characters read
+   * right, top-1 agreement) gives no signal on the one or two samples a probe runs — every
+   * configuration reads them all right — so rank by `cosine` and judge the target by `metric`.
+   */
+  rankMetric?: string | FidelityMetric;
+  /**
+   * Mixed precision: once the tensors to keep out of INT8 are found, try them as 16-bit
+   * activations (QdqOptions.int16, 8-bit weights) instead of FP32 — one build, kept when the
+   * target still holds on the held-out samples. Default false: on onnxruntime's CPU provider
+   * 16-bit Q/DQ runs as float simulation (slower than FP32: README); for 16-bit capable targets.
+   */
+  int16?: boolean;
   search?: PluginSearch;
   /** The metric value to reach (e.g. 0.99 cosine). */
   target: number;
@@ -69,7 +82,7 @@ export interface FallbackOptions {
 }
 
 export interface FallbackTrial {
-  stage: 'rank' | 'all' | 'grow' | 'bisect' | 'prune' | 'verify';
+  stage: 'rank' | 'all' | 'grow' | 'bisect' | 'prune' | 'verify' | 'int16';
   floatTensors: number;
   score: number;
   on: 'search' | 'held-out';
@@ -82,6 +95,8 @@ export interface FallbackResult {
   met: boolean;
   /** Tensors kept float, most harmful first. Same inputs give the same list. */
   exclude: string[];
+  /** Tensors moved to 16-bit activations instead (with `int16`; in the table's `meta.int16`). */
+  int16: string[];
   /** Activations the fully quantized model quantizes (the denominator of "how many kept float"). */
   quantizable: number;
   /** Metric of the final model / the fully quantized one, on the search and held-out samples. */
@@ -145,11 +160,11 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
   // Real QDQ builds, cached by exclusion set.
   let builds = 0, lastQuantized = 0;
   const cache = new Map<string, { search: number; held?: number }>();
-  const measure = async (exclude: readonly string[], held: boolean): Promise<{ search: number; held?: number }> => {
-    const key = [...exclude].sort().join('\u0000');
+  const measure = async (exclude: readonly string[], held: boolean, wide: readonly string[] = []): Promise<{ search: number; held?: number }> => {
+    const key = [...exclude].sort().join('\u0000') + (wide.length ? `|16:${[...wide].sort().join('\u0000')}` : '');
     const hit = cache.get(key);
     if (hit && (!held || hit.held !== undefined)) return hit;
-    const built = buildQdqModel(src.model, tableWithout(opts.table, exclude), opts.qdq);
+    const built = buildQdqModel(src.model, tableWithout(opts.table, exclude), { ...opts.qdq, ...(wide.length ? { int16: wide } : {}) });
     const q = built.model;
     lastQuantized = built.report.tensors.length;
     builds++;
@@ -196,7 +211,8 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
   if (opts.sensitivity) ranking = rankLayers(opts.sensitivity.layers, opts.sensitivity.rankedBy);
   else {
     const rankSet = opts.rankSamples !== undefined && opts.rankSamples < searchSet.samples ? splitEvalSet(searchSet, Math.max(1, opts.rankSamples))[0] : searchSet;
-    const probeArgs = { ...src, table: opts.table, evalSet: rankSet, metric, qdq: opts.qdq, session: opts.session, reference: refSearch.slice(0, rankSet.batches.length) };
+    const rankMetric = opts.rankMetric ? loadFidelityMetric(opts.rankMetric, opts.search) : metric;
+    const probeArgs = { ...src, table: opts.table, evalSet: rankSet, metric: rankMetric, qdq: opts.qdq, session: opts.session, reference: refSearch.slice(0, rankSet.batches.length) };
     const probe: TensorProbe = opts.probe === 'switch'
       ? Object.assign(await createSensitivityProbe(probeArgs), { builds: 0 })
       : await createBuildProbe(probeArgs);
@@ -236,9 +252,15 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
       final = await measure(exclude, true);
     }
   }
-  return finish(exclude, final, all, ranking, rankMs, probes);
+  let int16: string[] = [];
+  if (opts.int16 && exclude.length && (heldSet.batches.length ? ok(final.held) : ok(final.search))) {
+    const wide = await measure([], true, exclude);
+    trial({ stage: 'int16', floatTensors: 0, score: heldSet.batches.length ? wide.held! : wide.search, on: heldSet.batches.length ? 'held-out' : 'search' });
+    if (heldSet.batches.length ? ok(wide.held) : ok(wide.search)) { int16 = exclude; exclude = []; final = wide; }
+  }
+  return finish(exclude, final, all, ranking, rankMs, probes, int16);
 
-  function finish(exclude: string[], final: { search: number; held?: number }, all: { search: number; held?: number }, ranking: LayerSensitivity[], rankMs: number, probes: number): FallbackResult {
+  function finish(exclude: string[], final: { search: number; held?: number }, all: { search: number; held?: number }, ranking: LayerSensitivity[], rankMs: number, probes: number, int16: string[] = []): FallbackResult {
     const met = heldSet.batches.length ? ok(final.held) : ok(final.search);
     const reached = final.held ?? final.search;
     return {
@@ -246,14 +268,20 @@ export async function searchFallback(opts: FallbackOptions): Promise<FallbackRes
       target: opts.target,
       met,
       exclude,
+      int16,
       quantizable,
       score: { search: final.search, ...(final.held !== undefined ? { heldOut: final.held } : {}) },
       allQuantized: { search: all.search, ...(all.held !== undefined ? { heldOut: all.held } : {}) },
       samples: { search: searchSet.samples, heldOut: heldSet.samples },
       ranking,
       trials,
-      table: applyFallback(opts.table, exclude, { metric: metric.name, target: opts.target, reached }),
+      table: withInt16(applyFallback(opts.table, exclude, { metric: metric.name, target: opts.target, reached }), int16),
       cost: { builds, ms: performance.now() - t0, rankMs, probes },
     };
   }
+}
+
+/** The table with `int16` listed in `meta.int16` (the QDQ writer quantizes those with 16 bits). */
+function withInt16(table: CalibrationTable, int16: readonly string[]): CalibrationTable {
+  return int16.length ? { ...table, meta: { ...table.meta, int16: [...int16] } } : table;
 }

@@ -55,4 +55,15 @@ describe('fast fallback search', () => {
       if (probe === 'build') expect(r.cost.builds).toBeGreaterThan(r.cost.probes);
     }
   });
+
+  it('int16: the tensors kept out of INT8 go to 16-bit activations when the target holds there too', async () => {
+    const { model, sensitive } = sensitiveModel();
+    const table = await minMaxTable(model, samples(32, 1), ['x', 'h1', 'r1', 't2', 'y']);
+    const r = await searchFallback({ model, table, data: samples(16, 2), evalSamples: 8, target: 0.99, int16: true });
+    expect(r.int16).toEqual([sensitive]);
+    expect(r.exclude).toEqual([]);
+    expect(r.met).toBe(true);
+    expect(r.table.meta!.int16).toEqual([sensitive]);
+    expect(r.trials.map((t) => t.stage)).toContain('int16');
+  });
 });
