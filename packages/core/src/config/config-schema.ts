@@ -147,11 +147,11 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
     return ok ? Object.freeze({ ...(o.alpha !== undefined ? { alpha: o.alpha as number } : {}), ...(o.insertMul !== undefined ? { insertMul: o.insertMul as boolean } : {}) }) : undefined;
   },
   foldAffine: bool,
-  fallbackInt16: bool,
   saturationRanges: bool,
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),
   target: (v, k, s, p) => (expect(typeof v === 'number' && Number.isFinite(v), 'a number (the value of targetMetric to reach; higher is better)', v, k, s, p) ? v : undefined),
   targetMetric: (v, k, s, p) => (expect(typeof v === 'string' && v.length > 0, 'a metric name (cosine, sqnr, ctc-char-accuracy) or a metric module path / package', v, k, s, p) ? v : undefined),
+  fallbackInt16: bool,
   maxFloatLayers: int(0, 'an integer >= 0'),
   shard: shardCheck,
   force: bool,
