@@ -13,6 +13,7 @@ import {
   type ActivationType,
   type QuantizeMode,
   type QdqReport,
+  type FeedTensor,
   inputOptions,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
@@ -26,6 +27,9 @@ export { sensitivityCommand };
 const QUANTIZE_HELP = `Usage: qcal quantize --model M.onnx --table T --out Q.onnx [--quantize-mode smart|full]
                      [--activation-type uint8|int8|auto] [--exclude PAT]... [--no-reduce-range]
                      [--no-fold-affine] [--no-saturation-ranges]
+                     [--data DIR|LIST [--preprocess NAME] [--num-samples N]
+                      [--smooth-quant] [--smooth-quant-alpha A] [--cross-layer-equalization]
+                      [--isotone] [--bias-correction]]
 
 Writes a QDQ INT8 ONNX model from an FP32 model and any calibration table (qcal JSON, TensorRT
 cache, tpu-mlir table, onnxruntime files): QuantizeLinear/DequantizeLinear on calibrated
@@ -35,6 +39,8 @@ Before quantizing, BatchNormalization and constant Mul/Add after a Conv are fold
 (--no-fold-affine keeps the Mul/Add), and each range is narrowed to what its consumers can see
 (Relu, Clip, HardSigmoid, HardSwish saturate) and its producer can output (--no-saturation-ranges
 keeps the table's ranges); both are exact in float and recorded in the model's qcal.passes.
+The passes that measure the model (SmoothQuant, cross-layer equalization, isotone ranges, bias
+correction; see qcal calibrate --help) read --data: the first --num-samples samples (default 16).
 `;
 
 const EVALUATE_HELP = `Usage: qcal evaluate --model M.onnx --qdq Q.onnx --data DIR|LIST [--preprocess NAME]
@@ -68,6 +74,14 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     'no-reduce-range': { type: 'boolean' },
     'no-fold-affine': { type: 'boolean' },
     'no-saturation-ranges': { type: 'boolean' },
+    data: { type: 'string' },
+    preprocess: { type: 'string' },
+    'num-samples': { type: 'string' },
+    'bias-correction': { type: 'boolean' },
+    'cross-layer-equalization': { type: 'boolean' },
+    'smooth-quant': { type: 'boolean' },
+    'smooth-quant-alpha': { type: 'string' },
+    isotone: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
@@ -79,6 +93,21 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
   const table = readTableFile(path.resolve(io.cwd, v.table));
   const mode = parseMode(v['quantize-mode']);
   const act = parseActivationType(v['activation-type']);
+  const alpha = numberFlag(v['smooth-quant-alpha'], 'smooth-quant-alpha', { min: 0, max: 1 });
+  const smooth = alpha !== undefined ? { alpha } : v['smooth-quant'];
+  const measuring = !!(v['bias-correction'] || v['cross-layer-equalization'] || smooth || v.isotone);
+  if (measuring && !v.data) throw new UsageError('qcal quantize: --bias-correction, --cross-layer-equalization, --smooth-quant and --isotone measure the model on calibration samples: give them with --data DIR|LIST (and --preprocess as for calibrate)');
+  if (!measuring && v.data) throw new UsageError('qcal quantize: --data is only read by the passes that measure (--bias-correction, --cross-layer-equalization, --smooth-quant, --isotone); name one or drop --data');
+  let calibration: Record<string, FeedTensor>[] | undefined;
+  if (measuring) {
+    const data = await openEvalData(path.resolve(io.cwd, v.model), {
+      data: v.data!,
+      ...(v.preprocess !== undefined ? { preprocess: v.preprocess as never } : {}),
+      numSamples: numberFlag(v['num-samples'], 'num-samples', { integer: true, min: 1 }) ?? 16,
+    }, io.cwd);
+    calibration = [];
+    for await (const b of data.batches()) calibration.push({ ...b.feeds });
+  }
   const r = await quantizeFile({
     model: path.resolve(io.cwd, v.model),
     table,
@@ -89,6 +118,11 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     ...(v['no-reduce-range'] ? { reduceRange: false } : {}),
     ...(v['no-fold-affine'] ? { foldAffine: false } : {}),
     ...(v['no-saturation-ranges'] ? { saturationRanges: false } : {}),
+    ...(calibration ? { calibration } : {}),
+    ...(v['bias-correction'] ? { biasCorrection: { samples: 8 } } : {}),
+    ...(v['cross-layer-equalization'] ? { crossLayerEqualization: true } : {}),
+    ...(smooth ? { smoothQuant: smooth } : {}),
+    ...(v.isotone ? { isotone: true } : {}),
   });
   for (const w of r.warnings) io.stderr.write(`warning: ${w}\n`);
   out(io, `wrote ${path.relative(io.cwd, r.outPath!) || r.outPath}: ${summarizeReport(r.report)}`);
