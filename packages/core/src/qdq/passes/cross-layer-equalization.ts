@@ -157,10 +157,10 @@ function scaleChannels(values: Float32Array, dims: readonly number[], axis: numb
  * Equalization factors of one pair (Nagel et al. 2019, eq. 9): s_i = sqrt(r1_i / r2_i) with r1_i
  * the range (max |w|) of the first layer's output channel i and r2_i that of the second layer's
  * input channel i; dividing the first by s_i and multiplying the second by s_i gives both the
- * range sqrt(r1_i·r2_i). A channel with a zero range on either side keeps s = 1.
+ * range sqrt(r1_i·r2_i). A channel with a zero, NaN or infinite range keeps s = 1.
  */
 export function equalizationFactors(r1: ArrayLike<number>, r2: ArrayLike<number>): Float64Array {
-  return Float64Array.from({ length: r1.length }, (_, i) => (r1[i]! > 0 && r2[i]! > 0 ? Math.sqrt(r1[i]! / r2[i]!) : 1));
+  return Float64Array.from({ length: r1.length }, (_, i) => (r1[i]! > 0 && r2[i]! > 0 && Number.isFinite(r1[i]!) && Number.isFinite(r2[i]!) ? Math.sqrt(r1[i]! / r2[i]!) : 1));
 }
 
 export interface CleResult {
