@@ -77,7 +77,7 @@ export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAtt
 export { indexGraph, elementTypeName, valueInfoDims } from './onnx/graph-index';
 export type { GraphIndex, IndexedTensor, SubgraphInfo } from './onnx/graph-index';
 export { instrumentModel } from './onnx/instrument';
-export { DEFAULT_SAMPLE_VALUES, sampleStep, strided, sampleable } from './calibrate/sampling';
+export { DEFAULT_SAMPLE_VALUES, sampleStep, samplePlan, strided, sampleable } from './calibrate/sampling';
 export type { InstrumentationPlan, InstrumentedModel, SampledOutputs } from './onnx/instrument';
 export { createSession, toOrtFeeds, runBatch } from './runner/session';
 export type { SessionSettings } from './runner/session';

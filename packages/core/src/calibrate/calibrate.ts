@@ -14,7 +14,7 @@ import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { CollectPool, defaultCollectWorkers, type PooledTensor } from './collect-pool';
-import { sampleable, sampleStep, strided } from './sampling';
+import { sampleable, samplePlan, strided, type SamplePlan } from './sampling';
 import { createSession, hasQdqNodes, runBatch, type SessionSettings } from '../runner/session';
 import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
@@ -382,26 +382,27 @@ async function runAll(
   // (a size it does not divide) runs again with whole tensors.
   const sampled = instrumented.sampledOutputs;
   const per = opts.sampleValues ?? 0;
-  const stepsByShape = new Map<string, Map<string, number>>();
+  const stepsByShape = new Map<string, Map<string, SamplePlan>>();
   const sizeGcd = new Map<string, number>();
   const minSize = new Map<string, number>();
   const gcd = (a: number, b: number): number => { while (b) [a, b] = [b, a % b]; return a; };
-  const guessSteps = (): Map<string, number> | undefined => {
+  const guessSteps = (): Map<string, SamplePlan> | undefined => {
     // After one shape the gcd is that shape's size, width included: wait for a second one.
     if (sizeGcd.size < sampled.size || stepsByShape.size < 2) return undefined;
-    return new Map([...sampled.keys()].map((t) => [t, sampleStep(minSize.get(t)!, per, sizeGcd.get(t)!)]));
+    return new Map([...sampled.keys()].map((t) => [t, samplePlan(minSize.get(t)!, per, sizeGcd.get(t)!)]));
   };
   const learnSize = (t: string, size: number): void => {
     sizeGcd.set(t, gcd(sizeGcd.get(t) ?? 0, size));
     minSize.set(t, Math.min(minSize.get(t) ?? Infinity, size));
   };
-  const shapeFeeds = new Map<number, FeedTensor>();
-  const shapeFeed = (step: number): FeedTensor => {
-    let f = shapeFeeds.get(step);
-    if (!f) shapeFeeds.set(step, (f = { type: 'int64', data: BigInt64Array.of(-1n, BigInt(step), 1n), dims: [3] }));
+  const shapeFeeds = new Map<string, FeedTensor>();
+  const shapeFeed = (p: SamplePlan | undefined): FeedTensor => {
+    const { step, block } = p ?? { step: 1, block: 1 };
+    let f = shapeFeeds.get(`${step}x${block}`);
+    if (!f) shapeFeeds.set(`${step}x${block}`, (f = { type: 'int64', data: BigInt64Array.of(-1n, BigInt(step), BigInt(block)), dims: [3] }));
     return f;
   };
-  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string; steps?: Map<string, number>; shape: string } | undefined> => {
+  const start = async (): Promise<{ out: Awaited<ReturnType<typeof runBatch>>; size: number; ms: number; feeds: Parameters<typeof runBatch>[1]; where: string; steps?: Map<string, SamplePlan>; shape: string } | undefined> => {
     const next = await it.next();
     if (next.done) return undefined;
     const batch = next.value;
@@ -409,10 +410,10 @@ async function runAll(
     const where = batch.ids.length === 1 ? batch.ids[0]! : `batch of ${batch.ids[0]} … ${batch.ids[batch.ids.length - 1]}`;
     const shape = sampled.size ? Object.entries(batch.feeds).map(([k, f]) => `${k}:${f.dims.join('x')}`).join(';') : '';
     let steps = stepsByShape.get(shape);
-    const withSteps = (st: Map<string, number> | undefined): Parameters<typeof runBatch>[1] => {
+    const withSteps = (st: Map<string, SamplePlan> | undefined): Parameters<typeof runBatch>[1] => {
       if (!sampled.size) return batch.feeds;
       const extra: Record<string, FeedTensor> = {};
-      for (const [t, o] of sampled) extra[o.shape] = shapeFeed(st?.get(t) ?? 1);
+      for (const [t, o] of sampled) extra[o.shape] = shapeFeed(st?.get(t));
       return { ...batch.feeds, ...extra };
     };
     let out: Awaited<ReturnType<typeof runBatch>>;
@@ -454,7 +455,7 @@ async function runAll(
       const out = done.out as { [name: string]: (typeof done.out)[string] };
       const toPool = pool ? new Map<string, PooledTensor>() : undefined;
       let nonFiniteSampled: string[] | undefined;
-      let learned: Map<string, number> | undefined;
+      let learned: Map<string, SamplePlan> | undefined;
       for (const [name, targets] of fullList) {
         const so = sampled.get(name);
         let act: ActivationTensor;
@@ -467,16 +468,17 @@ async function runAll(
           seen.add(name);
           // NaN/±Infinity (or an overflowing sum): the full tensor, so collectors count them per value.
           if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFiniteSampled ??= []).push(name); continue; }
-          let step = done.steps?.get(name);
+          let plan = done.steps?.get(name);
           let values = s.data as Float32Array;
-          learnSize(name, step === undefined ? values.length : values.length * step);
-          if (step === undefined) {
+          // The sample holds size/step values (blocks or not).
+          learnSize(name, plan === undefined ? values.length : values.length * plan.step);
+          if (plan === undefined) {
             // A batch of a new input shape: the whole tensor came out; sample it as the graph will.
-            step = sampleStep(values.length, per);
-            (learned ??= new Map()).set(name, step);
-            values = strided(values, step);
+            plan = samplePlan(values.length, per);
+            (learned ??= new Map()).set(name, plan);
+            values = strided(values, plan.step, plan.block);
           }
-          act = step > 1 ? { data: values, dims: [values.length], extremes: { min: mn, max: mx } } : { data: values, dims: [values.length] };
+          act = plan.step > 1 ? { data: values, dims: [values.length], extremes: { min: mn, max: mx } } : { data: values, dims: [values.length] };
           delete out[so.sample];
         } else {
         const fetched = instrumented.fullOutputs.get(name) ?? name;

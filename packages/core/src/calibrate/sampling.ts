@@ -63,11 +63,33 @@ export function sampleStep(size: number, per: number, divides = size): number {
   return best;
 }
 
-/** Every `step`-th value of `data` from the first: what the graph's sample holds for that step. */
-export function strided(data: Float32Array, step: number): Float32Array {
+/** How a tensor is sampled: the first `block` values of every `step·block` (step 1: every value). */
+export interface SamplePlan {
+  readonly step: number;
+  readonly block: number;
+}
+
+/** Values per block when the size allows: onnxruntime's Slice copies runs of 16 values ~5× faster per value than single ones (profiled on the recognizer). */
+export const SAMPLE_BLOCK = 16;
+
+/**
+ * The plan for a tensor of `size` values: blocks of {@link SAMPLE_BLOCK} values when `divides` (the
+ * size, or the gcd of the sizes seen) is a multiple of it, and the step over blocks from
+ * {@link sampleStep}, so about `per` values remain; `step·block` divides `divides`.
+ */
+export function samplePlan(size: number, per: number, divides = size): SamplePlan {
+  const block = divides % SAMPLE_BLOCK === 0 ? SAMPLE_BLOCK : 1;
+  const step = sampleStep(size / block, Math.max(1, Math.floor(per / block)), divides / block);
+  return step > 1 ? { step, block } : { step: 1, block: 1 };
+}
+
+/** What the graph's sample holds for a plan: the first `block` values of every `step·block`, from the first. */
+export function strided(data: Float32Array, step: number, block = 1): Float32Array {
   if (step <= 1) return data;
-  const out = new Float32Array(Math.ceil(data.length / step));
-  for (let i = 0, j = 0; i < data.length; i += step, j++) out[j] = data[i]!;
+  const period = step * block;
+  const rows = Math.floor(data.length / period);
+  const out = new Float32Array(rows * block);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * period, r * period + block), r * block);
   return out;
 }
 

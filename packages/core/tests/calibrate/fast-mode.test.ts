@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import {
-  DataType, calibrate, collectPass, finishCalibration, prepareCalibration, loadCollectors, encodeModel, sampleStep, strided,
+  DataType, calibrate, collectPass, finishCalibration, prepareCalibration, loadCollectors, encodeModel, samplePlan, sampleStep, strided,
   type OnnxModel, type OnnxNode, type DataSource,
 } from '@qcal/core';
 
@@ -30,7 +30,7 @@ function batch(seed: number, w: number): Float32Array {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     out[i] = (s / 2 ** 32 - 0.5) * 8;
   }
-  out[1] = 9 + seed; // position 1: never in a step-3 sample, so only the in-graph extremes know it
+  out[17] = 9 + seed; // in block 1 of 16: never in a sample of every 3rd or 15th block, so only the in-graph extremes know it
   out[out.length - 2] = -7 - seed;
   return out;
 }
@@ -70,8 +70,19 @@ describe('sampleStep', () => {
       if (k > 1) expect(size / k).toBeGreaterThanOrEqual(per);
     }), { seed: 19, numRuns: 300 });
   });
-  test('strided keeps every k-th value from the first', () => {
-    expect(Array.from(strided(Float32Array.of(0, 1, 2, 3, 4, 5, 6), 3))).toEqual([0, 3, 6]);
+  test('blocks of 16 where the size allows', () => {
+    // 768 = 48 blocks of 16, 4 blocks wanted per 64 values: bound 12 blocks; 3 is odd.
+    expect(samplePlan(768, 64)).toEqual({ step: 3, block: 16 });
+    expect(samplePlan(1001, 4)).toEqual({ step: 143, block: 1 }); // not a multiple of 16
+    expect(samplePlan(768, 512)).toEqual({ step: 1, block: 1 });
+    // The step must divide 192 = the gcd of the sizes seen (12 blocks): for 768 values (bound 12
+    // blocks) 12, 6, 4, 3 → 3; for 1152 (bound 18) 12, 6 → 6, and 4 is below a quarter of 18.
+    expect(samplePlan(768, 64, 192)).toEqual({ step: 3, block: 16 });
+    expect(samplePlan(1152, 64, 192)).toEqual({ step: 6, block: 16 });
+  });
+  test('strided keeps every k-th value (or block) from the first', () => {
+    expect(Array.from(strided(Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8), 3))).toEqual([0, 3, 6]);
+    expect(Array.from(strided(Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), 3, 2))).toEqual([0, 1, 6, 7]);
     const a = Float32Array.of(1, 2);
     expect(strided(a, 1)).toBe(a);
   });
@@ -95,8 +106,8 @@ describe.each([9, 13])('calibrate in fast mode (opset %i)', (opset) => {
     const two = await pass([b, b], 64); // the second batch is sampled in-graph
     const [, ent1, ifmr1, hfmg1] = one.snaps;
     const [, ent2, , hfmg2] = two.snaps;
-    // entropy saw 256 values of x per batch (768 / 3); its range is the exact one (10 and -8 are
-    // at positions no step-3 sample holds).
+    // entropy saw 256 values of x per batch (every 3rd block of 16 of 768); its range is the exact
+    // one (10 and -8 are in blocks no sample holds).
     expect(ent1!.tensors.x!.finite).toBe(256);
     expect(ent2!.tensors.x!.finite).toBe(512);
     expect([ent1!.tensors.x!.min, ent1!.tensors.x!.max]).toEqual([-8, 10]);
