@@ -92,8 +92,9 @@ Options:
   --histogram-stride N   the report's histograms look at every N-th value (1: all; default 0:
                          automatic, about 16384 values per tensor and batch)
   --fast                 fast mode: histogram collectors (entropy, hfmg, ifmr, percentile, mse)
-                         see about 16384 values per tensor and batch (every k-th value, cut out
-                         in-graph) plus each tensor's exact min and max; recorded in the tables
+                         see about 16384 values per tensor and batch (every k-th block of 16
+                         values, cut out in-graph) plus each tensor's exact min and max;
+                         recorded in the tables
   --fast-sample N        fast mode with about N values per tensor and batch (0: every value)
   --quiet                no progress or summary output
   -h, --help             this help

@@ -3,7 +3,7 @@ export interface ActivationTensor {
   readonly data: Float32Array;
   readonly dims: readonly number[];
   /**
-   * Fast mode (`qcal calibrate --fast`): `data` is a sample of the tensor (every k-th value, `dims`
+   * Fast mode (`qcal calibrate --fast`): `data` is a sample of the tensor (every k-th block of values, `dims`
    * its length) and these are the exact finite min and max of all its values. A collector takes its
    * range from them and histograms the sample; one that ignores them sees the sample only.
    */

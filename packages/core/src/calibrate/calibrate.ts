@@ -58,7 +58,7 @@ export interface CalibrateOptions {
   readonly histograms?: HistogramSettings | false;
   /**
    * Fast mode: histogram collectors (entropy, hfmg, ifmr, percentile, mse; minmax alongside them)
-   * see about this many values per tensor and batch — every k-th value, cut out in-graph, plus the
+   * see about this many values per tensor and batch — every k-th block of 16 values, cut out in-graph, plus the
    * tensor's exact min and max from in-graph reductions — instead of every value. 0 or undefined:
    * every value (exact).
    */
@@ -217,7 +217,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   if (sampled.length) {
     const set = new Set(sampled);
     const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
-    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th value, cut out in-graph) plus their exact min and max (in-graph); --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
+    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph); --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
   }
   // Built-in collectors run on worker threads (both cores busy: they collect batch k while
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
@@ -325,7 +325,7 @@ export async function finishCalibration(
         fastMode: {
           sampleValues: opts.sampleValues,
           sampledTensors: fast,
-          description: `fast mode: ${fast} of ${p.tensors.length} tensors histogrammed from about ${opts.sampleValues} values per tensor and batch (every k-th value) plus their exact min and max`,
+          description: `fast mode: ${fast} of ${p.tensors.length} tensors histogrammed from about ${opts.sampleValues} values per tensor and batch (every k-th block of 16 values) plus their exact min and max`,
         },
       };
     }

@@ -1,5 +1,5 @@
 /**
- * Fast mode: histogram collectors see a sample of each tensor (every step-th value of the flattened
+ * Fast mode: histogram collectors see a sample of each tensor (every step-th block of values of the flattened
  * tensor, cut out in-graph) plus its exact min and max (in-graph reductions), instead of every value.
  * One JS pass over every activation costs more than onnxruntime spends producing it (bench/README.md),
  * so this is where a histogram run's time goes; the sample keeps about `per` values per tensor and batch.
