@@ -48,5 +48,8 @@ describe('calibrate --target-metric / --target (fallback search on a user metric
     const table = readJson(path.join(dir, 'out', 'minmax.table.json'));
     expect(Object.keys(table.meta.floatFallback.tensors)).toEqual(report.exclude);
     expect(table.meta.floatFallback.metric).toBe('sqnr');
+    // The run record says it too.
+    const run = readJson(path.join(dir, 'out', 'run.json'));
+    expect(run.fallback.minmax).toMatchObject({ metric: 'sqnr', target: 40, float: report.exclude, int16: [], quantizable: report.quantizable, met: report.met });
   });
 });

@@ -20,6 +20,7 @@ import {
   streamLogger,
   type ResolvedConfig,
   type CalibrationTable,
+  type RunRecord,
   type CollectorResult,
   type OutputSet,
   type ResolvedCollector,
@@ -209,6 +210,7 @@ async function calibrateInto(
 
   let results: readonly CollectorResult[] | undefined;
   let tables: CalibrationTable[];
+  let record: RunRecord | undefined;
   const reused = cfg.force ? undefined : findReusableTables(prepared, set.dir);
   const written: string[] = [];
   if (reused) {
@@ -225,14 +227,15 @@ async function calibrateInto(
     tables = results.map((r) => r.table);
     written.push(...addRunOutputs(set, results, cfg.formats.filter((f) => f !== 'json')));
     if (cfg.report) {
-      const record = runRecordFile(makeRunRecord(prepared, collected.counts, {
+      record = makeRunRecord(prepared, collected.counts, {
         ...(collected.histograms ? { histograms: collected.histograms } : {}),
         postCollectMs: result.timings.postCollectMs,
         totalMs: result.timings.totalMs,
         ...(command ? { command } : {}),
-      }));
-      set.write(record.name, record.data);
-      written.push(set.finalPath(record.name));
+      });
+      const file = runRecordFile(record);
+      set.write(file.name, file.data);
+      written.push(set.finalPath(file.name));
     }
     if (!cfg.quiet) {
       const t = result.timings;
@@ -242,7 +245,9 @@ async function calibrateInto(
   }
   // --evaluate and --target-cos are about the INT8 model: they imply --qdq.
   if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined || cfg.target !== undefined) {
-    await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
+    const steps = await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
+    // The run record also says what the mixed-precision search kept out of INT8 and what it reached.
+    if (record && Object.keys(steps.fallback).length) { const file = runRecordFile({ ...record, fallback: steps.fallback }); set.write(file.name, file.data); }
   }
   if (cfg.report) stageReport(set, cfg, io, logger, prepared.plan.collectors.map((p) => p.label));
   // Tables, formats, QDQ models, evaluations and the report appear together, or (on any failure) not at all.

@@ -15,6 +15,7 @@ import {
   type TableFormat,
   inputOptions,
   type FeedTensor,
+  type RunRecord,
 } from '@qcal/core';
 import { out, type CliIo } from '../io';
 import { openEvalData } from './eval-data';
@@ -80,7 +81,8 @@ async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promis
  * exclusion list in `meta.floatFallback`, and `<collector>.fallback.json` reports the trade);
  * `<out>/<collector>.qdq.onnx`; with `evaluate`, FP32-vs-INT8 metrics side by side.
  */
-export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label: string; table: CalibrationTable }[], io: CliIo, logger: Logger, set: OutputSet): Promise<void> {
+export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label: string; table: CalibrationTable }[], io: CliIo, logger: Logger, set: OutputSet): Promise<{ fallback: NonNullable<RunRecord['fallback']> }> {
+  const fallback: NonNullable<RunRecord['fallback']> = {};
   const summaries: string[] = [];
   const evalSource = (numSamples: number) => openEvalData(cfg.model!, {
     data: cfg.evalData ?? cfg.data!,
@@ -130,6 +132,7 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
       });
       const { table: searched, ...report } = r;
       table = searched;
+      fallback[label] = { metric: r.metric, target: r.target, met: r.met, quantizable: r.quantizable, float: r.exclude, int16: r.int16, reached: r.score, allQuantized: r.allQuantized, searchMs: Math.round(r.cost.ms), builds: r.cost.builds };
       addRunOutputs(set, [{ label, table }], cfg.formats.filter((f): f is TableFormat => f !== 'json'), [
         { name: `${label}.fallback.json`, data: sensitivityToJson(report) },
       ]);
@@ -169,4 +172,5 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
     out(io, `FP32 vs INT8 (${cfg.evalData ? 'evaluation data' : 'calibration samples'}):`);
     for (const s of summaries) out(io, `  ${s}`);
   }
+  return { fallback };
 }

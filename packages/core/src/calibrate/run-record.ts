@@ -24,6 +24,11 @@ export interface RunRecord {
   timings: { inferenceMs: number; collectMs: number; postCollectMs?: number; totalMs?: number };
   shard?: { index: number; count: number };
   histograms?: ActivationHistograms;
+  /**
+   * Per collector label, what the mixed-precision search (--target-cos / --target) kept out of INT8
+   * and the fidelity it reached (details in `<label>.fallback.json`).
+   */
+  fallback?: Record<string, { metric: string; target: number; met: boolean; quantizable: number; float: string[]; int16: string[]; reached: { search: number; heldOut?: number }; allQuantized: { search: number; heldOut?: number }; searchMs: number; builds: number }>;
 }
 
 export const RUN_RECORD_FILE = 'run.json';
