@@ -38,3 +38,15 @@ test('--fast-sample must be a non-negative integer', async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/fast-sample/);
 });
+
+test('sharded fast runs: the snapshots record fast mode, the merged tables say so, and fast and exact shards do not mix', async () => {
+  const shard = (i: number, fast: boolean, out: string) => qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--collector', 'hfmg', '--shard', `${i}/2`, ...(fast ? ['--fast-sample', '1024'] : []), '--out', out, '--no-report', '--quiet'], dir);
+  for (const [i, fast, out] of [[1, true, 's1'], [2, true, 's2'], [2, false, 's2x']] as const) expect((await shard(i, fast, out)).code).toBe(0);
+  expect(readJson(path.join(dir, 's1', 'hfmg.snapshot')).fastMode).toMatchObject({ sampleValues: 1024 });
+  const m = await qcal(['merge', 's1', 's2', '--out', 'merged', '--quiet'], dir);
+  expect(m.code).toBe(0);
+  expect(readJson(path.join(dir, 'merged', 'hfmg.table.json')).meta.fastMode).toMatchObject({ sampleValues: 1024 });
+  const mixed = await qcal(['merge', 's1', 's2x', '--out', 'mixed', '--quiet'], dir);
+  expect(mixed.code).toBe(2);
+  expect(mixed.stderr).toMatch(/different fast mode \(--fast-sample\)/);
+});

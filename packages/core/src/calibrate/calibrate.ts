@@ -14,7 +14,7 @@ import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { CollectPool, defaultCollectWorkers, type PooledTensor } from './collect-pool';
-import { sampleable, samplePlan, strided, type SamplePlan } from './sampling';
+import { sampledTensors, samplePlan, strided, type SamplePlan } from './sampling';
 import { createSession, hasQdqNodes, runBatch, type SessionSettings } from '../runner/session';
 import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
@@ -106,19 +106,6 @@ export function runFingerprint(modelSha: string, dataFingerprint: string, planne
     // Fast mode gives other tables than a run over every value (absent when off: old fingerprints hold).
     ...(sampleValues ? { sampleValues } : {}),
   }));
-}
-
-/**
- * The tensors fast mode samples (see {@link CalibrateOptions.sampleValues}): fetched in full, in the
- * main graph, and wanted only by collectors whose statistics a sample with exact extremes stands in for.
- */
-export function sampledTensors(plan: ReturnType<typeof planCollectors>, index: GraphIndex): string[] {
-  const ok = new Map<string, boolean>();
-  for (const p of plan.collectors) {
-    const can = sampleable(p.resolved.name, p.resolved.options);
-    for (const t of p.tensors) ok.set(t.name, (ok.get(t.name) ?? true) && can);
-  }
-  return plan.full.filter((t) => ok.get(t) && (index.tensors.get(t)?.graphPath ?? '') === '');
 }
 
 /** A run whose model, data and plan are loaded and checked, before any inference. */

@@ -68,9 +68,13 @@ export async function mergeShards(opts: MergeOptions): Promise<CalibrateResult> 
   const samples = groups[0]!.reduce((a, s) => a + s.samples, 0);
   const batches = groups[0]!.reduce((a, s) => a + s.batches, 0);
   const result = await finishCalibration(prepared, instances, { samples, batches, inferenceMs: 0, collectMs: 0 });
-  for (const r of result.results) {
-    r.table.meta = { ...r.table.meta, mergedFrom: opts.dirs.map((d) => path.resolve(d)), merge: mergeExactness(r.table.collector, r.table.options) };
-  }
+  result.results.forEach((r, i) => {
+    const fast = groups[i]![0]!.fastMode;
+    r.table.meta = {
+      ...r.table.meta, mergedFrom: opts.dirs.map((d) => path.resolve(d)), merge: mergeExactness(r.table.collector, r.table.options),
+      ...(fast ? { fastMode: { ...fast, description: `fast mode: ${fast.sampledTensors} of ${r.planned.tensors.length} tensors histogrammed from about ${fast.sampleValues} values per tensor and batch (every k-th block of 16 values) plus their exact min and max` } } : {}),
+    };
+  });
   return result;
 }
 

@@ -1,3 +1,6 @@
+import type { GraphIndex } from '../onnx/graph-index';
+import type { planCollectors } from './plan';
+
 /**
  * Fast mode: histogram collectors see a sample of each tensor (every step-th block of values of the flattened
  * tensor, cut out in-graph) plus its exact min and max (in-graph reductions), instead of every value.
@@ -93,3 +96,15 @@ export function strided(data: Float32Array, step: number, block = 1): Float32Arr
   return out;
 }
 
+/**
+ * The tensors fast mode samples (`CalibrateOptions.sampleValues`): fetched in full, in the
+ * main graph, and wanted only by collectors whose statistics a sample with exact extremes stands in for.
+ */
+export function sampledTensors(plan: Pick<ReturnType<typeof planCollectors>, 'collectors' | 'full'>, index: GraphIndex): string[] {
+  const ok = new Map<string, boolean>();
+  for (const p of plan.collectors) {
+    const can = sampleable(p.resolved.name, p.resolved.options);
+    for (const t of p.tensors) ok.set(t.name, (ok.get(t.name) ?? true) && can);
+  }
+  return plan.full.filter((t) => ok.get(t) && (index.tensors.get(t)?.graphPath ?? '') === '');
+}

@@ -6,6 +6,7 @@ import { sha256, stableStringify } from '../fingerprint';
 import { nestingDepth, MAX_NESTING } from '../config/config-size';
 import type { PreparedCalibration, PassCounts } from './calibrate';
 import type { OutputFile } from './outputs';
+import { sampledTensors } from './sampling';
 
 /** The versioned file a shard writes per collector: `<out>/<label>.snapshot`. */
 export interface SnapshotFile {
@@ -25,6 +26,8 @@ export interface SnapshotFile {
   /** Identity of the whole data set the shards were cut from (sample names, count, selection): shards of other data are refused. */
   dataset: string;
   state: unknown;
+  /** Fast mode (`--fast`): the shard's collector saw samples of this many of its tensors; absent when it saw every value. */
+  fastMode?: { sampleValues: number; sampledTensors: number };
   /** sha256 of every other field (stableStringify): a tampered or torn snapshot is refused. */
   checksum: string;
 }
@@ -64,8 +67,10 @@ function jsonState(name: string, state: unknown): unknown {
 
 /** The snapshot files of a shard run. */
 export function snapshotFiles(prepared: PreparedCalibration, instances: readonly CalibrationCollector[], counts: PassCounts, shard: { index: number; count: number }): OutputFile[] {
+  const sampled = new Set(prepared.opts.sampleValues ? sampledTensors(prepared.plan, prepared.index) : []);
   return instances.map((c, i) => {
     const p = prepared.plan.collectors[i]!;
+    const fast = p.tensors.filter((t) => sampled.has(t.name)).length;
     const file: Omit<SnapshotFile, 'checksum'> = {
       format: 'qcal-snapshot',
       version: SNAPSHOT_VERSION,
@@ -82,6 +87,7 @@ export function snapshotFiles(prepared: PreparedCalibration, instances: readonly
       dataset: prepared.data.dataset ?? prepared.data.fingerprint,
       // Through JSON first: the checksum is over exactly what a reader will parse.
       state: jsonState(p.resolved.name, c.snapshot!()),
+      ...(fast ? { fastMode: { sampleValues: prepared.opts.sampleValues!, sampledTensors: fast } } : {}),
     };
     return { name: `${p.label}.snapshot`, data: `${JSON.stringify({ ...file, checksum: snapshotChecksum(file) })}\n` };
   });
@@ -124,6 +130,7 @@ export function readSnapshot(file: string): SnapshotFile {
   need(typeof v.dataFingerprint === 'string', 'dataFingerprint', 'a string');
   need(typeof v.dataset === 'string' && v.dataset.length > 0, 'dataset', 'a string');
   need('state' in v && v.state !== undefined, 'state', "the collector's state");
+  if (v.fastMode !== undefined) need(isObj(v.fastMode) && isCount(v.fastMode.sampleValues, 1) && isCount(v.fastMode.sampledTensors, 1), 'fastMode', '{ sampleValues, sampledTensors } (integers >= 1)');
   if (!problems.length && nestingDepth(v) > MAX_NESTING) problems.push(`values nested more than ${MAX_NESTING} levels deep`);
   if (problems.length) throw new TableError(`${file}: malformed snapshot: ${problems.join('; ')}; ${redo}`);
   if (v.checksum !== snapshotChecksum(v)) {
@@ -175,6 +182,8 @@ export function gatherSnapshotFiles(dirs: readonly string[], label: string): { f
     if (snap.collector !== first.snap.collector) differs('collector', snap.collector, first.snap.collector);
     if (stableStringify(snap.options) !== stableStringify(first.snap.options)) differs('collector options', snap.options, first.snap.options);
     if (stableStringify(snap.tensors) !== stableStringify(first.snap.tensors)) differs('tensor selection', `${snap.tensors.length} tensors`, `${first.snap.tensors.length} tensors`);
+    // Samples and every value do not mix silently (a fast shard's histograms hold 1/k of the values).
+    if (stableStringify(snap.fastMode ?? null) !== stableStringify(first.snap.fastMode ?? null)) differs('fast mode (--fast-sample)', snap.fastMode?.sampleValues ?? 0, first.snap.fastMode?.sampleValues ?? 0);
     if (snap.shard.count !== n) differs('shard count', snap.shard.count, n);
     if (snap.dataset !== first.snap.dataset) differs('data set (the shards were cut from different data or with a different selection)', snap.dataset.slice(0, 12), first.snap.dataset.slice(0, 12));
   }
