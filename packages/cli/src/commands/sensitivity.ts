@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
   UsageError,
   inputOptions,
+  streamLogger,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { out, type CliIo } from '../io';
@@ -22,7 +23,8 @@ const HELP = `Usage: qcal sensitivity --model M.onnx --table T --data DIR|LIST [
 Per calibrated tensor: how much the model outputs' fidelity (metric vs FP32) drops when only that
 tensor is quantized (loss), and how much it recovers when only that tensor stays FP32 with all else
 quantized (gain). Sorted most harmful first. Runs one session (a switchable QDQ model) over a small
-subset of the data (--eval-samples, default 8): cost grows as tensors × samples.
+subset of the data (--eval-samples, default 8): cost grows as tensors × samples; each
+configuration runs a switch model restricted to a block of 32 tensors (about a plain inference).
 A metric module exports { name, metric(fp32Outputs[], int8Outputs[]) → number } (higher is better).
 `;
 
@@ -71,6 +73,8 @@ export async function sensitivityCommand(argv: readonly string[], io: CliIo): Pr
     search: { configDir: cfg.configDir, cwd: cfg.cwd },
     views: view === 'both' ? ['quantized-alone', 'float-alone'] : view === 'loss' ? ['quantized-alone'] : ['float-alone'],
     onProgress: (done, total) => progress.update(done, total),
+    // Phase lines where no bar is drawn (logs, CI); on a terminal the bar says it.
+    ...(progressMode(io.stderr, v.quiet) === 'lines' ? { logger: streamLogger(io.stderr, { quiet: v.quiet }) } : {}),
   });
   progress.done();
   if (v.json) writeFileAtomic(path.resolve(io.cwd, v.json), sensitivityToJson(report));

@@ -1,4 +1,5 @@
 import { indexGraph } from '../onnx/graph-index';
+import type { Logger } from '../logger';
 import type { PluginSearch } from '../plugins/resolve-plugin';
 import type { QdqOptions } from '../qdq/build-qdq';
 import type { SessionSettings } from '../runner/session';
@@ -31,6 +32,8 @@ export interface SensitivityOptions {
   onProgress?: (done: number, total: number) => void;
   /** Tensors measured per restricted switch model (default 32; see SensitivityProbe.focus). */
   groupSize?: number;
+  /** Phase lines (counts and elapsed time), also where no progress bar is drawn. */
+  logger?: Logger;
 }
 
 const DEFAULT_GROUP_SIZE = 32;
@@ -85,12 +88,15 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
   const src = readModelInput(opts.model);
   const metric = loadFidelityMetric(opts.metric ?? 'cosine', opts.search);
   const evalSet = await collectEvalSet(opts.data, opts.evalSamples ?? 8);
+  const secs = (): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet, metric, qdq: opts.qdq, session: opts.session });
   try {
     const views = opts.views ?? ['quantized-alone', 'float-alone'];
     const idx = indexGraph(src.model);
     const all = new Set(probe.switches);
     const total = 2 + views.length * all.size;
+    const size0 = Math.max(1, Math.floor(opts.groupSize ?? DEFAULT_GROUP_SIZE));
+    opts.logger?.info(`sensitivity: FP32 reference of ${evalSet.samples} sample(s) and switch model ready, ${secs()}; ${all.size} quantized activations × ${views.length} view(s) = ${total} configurations in ${Math.ceil(all.size / size0)} block(s) of ${size0}`);
     let done = 0;
     const step = (): void => { done++; opts.onProgress?.(done, total); };
     await probe.focus([], 'off');
@@ -104,8 +110,13 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
     // Blocks of tensors, each measured on a model where only its own switches vary (see
     // SensitivityProbe.focus): one session per block and view instead of every configuration
     // paying for every switch.
-    const size = Math.max(1, Math.floor(opts.groupSize ?? DEFAULT_GROUP_SIZE));
+    const size = size0;
+    let lastLine = performance.now();
     for (let b = 0; b < layers.length; b += size) {
+      if (performance.now() - lastLine >= 10_000) {
+        lastLine = performance.now();
+        opts.logger?.info(`sensitivity: block ${b / size + 1}/${Math.ceil(layers.length / size)}, ${done}/${total} configurations, ${probe.inferences} inferences, ${secs()}`);
+      }
       const block = layers.slice(b, b + size);
       const names = block.map((l) => l.tensor);
       if (views.includes('quantized-alone')) {
@@ -124,6 +135,7 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
         }
       }
     }
+    opts.logger?.info(`sensitivity: ${done} configurations, ${probe.inferences} inferences, ${secs()}`);
     const rankedBy = views.includes('quantized-alone') ? 'loss' : 'gain';
     return {
       metric: metric.name,
