@@ -67,3 +67,20 @@ export function scanWithExtremes(scan: FiniteScan, ext: { readonly min: number; 
   const max = ext.max > scan.max ? ext.max : scan.max;
   return { ...scan, min, max, absMax: M_max(-min, max) };
 }
+
+/** A tensor's running range and non-finite counts over its batches. */
+export interface RangeTally { min: number; max: number; nan: number; inf: number }
+
+/**
+ * Scans one batch into `tally` (fast mode: the range from the whole tensor's exact extremes, the
+ * counts from the sample) and returns the scan, or undefined when the batch has no finite value.
+ */
+export function tallyBatch(tally: RangeTally, tensor: { readonly data: Float32Array; readonly extremes?: { readonly min: number; readonly max: number } }): FiniteScan | undefined {
+  const scan = tensor.extremes ? scanWithExtremes(scanFinite(tensor.data), tensor.extremes) : scanFinite(tensor.data);
+  tally.nan += scan.nan;
+  tally.inf += scan.inf;
+  if (!scan.finite) return undefined;
+  if (scan.min < tally.min) tally.min = scan.min;
+  if (scan.max > tally.max) tally.max = scan.max;
+  return scan;
+}

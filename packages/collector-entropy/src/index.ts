@@ -6,8 +6,8 @@ import { entropyCollector } from './entropy-collector';
 
 export { entropyCollector };
 export type { EntropyOptions, EntropyMode, QuantizedDtype } from './entropy-collector';
-export { scanFinite, scanWithExtremes } from './finite-scan';
-export type { FiniteScan } from './finite-scan';
+export { scanFinite, scanWithExtremes, tallyBatch } from './finite-scan';
+export type { FiniteScan, RangeTally } from './finite-scan';
 export { linspaceEdges32, histogramInto, histogramScanInto } from './numpy-histogram';
 export type { HistogramScan } from './numpy-histogram';
 export { pythonFloorDiv } from './python-floor-div';

@@ -1,5 +1,5 @@
 import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
-import { addAbsBatch, scanFinite, scanWithExtremes, type AbsHistogram } from '@qcal/collector-entropy';
+import { addAbsBatch, tallyBatch, type AbsHistogram } from '@qcal/collector-entropy';
 import { modeloptMseAmax } from './modelopt-mse';
 
 export interface MseOptions {
@@ -29,13 +29,8 @@ class MseCollector implements CalibrationCollector {
   collect(name: string, _opName: string, tensor: { data: Float32Array; extremes?: { min: number; max: number } }): void {
     let s = this.stats.get(name);
     if (!s) { s = { min: Infinity, max: -Infinity, nan: 0, inf: 0, zeros: 0 }; this.stats.set(name, s); }
-    // Fast mode: the range from the whole tensor's exact extremes, the counts from the sample.
-    const scan = tensor.extremes ? scanWithExtremes(scanFinite(tensor.data), tensor.extremes) : scanFinite(tensor.data);
-    s.nan += scan.nan;
-    s.inf += scan.inf;
-    if (!scan.finite) return;
-    if (scan.min < s.min) s.min = scan.min;
-    if (scan.max > s.max) s.max = scan.max;
+    const scan = tallyBatch(s, tensor);
+    if (!scan) return;
     addAbsBatch(s, tensor.data, scan.absMax, scan.finite, this.options.numBins);
   }
 

@@ -1,5 +1,5 @@
 import { COLLECTOR_API_VERSION, defineCollector, type CalibrationCollector, type TensorRange } from '@qcal/plugin-kit';
-import { addAbsBatch, scanFinite, scanWithExtremes, type AbsHistogram } from '@qcal/collector-entropy';
+import { addAbsBatch, tallyBatch, type AbsHistogram } from '@qcal/collector-entropy';
 import { absFinite, addToOrtAbsHistogram, ortAbsHistogram, ortPercentileRange, type OrtAbsHistogram } from './ort-abs-histogram';
 import { histogramPercentile } from './histogram-percentile';
 
@@ -32,13 +32,8 @@ class PercentileCollector implements CalibrationCollector {
   collect(name: string, _opName: string, tensor: { data: Float32Array; extremes?: { min: number; max: number } }): void {
     let s = this.stats.get(name);
     if (!s) { s = { min: Infinity, max: -Infinity, nan: 0, inf: 0, zeros: 0 }; this.stats.set(name, s); }
-    // Fast mode: the range from the whole tensor's exact extremes, the counts from the sample.
-    const scan = tensor.extremes ? scanWithExtremes(scanFinite(tensor.data), tensor.extremes) : scanFinite(tensor.data);
-    s.nan += scan.nan;
-    s.inf += scan.inf;
-    if (!scan.finite) return;
-    if (scan.min < s.min) s.min = scan.min;
-    if (scan.max > s.max) s.max = scan.max;
+    const scan = tallyBatch(s, tensor);
+    if (!scan) return;
     if (this.options.mode === 'onnxruntime') {
       const abs = absFinite(tensor.data);
       s.ort = s.ort ? addToOrtAbsHistogram(s.ort, abs) : ortAbsHistogram(abs, this.options.numBins);
