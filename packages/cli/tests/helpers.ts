@@ -41,3 +41,15 @@ export function writeSamples(dir: string, dimsList: number[][], seed = 1): strin
 export function readJson<T = any>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
+
+/** Smooth, image-like inputs (the classifier sits on a decision boundary for pure noise). */
+export function writeImageLike(dir: string, n: number, seed: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = rng(seed);
+  for (let i = 0; i < n; i++) {
+    const a = new Float32Array(3 * 48 * 192);
+    const f = 20 + 40 * r();
+    for (let j = 0; j < a.length; j++) a[j] = 0.8 * Math.sin(j / f) + 0.4 * (r() - 0.5);
+    fs.writeFileSync(path.join(dir, `s${String(i).padStart(2, '0')}.npy`), writeNpy(a, [1, 3, 48, 192], 'float32'));
+  }
+}

@@ -1,23 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeNpy } from '@qcal/core';
 import { CLS_MODEL, REPO_ROOT } from '../../../test-support/paths';
 import { openReportPage, type ReportPage } from '../../../test-support/browser';
-import { qcal, tmpDir, readJson, rng } from './helpers';
+import { qcal, tmpDir, readJson, writeImageLike } from './helpers';
 
 /** Screenshots of the rendered report are kept here (gitignored) for a person to look at. */
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'report');
-
-function writeImageLike(dir: string, n: number, seed: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const r = rng(seed);
-  for (let i = 0; i < n; i++) {
-    const a = new Float32Array(3 * 48 * 192);
-    const f = 20 + 40 * r();
-    for (let j = 0; j < a.length; j++) a[j] = 0.8 * Math.sin(j / f) + 0.4 * (r() - 0.5);
-    fs.writeFileSync(path.join(dir, `s${String(i).padStart(2, '0')}.npy`), writeNpy(a, [1, 3, 48, 192], 'float32'));
-  }
-}
 
 describe('report.html of a real calibration, rendered in headless Chromium', () => {
   const dir = tmpDir('qcal-report-');
