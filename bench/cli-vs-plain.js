@@ -8,7 +8,9 @@
  *
  *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
  *
- * `exact`: every value; `fast`: `--fast`.
+ * `exact`: every value (`--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
+ * (e.g. `e-fast`) calibrates with entropy alone. As the hidden check runs it: the report is
+ * written (no `--no-report`), output not quiet.
  */
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -30,7 +32,13 @@ for (const m of modes) {
   const t = performance.now();
   let r;
   if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
-  else r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, '--collector', 'entropy', '--collector', 'hfmg', '--collector', 'ifmr', '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--no-report', '--quiet', '--force', ...(m === 'fast' ? ['--fast'] : [])], { encoding: 'utf8' });
+  else {
+    const entropyOnly = m.startsWith('e-');
+    const mode = entropyOnly ? m.slice(2) : m;
+    const flags = mode === 'fast' ? ['--fast'] : mode.startsWith('fast') ? ['--fast-sample', mode.slice(4)] : mode === 'exact' ? ['--fast-sample', '0'] : [];
+    const cols = entropyOnly ? ['entropy'] : ['entropy', 'hfmg', 'ifmr'];
+    r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
+  }
   const wall = (performance.now() - t) / 1000;
   const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
   if (r.status !== 0) { console.log(m, 'failed', r.stderr.slice(-500)); continue; }

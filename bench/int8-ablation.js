@@ -7,6 +7,8 @@
  *   node bench/int8-ablation.js [--model rec|det|both] [--variants minmax,ifmr,ifmr+bc,...]
  *     [--calib N] [--held N] [--scenes N] [--held-scenes N] [--size PX] [--latency-runs N]
  *     [--out DIR] [--json FILE]        (--model tf: the tiny transformer of test-fixtures; all: the three)
+ *     [--seeds CALIB,HELD,SCENES,HELD_SCENES]   data seeds (default 101,202,303,404)
+ *     [--fast-sample N]                tables from `qcal calibrate --fast-sample N` (kept in <kind>-tables-fastN)
  *
  * Data (rendered with sharp by examples/ppocr-rec/text-render.js, cached under --out):
  *   recognizer: N calibration lines (seed 101) and a disjoint held-out set (seed 202) with their
@@ -38,7 +40,7 @@ const qcalBin = path.join(root, 'packages', 'cli', 'bin', 'qcal.js');
 
 function parseArgs(argv) {
   const o = { model: 'both', variants: ['minmax', 'entropy', 'ifmr', 'hfmg', 'percentile', 'mse'], calib: 48, held: 60, scenes: 6, heldScenes: 4, size: 480,
-    latencyRuns: 10, out: path.join(root, 'scratch', 'int8-ablation'), json: undefined, bcSamples: undefined };
+    latencyRuns: 10, out: path.join(root, 'scratch', 'int8-ablation'), json: undefined, bcSamples: undefined, seeds: [101, 202, 303, 404], fastSample: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -53,6 +55,10 @@ function parseArgs(argv) {
     else if (a === '--latency-runs') o.latencyRuns = n();
     else if (a === '--out') o.out = path.resolve(v());
     else if (a === '--json') o.json = path.resolve(v());
+    else if (a === '--seeds') {
+      o.seeds = v().split(',').map(Number);
+      if (o.seeds.length !== 4 || !o.seeds.every((x) => Number.isInteger(x) && x >= 0)) throw new Error('--seeds needs four non-negative integers: calib,held,scenes,held-scenes');
+    } else if (a === '--fast-sample') o.fastSample = n();
     else throw new Error(`unknown argument ${a}`);
   }
   if (!['rec', 'det', 'tf', 'both', 'all'].includes(o.model)) throw new Error('--model must be rec, det, tf (the tiny transformer), both (rec and det) or all');
@@ -62,16 +68,16 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------- data
 
 async function recData(o) {
-  const calib = await makeTextLines({ count: o.calib, out: path.join(o.out, 'rec-calib'), seed: 101 });
-  const held = await makeTextLines({ count: o.held, out: path.join(o.out, 'rec-held'), seed: 202 });
+  const calib = await makeTextLines({ count: o.calib, out: path.join(o.out, 'rec-calib'), seed: o.seeds[0] });
+  const held = await makeTextLines({ count: o.held, out: path.join(o.out, 'rec-held'), seed: o.seeds[1] });
   const byName = new Map(fs.readFileSync(path.join(held.out, 'labels.txt'), 'utf8').trim().split('\n')
     .map((l) => l.split('\t')).map(([f, t]) => [path.basename(f, '.png'), t]));
   return { calibData: calib.list, heldList: held.list, labelOf: (id) => byName.get(path.basename(id, '.npy')), preprocess: undefined };
 }
 
 async function detData(o) {
-  const calib = await makeScenes({ count: o.scenes, out: path.join(o.out, 'det-calib'), seed: 303, size: o.size });
-  const held = await makeScenes({ count: o.heldScenes, out: path.join(o.out, 'det-held'), seed: 404, size: o.size });
+  const calib = await makeScenes({ count: o.scenes, out: path.join(o.out, 'det-calib'), seed: o.seeds[2], size: o.size });
+  const held = await makeScenes({ count: o.heldScenes, out: path.join(o.out, 'det-held'), seed: o.seeds[3], size: o.size });
   const boxes = JSON.parse(fs.readFileSync(path.join(held.dir, 'boxes.json'), 'utf8'));
   return { calibData: calib.dir, heldDir: held.dir, boxesOf: (id) => boxes[path.basename(id)], preprocess: 'paddleocr-det' };
 }
@@ -182,31 +188,33 @@ async function latency(fpBytes, qBytes, feed, runs) {
 
 // ---------------------------------------------------------------- variants
 
-function calibrateTables(kind, modelFile, data, collectors, out) {
+function calibrateTables(kind, modelFile, data, collectors, out, fast = 0) {
+  const fastArgs = fast ? ['--fast-sample', String(fast)] : [];
+  const suffix = fast ? `-fast${fast}` : '';
   // `collector@option`: the collector with a boolean option set (minmax@meanMinMax), calibrated on its own.
   const plain = collectors.filter((c) => !c.includes('@'));
   const tables = {};
   for (const c of collectors.filter((x) => x.includes('@'))) {
     const [name, ...opts] = c.split('@');
-    const dir = path.join(out, `${kind}-tables-${c}`);
+    const dir = path.join(out, `${kind}-tables-${c}${suffix}`);
     if (!fs.existsSync(path.join(dir, `${name}.table.json`))) {
       fs.mkdirSync(dir, { recursive: true });
       const cfg = path.join(dir, 'qcal.config.json');
       fs.writeFileSync(cfg, JSON.stringify({ collectors: [[name, Object.fromEntries(opts.map((o) => [o, true]))]] }));
-      const r = spawnSync(process.execPath, [qcalBin, 'calibrate', '--config', cfg, '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet',
+      const r = spawnSync(process.execPath, [qcalBin, 'calibrate', '--config', cfg, '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet', ...fastArgs,
         ...(data.preprocess ? ['--preprocess', data.preprocess] : [])], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error(`qcal calibrate (${c}) failed with exit code ${r.status}`);
     }
     tables[c] = core.readTableFile(path.join(dir, `${name}.table.json`));
   }
-  return { ...tables, ...calibratePlain(kind, modelFile, data, plain, out) };
+  return { ...tables, ...calibratePlain(kind, modelFile, data, plain, out, fastArgs, suffix) };
 }
 
-function calibratePlain(kind, modelFile, data, collectors, out) {
-  const dir = path.join(out, `${kind}-tables`);
+function calibratePlain(kind, modelFile, data, collectors, out, fastArgs = [], suffix = '') {
+  const dir = path.join(out, `${kind}-tables${suffix}`);
   const missing = collectors.filter((c) => !fs.existsSync(path.join(dir, `${c}.table.json`)));
   if (missing.length) {
-    const args = ['calibrate', '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet',
+    const args = ['calibrate', '--model', modelFile, '--data', data.calibData, '--out', dir, '--quiet', ...fastArgs,
       ...(data.preprocess ? ['--preprocess', data.preprocess] : []), ...missing.flatMap((c) => ['--collector', c])];
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [qcalBin, ...args], { stdio: 'inherit' });
@@ -276,7 +284,7 @@ async function evaluateKind(kind, o) {
   }
   console.log(JSON.stringify({ kind, ...rows[0] }));
   const collectors = [...new Set(o.variants.map((v) => v.split('+')[0]))];
-  const tables = calibrateTables(kind, modelFile, data, collectors, o.out);
+  const tables = calibrateTables(kind, modelFile, data, collectors, o.out, o.fastSample);
   for (const v of o.variants) {
     const [c, ...passes] = v.split('+');
     const t0 = performance.now();

@@ -198,13 +198,13 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const sampled = per > 0 ? sampledTensors(plan, index) : [];
   const sampledSet = new Set(sampled);
   const instrumented = instrumentModel(model, { full: plan.full.filter((t) => !sampledSet.has(t)), range: plan.range, sampled });
-  const derived = instrumented.packedRange?.entries.filter((e) => e.derived).length ?? 0;
+  const derived = instrumented.packedRange?.entries.filter((e) => e.derived && !instrumented.sampledDerived.has(e.tensor)).length ?? 0;
   const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
   logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
   if (sampled.length) {
     const set = new Set(sampled);
     const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
-    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph); --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
+    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph)${instrumented.sampledDerived.size ? `; ${instrumented.sampledDerived.size} of them computed from another sampled tensor through a monotone op: their sample and extremes are derived from its` : ''}; --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
   }
   // Built-in collectors run on worker threads (both cores busy: they collect batch k while
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
@@ -368,6 +368,7 @@ async function runAll(
   // the part of a size that does not depend on the width), and only if onnxruntime refuses one
   // (a size it does not divide) runs again with whole tensors.
   const sampled = instrumented.sampledOutputs;
+  const sampledDerived = new Map([...instrumented.sampledDerived].map(([t, d]) => [t, { derived: d }]));
   const per = opts.sampleValues ?? 0;
   const stepsByShape = new Map<string, Map<string, SamplePlan>>();
   const sizeGcd = new Map<string, number>();
@@ -443,30 +444,51 @@ async function runAll(
       const toPool = pool ? new Map<string, PooledTensor>() : undefined;
       let nonFiniteSampled: string[] | undefined;
       let learned: Map<string, SamplePlan> | undefined;
-      for (const [name, targets] of fullList) {
-        const so = sampled.get(name);
-        let act: ActivationTensor;
-        if (so) {
-          const s = out[so.sample];
-          const packed = out[instrumented.packedRange!.output]!.data as Float32Array;
-          const at = packedEntries.get(name)!.offset;
-          const [mn, mx, sum] = [packed[at]!, packed[at + 1]!, packed[at + 2]!];
-          if (!s || s.type !== 'float32') throw new CalibrationError(`onnxruntime returned no float32 sample for the tensor "${name}"`);
-          seen.add(name);
-          // NaN/±Infinity (or an overflowing sum): the full tensor, so collectors count them per value.
-          if (mn - mn + (mx - mx) + (sum - sum) !== 0) { (nonFiniteSampled ??= []).push(name); continue; }
-          let plan = done.steps?.get(name);
-          let values = s.data as Float32Array;
-          // The sample holds size/step values (blocks or not).
-          learnSize(name, plan === undefined ? values.length : values.length * plan.step);
-          if (plan === undefined) {
-            // A batch of a new input shape: the whole tensor came out; sample it as the graph will.
-            plan = samplePlan(values.length, per);
-            (learned ??= new Map()).set(name, plan);
-            values = strided(values, plan.step, plan.block);
+      // Fast mode: every sampled tensor's sample and extremes, in graph order (a derived tensor's
+      // source comes first); null: not finite (the batch's full tensor is fetched below).
+      const cut = new Map<string, { values: Float32Array; min: number; max: number; sum: number; stepped: boolean } | null>();
+      if (sampled.size || sampledDerived.size) {
+        const packed = out[instrumented.packedRange!.output]!.data as Float32Array;
+        for (const e of instrumented.packedRange!.entries) {
+          const name = e.tensor;
+          const so = sampled.get(name);
+          const sd = sampledDerived.get(name);
+          if (so) {
+            const s = out[so.sample];
+            const [mn, mx, sum] = [packed[e.offset]!, packed[e.offset + 1]!, packed[e.offset + 2]!];
+            if (!s || s.type !== 'float32') throw new CalibrationError(`onnxruntime returned no float32 sample for the tensor "${name}"`);
+            delete out[so.sample];
+            // NaN/±Infinity (or an overflowing sum): the full tensor, so collectors count them per value.
+            if (mn - mn + (mx - mx) + (sum - sum) !== 0) { cut.set(name, null); continue; }
+            let plan = done.steps?.get(name);
+            let values = s.data as Float32Array;
+            // The sample holds size/step values (blocks or not).
+            learnSize(name, plan === undefined ? values.length : values.length * plan.step);
+            if (plan === undefined) {
+              // A batch of a new input shape: the whole tensor came out; sample it as the graph will.
+              plan = samplePlan(values.length, per);
+              (learned ??= new Map()).set(name, plan);
+              values = strided(values, plan.step, plan.block);
+            }
+            cut.set(name, { values, min: mn, max: mx, sum, stepped: plan.step > 1 });
+          } else if (sd) {
+            // t = f(source) elementwise: f of the source's sample is t's values at the same places.
+            const src = cut.get(sd.derived.source);
+            if (src === undefined) throw new CalibrationError(`internal: the sample of "${sd.derived.source}" (source of "${name}") is missing`);
+            if (src === null) { cut.set(name, null); continue; }
+            const [mn, mx] = sd.derived.map(src.min, src.max);
+            const values = sd.derived.apply(src.values);
+            cut.set(name, { values, min: mn, max: mx, sum: src.sum, stepped: src.stepped });
           }
-          act = plan.step > 1 ? { data: values, dims: [values.length], extremes: { min: mn, max: mx } } : { data: values, dims: [values.length] };
-          delete out[so.sample];
+        }
+      }
+      for (const [name, targets] of fullList) {
+        const smp = cut.get(name);
+        let act: ActivationTensor;
+        if (smp !== undefined) {
+          seen.add(name);
+          if (smp === null) { (nonFiniteSampled ??= []).push(name); continue; }
+          act = smp.stepped ? { data: smp.values, dims: [smp.values.length], extremes: { min: smp.min, max: smp.max } } : { data: smp.values, dims: [smp.values.length] };
         } else {
         const fetched = instrumented.fullOutputs.get(name) ?? name;
         const v = out[fetched];

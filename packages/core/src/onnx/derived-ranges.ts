@@ -11,11 +11,17 @@ export interface DerivedRange {
   readonly opType: string;
   /** [min, max] of t from [min, max] of the source (finite or not: ±∞ map as onnxruntime maps them). */
   readonly map: (min: number, max: number) => [number, number];
+  /**
+   * t's values at the places of the given source values (a new array; float32 results, exact as
+   * `map`: one float32 operation per value, as onnxruntime computes it).
+   */
+  readonly apply: (source: Float32Array) => Float32Array;
 }
 
 const f32 = Math.fround;
 const FLT_MAX = 3.4028234663852886e38;
 const same = (lo: number, hi: number): [number, number] => [lo, hi];
+const copy = (a: Float32Array): Float32Array => a.slice();
 
 /**
  * The tensors of `range` (main graph) whose range can be derived from another tensor of `range`:
@@ -47,14 +53,14 @@ export function derivableRanges(graph: OnnxGraph, range: readonly string[]): Map
   for (const n of graph.node) {
     const t = n.output[0];
     if (!t || !inRange.has(t) || (n.domain && n.domain !== 'ai.onnx')) continue;
-    let d: { source: string; map: DerivedRange['map'] } | undefined;
+    let d: { source: string; map: DerivedRange['map']; apply: DerivedRange['apply'] } | undefined;
     const [a, b] = n.input;
     switch (n.opType) {
       case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze': case 'Identity': case 'Transpose':
-        if (a) d = { source: a, map: same };
+        if (a) d = { source: a, map: same, apply: copy };
         break;
       case 'Relu':
-        if (a) d = { source: a, map: (lo, hi) => [Math.max(lo, 0), Math.max(hi, 0)] };
+        if (a) d = { source: a, map: (lo, hi) => [Math.max(lo, 0), Math.max(hi, 0)], apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) { const v = src[k]!; o[k] = v > 0 ? v : 0; } return o; } };
         break;
       case 'Clip': {
         // Bounds: attributes before opset 11, optional inputs from then on; absent = the float32
@@ -63,7 +69,7 @@ export function derivableRanges(graph: OnnxGraph, range: readonly string[]): Map
         const hi = n.input.length > 2 ? (n.input[2] ? scalar(n.input[2]) : FLT_MAX) : (getAttribute(n, 'max')?.f ?? FLT_MAX);
         if (a && lo !== undefined && hi !== undefined && lo <= hi) {
           const [l, h] = [f32(lo), f32(hi)];
-          d = { source: a, map: (x, y) => [Math.min(Math.max(x, l), h), Math.min(Math.max(y, l), h)] };
+          d = { source: a, map: (x, y) => [Math.min(Math.max(x, l), h), Math.min(Math.max(y, l), h)], apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) { const v = src[k]!; o[k] = v < l ? l : v > h ? h : v; } return o; } };
         }
         break;
       }
@@ -72,20 +78,20 @@ export function derivableRanges(graph: OnnxGraph, range: readonly string[]): Map
         const [x, c] = scalar(b) !== undefined ? [a, scalar(b)!] : scalar(a) !== undefined ? [b, scalar(a)!] : [undefined, 0];
         if (!x || (n.opType === 'Mul' && c === 0)) break;
         d = n.opType === 'Add'
-          ? { source: x, map: (lo, hi) => [f32(lo + c), f32(hi + c)] }
-          : { source: x, map: (lo, hi) => (c > 0 ? [f32(lo * c), f32(hi * c)] : [f32(hi * c), f32(lo * c)]) };
+          ? { source: x, map: (lo, hi) => [f32(lo + c), f32(hi + c)], apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) o[k] = src[k]! + c; return o; } }
+          : { source: x, map: (lo, hi) => (c > 0 ? [f32(lo * c), f32(hi * c)] : [f32(hi * c), f32(lo * c)]), apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) o[k] = src[k]! * c; return o; } };
         break;
       }
       case 'Sub': {
         const cb = scalar(b);
         const ca = scalar(a);
-        if (a && cb !== undefined) d = { source: a, map: (lo, hi) => [f32(lo - cb), f32(hi - cb)] };
-        else if (b && ca !== undefined) d = { source: b, map: (lo, hi) => [f32(ca - hi), f32(ca - lo)] };
+        if (a && cb !== undefined) d = { source: a, map: (lo, hi) => [f32(lo - cb), f32(hi - cb)], apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) o[k] = src[k]! - cb; return o; } };
+        else if (b && ca !== undefined) d = { source: b, map: (lo, hi) => [f32(ca - hi), f32(ca - lo)], apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) o[k] = ca - src[k]!; return o; } };
         break;
       }
       case 'Div': {
         const c = scalar(b);
-        if (a && c !== undefined && c !== 0) d = { source: a, map: (lo, hi) => (c > 0 ? [f32(lo / c), f32(hi / c)] : [f32(hi / c), f32(lo / c)]) };
+        if (a && c !== undefined && c !== 0) d = { source: a, map: (lo, hi) => (c > 0 ? [f32(lo / c), f32(hi / c)] : [f32(hi / c), f32(lo / c)]), apply: (src) => { const o = new Float32Array(src.length); for (let k = 0; k < src.length; k++) o[k] = src[k]! / c; return o; } };
         break;
       }
       default:

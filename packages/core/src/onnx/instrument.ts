@@ -58,6 +58,13 @@ export interface InstrumentedModel {
   /** Sampled tensors (fast mode): sample output and step input; their min/max/sum are packedRange entries. */
   readonly sampledOutputs: ReadonlyMap<string, SampledOutputs>;
   /**
+   * Sampled tensors computed from another sampled tensor by a monotone elementwise op (see
+   * `derivableRanges`): no sample output nor reductions of their own; their sample is `apply` of
+   * the source's sample (the values of t at the same places) and their extremes `map` of the
+   * source's. Their packedRange entry only keeps a consumer on them (as for derived range tensors).
+   */
+  readonly sampledDerived: ReadonlyMap<string, DerivedRange>;
+  /**
    * Range-only tensors inside If/Loop/Scan bodies: the names of their lifted min, max and sum
    * outputs (one value per inference, or per loop iteration; none when the branch did not run).
    */
@@ -128,7 +135,13 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     }
     fetches.push(t);
   }
-  const derived = plan.derive === false ? new Map<string, DerivedRange>() : derivableRanges(g, plan.range);
+  // A range tensor is derived from another range tensor; a sampled one from another sampled one
+  // (whose sample and extremes the runner has in JavaScript).
+  const rangeSet = new Set(plan.range);
+  const sampledSet = new Set(plan.sampled ?? []);
+  const derived = plan.derive === false ? new Map<string, DerivedRange>()
+    : new Map([...derivableRanges(g, [...plan.range, ...sampledSet])].filter(([t, d]) => (rangeSet.has(t) ? rangeSet.has(d.source) : sampledSet.has(d.source))));
+  const sampledDerived = new Map([...derived].filter(([t]) => sampledSet.has(t)));
   const initializers = [...g.initializer];
   const sampledOutputs = new Map<string, SampledOutputs>();
   const sampledNodes = new Map<string, (flat: string) => { nodes: OnnxNode[]; tie: string }>();
@@ -139,6 +152,7 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     const sliceConst = opsetVersion(model) >= 10 ? { starts: fresh('qcal__sample_starts'), ends: fresh('qcal__sample_ends'), axes: fresh('qcal__sample_axes') } : undefined;
     if (sliceConst) initializers.push(makeIntTensor(sliceConst.starts, [1], DataType.INT64, [0]), makeIntTensor(sliceConst.ends, [1], DataType.INT64, [1]), makeIntTensor(sliceConst.axes, [1], DataType.INT64, [1]));
     for (const t of plan.sampled) {
+      if (sampledDerived.has(t)) continue;
       const o: SampledOutputs = { sample: fresh(`${t}__qcal_sample`), shape: fresh(`${t}__qcal_sample_shape`) };
       const rows = fresh(`${t}__qcal_rows`);
       const tie = fresh(`${t}__qcal_sample_tie`);
@@ -171,7 +185,7 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   // One chain for range-only and sampled tensors, in graph order (producer's index).
   const producer = new Map<string, number>();
   g.node.forEach((n, i) => { for (const x of n.output) producer.set(x, i); });
-  const chained = sampledNodes.size ? [...plan.range, ...sampledNodes.keys()].sort((a, b) => (producer.get(a) ?? -1) - (producer.get(b) ?? -1)) : plan.range;
+  const chained = plan.sampled?.length ? [...plan.range, ...plan.sampled].sort((a, b) => (producer.get(a) ?? -1) - (producer.get(b) ?? -1)) : plan.range;
   const packedRange = chained.length ? chainRanges(chained, derived, nodes, fresh, firstValue(opsetVersion(model), initializers, fresh), sampledNodes) : undefined;
   if (packedRange) {
     outputs.push(floatOutput(packedRange.output));
@@ -185,7 +199,7 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   }
   return {
     model: { ...model, graph: { ...g, node: nodes, input: inputs, output: outputs, initializer: initializers } },
-    fetches, rangeOutputs, fullOutputs, sampledOutputs, ...(packedRange ? { packedRange } : {}),
+    fetches, rangeOutputs, fullOutputs, sampledOutputs, sampledDerived, ...(packedRange ? { packedRange } : {}),
   };
 }
 

@@ -114,6 +114,10 @@ describe.each([9, 13])('calibrate in fast mode (opset %i)', (opset) => {
     expect((ifmr1!.tensors.x as { n: number; min: number; max: number }).n).toBe(256);
     expect([ifmr1!.tensors.x!.min, ifmr1!.tensors.x!.max]).toEqual([-8, 10]);
     expect([hfmg1!.tensors.x!.min, hfmg1!.tensors.x!.max]).toEqual([-8, 10]);
+    // z = Relu(x) has no sample of its own: Relu of x's sample (the same 256 places) and of its extremes.
+    expect(ent1!.tensors.z!.finite).toBe(256);
+    expect(ent2!.tensors.z!.finite).toBe(512);
+    expect([ent2!.tensors.z!.min, ent2!.tensors.z!.max]).toEqual([0, 10]);
     // The same batch twice on the same range: hfmg's counts double exactly, so the in-graph sample
     // of batch 2 binned to the same counts as the JS sample of batch 1.
     const { decodeFloat64 } = await import('@qcal/plugin-kit');
@@ -147,6 +151,8 @@ describe.each([9, 13])('calibrate in fast mode (opset %i)', (opset) => {
     expect(ent.nan).toBe(2);
     expect([ent.min, ent.max]).toEqual([-12, 14]); // b4's -7-5 and 9+5, from the extremes
     for (const r of res.results) expect(r.table.tensors.x!.nanCount).toBe(2);
+    // z = Relu(x), derived from x's sample: the NaN batch is whole for it too.
+    for (const r of res.results.slice(1)) expect(r.table.tensors.z!.nanCount).toBe(2);
   });
 });
 

@@ -152,6 +152,29 @@ test('derived ranges with Clip attribute bounds (opset 9)', async () => {
   for (const t of ['x', 'y', 'y2', 'q']) expect({ t, range: table[t] }).toEqual({ t, range: ref[t] });
 });
 
+test('apply: the derived values equal the ones onnxruntime computes, bit for bit (fast mode derives samples with it)', async () => {
+  for (const [m, names] of [[model13(), RANGE13], [model9(), ['x', 'y', 'y2', 'q']]] as const) {
+    const d = derivableRanges(m.graph!, names);
+    const inst = instrumentModel(m, { full: [...names], range: [] });
+    const session = await ort.InferenceSession.create(encodeModel(inst.model));
+    try {
+      for (const x of batches(3)) {
+        const out = await session.run({ x: new ort.Tensor('float32', x, [1, N]) }, inst.fetches as string[]);
+        for (const [t, r] of d) {
+          const got = r.apply(out[r.source]!.data as Float32Array);
+          const want = out[t]!.data as Float32Array;
+          // Transpose permutes the values; every other op maps them in place. Bits compared (NaN, ±0).
+          const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+          const order = (a: number[]) => (r.opType === 'Transpose' ? [...a].sort((p, q) => p - q) : a);
+          expect({ t, v: order(bits(got)) }).toEqual({ t, v: order(bits(want)) });
+        }
+      }
+    } finally {
+      await session.release();
+    }
+  }
+});
+
 test('property: every value between the source extremes maps inside the derived range, the extremes onto its ends', () => {
   // Float32 elementwise ops on any finite values lo <= x <= hi: fl(x ∘ c) lies in map(lo, hi) and
   // the ends are reached (at lo or hi) — the monotonicity the derivation rests on.
