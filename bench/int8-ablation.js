@@ -257,6 +257,8 @@ const PASSES = {
   sat: { saturationRanges: true },
   fa: { foldAffine: true },
   nofa: { foldAffine: false },
+  fuse: { fuseActivations: true },
+  nofuse: { fuseActivations: false },
 };
 
 // ---------------------------------------------------------------- main

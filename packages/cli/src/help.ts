@@ -85,6 +85,9 @@ Options:
   --no-saturation-ranges QDQ pass off: keep ranges as calibrated (default: a range is narrowed to
                          what its consumers can see — Relu, Clip, HardSigmoid, HardSwish saturate —
                          and what its producer can output; recorded in qcal.passes)
+  --no-fuse-activations  QDQ pass off: quantize each step of a HardSwish written as Add/Clip/Mul/Div
+                         (default: one activation — Q/DQ on its input and output only, replaced by
+                         one HardSwish node; its inner tensors are not calibrated)
   --shard I/N            process the I-th of N slices and write snapshots (see qcal merge)
   --force                recompute even when a matching table exists
   --hook-timeout S       seconds one asynchronous collector hook may take (default 1800; 0 = none)

@@ -26,7 +26,7 @@ export { sensitivityCommand };
 
 const QUANTIZE_HELP = `Usage: qcal quantize --model M.onnx --table T --out Q.onnx [--quantize-mode smart|full]
                      [--activation-type uint8|int8|auto] [--exclude PAT]... [--no-reduce-range]
-                     [--no-fold-affine] [--no-saturation-ranges]
+                     [--no-fold-affine] [--no-saturation-ranges] [--no-fuse-activations]
                      [--data DIR|LIST [--preprocess NAME] [--num-samples N]
                       [--smooth-quant] [--smooth-quant-alpha A] [--cross-layer-equalization]
                       [--isotone] [--bias-correction]]
@@ -38,7 +38,10 @@ Models below opset 13 are upgraded to opset 13. onnxruntime runs the result with
 Before quantizing, BatchNormalization and constant Mul/Add after a Conv are folded into it
 (--no-fold-affine keeps the Mul/Add), and each range is narrowed to what its consumers can see
 (Relu, Clip, HardSigmoid, HardSwish saturate) and its producer can output (--no-saturation-ranges
-keeps the table's ranges); both are exact in float and recorded in the model's qcal.passes.
+keeps the table's ranges), and a HardSwish written as Add/Clip/Mul/Div (x·Clip(x+3, 0, 6)/6) is
+quantized as one activation: only its input and output get Q/DQ, and it becomes one HardSwish
+node (opset 13 declared 14) — --no-fuse-activations quantizes each step; all three are exact in
+float and recorded in the model's qcal.passes.
 The passes that measure the model (SmoothQuant, cross-layer equalization, isotone ranges, bias
 correction; see qcal calibrate --help) read --data: the first --num-samples samples (default 16).
 `;
@@ -74,6 +77,7 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     'no-reduce-range': { type: 'boolean' },
     'no-fold-affine': { type: 'boolean' },
     'no-saturation-ranges': { type: 'boolean' },
+    'no-fuse-activations': { type: 'boolean' },
     data: { type: 'string' },
     preprocess: { type: 'string' },
     'num-samples': { type: 'string' },
@@ -118,6 +122,7 @@ export async function quantizeCommand(argv: readonly string[], io: CliIo): Promi
     ...(v['no-reduce-range'] ? { reduceRange: false } : {}),
     ...(v['no-fold-affine'] ? { foldAffine: false } : {}),
     ...(v['no-saturation-ranges'] ? { saturationRanges: false } : {}),
+    ...(v['no-fuse-activations'] ? { fuseActivations: false } : {}),
     ...(calibration ? { calibration } : {}),
     ...(v['bias-correction'] ? { biasCorrection: { samples: 8 } } : {}),
     ...(v['cross-layer-equalization'] ? { crossLayerEqualization: true } : {}),
@@ -139,8 +144,8 @@ export function summarizeReport(r: QdqReport & { passes?: readonly { name: strin
   if (affine) parts.push(`${affine} constant Mul/Add folded into Conv`);
   if (r.opset.from !== r.opset.to) parts.push(`opset ${r.opset.from} → ${r.opset.to}`);
   for (const p of r.passes ?? []) {
-    const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites ?? p.summary.tensors;
-    const what = p.summary.layers !== undefined ? 'layers' : p.summary.pairs !== undefined ? 'layer pairs' : p.summary.sites !== undefined ? 'MatMul inputs' : 'tensors';
+    const n = p.summary.layers ?? p.summary.pairs ?? p.summary.sites ?? p.summary.chains ?? p.summary.tensors;
+    const what = p.summary.layers !== undefined ? 'layers' : p.summary.pairs !== undefined ? 'layer pairs' : p.summary.sites !== undefined ? 'MatMul inputs' : p.summary.chains !== undefined ? 'HardSwish chains' : 'tensors';
     parts.push(`${p.name}${n !== undefined ? ` on ${String(n)} ${what}` : ''}`);
   }
   return parts.join(', ');

@@ -56,11 +56,12 @@ export const RANK_SAMPLES = DEFAULT_SEARCH_SAMPLES;
 export const BIAS_CORRECTION_SAMPLES = 8;
 
 /** The QDQ writer's options from the configuration (placement and the default-on range passes). */
-export function qdqOptions(cfg: ResolvedConfig): { quantizeMode: 'smart' | 'full'; foldAffine?: boolean; saturationRanges?: boolean } {
+export function qdqOptions(cfg: ResolvedConfig): { quantizeMode: 'smart' | 'full'; foldAffine?: boolean; saturationRanges?: boolean; fuseActivations?: boolean } {
   return {
     quantizeMode: cfg.quantizeMode,
     ...(cfg.foldAffine === false ? { foldAffine: false } : {}),
     ...(cfg.saturationRanges === false ? { saturationRanges: false } : {}),
+    ...(cfg.fuseActivations === false ? { fuseActivations: false } : {}),
   };
 }
 

@@ -41,6 +41,13 @@ export interface CalibrateOptions {
   readonly tensors?: 'quantized' | 'all';
   /** The QDQ mode the tables are meant for (default `smart`); `full` needs every tensor. */
   readonly quantizeMode?: 'smart' | 'full';
+  /**
+   * The QDQ writer's passes the tables are meant for, as they change what `quantized` covers
+   * (default on, as in the writer): fold-affine removes the Conv outputs it folds, fuse-activations
+   * the tensors inside decomposed HardSwish chains. false: calibrate those too.
+   */
+  readonly foldAffine?: boolean;
+  readonly fuseActivations?: boolean;
   readonly logger?: Logger;
   /** Called after every batch. */
   readonly onProgress?: (p: { samples: number; total: number | undefined; batches: number }) => void;
@@ -144,7 +151,7 @@ export async function prepareCalibration(opts: CalibrateOptions): Promise<Prepar
  */
 function defaultScope(model: ReturnType<typeof loadModel>['model'], opts: CalibrateOptions): Set<string> | undefined {
   if (opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full') return undefined;
-  const names = quantizedTensorNames(model, 'smart');
+  const names = quantizedTensorNames(model, 'smart', { foldAffine: opts.foldAffine, fuseActivations: opts.fuseActivations });
   return names?.size ? names : undefined;
 }
 

@@ -148,6 +148,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   },
   foldAffine: bool,
   saturationRanges: bool,
+  fuseActivations: bool,
   targetCos: (v, k, s, p) => (expect(typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]', v, k, s, p) ? v : undefined),
   target: (v, k, s, p) => (expect(typeof v === 'number' && Number.isFinite(v), 'a number (the value of targetMetric to reach; higher is better)', v, k, s, p) ? v : undefined),
   targetMetric: (v, k, s, p) => (expect(typeof v === 'string' && v.length > 0, 'a metric name (cosine, sqnr, ctc-char-accuracy) or a metric module path / package', v, k, s, p) ? v : undefined),

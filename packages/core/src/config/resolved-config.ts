@@ -71,6 +71,8 @@ export interface ResolvedConfig {
   readonly foldAffine?: boolean;
   /** QDQ pass: narrow ranges to what saturating consumers (Relu, Clip, HardSwish…) and producers can see. Default true. */
   readonly saturationRanges?: boolean;
+  /** QDQ pass: a decomposed HardSwish (x·Clip(x+3, 0, 6)/6) is one activation — its inner tensors stay float. Default true. */
+  readonly fuseActivations?: boolean;
   /** Compare FP32 and INT8 outputs. Default false. */
   readonly evaluate: boolean;
   /** Target cosine similarity (0, 1] for `smart` mode; undefined = none. */

@@ -11,6 +11,7 @@ import { foldBatchNorms, type FoldedBatchNorm } from './fold-batchnorm';
 import { foldConvAffine } from './fold-affine';
 import { planQdq, VALUE_PRESERVING, weightAxis, type QdqPlan, type QuantizeMode } from './qdq-plan';
 import { saturateRanges, type SaturatedRange } from './passes/saturation-ranges';
+import { findActivationChains, replaceWithHardSwish } from './passes/fuse-activations';
 import { activationParams, int16Params, roundEven, quantizeBias, quantizeWeights, type ActivationType, type QuantParams } from './quant-params';
 
 export interface QdqOptions {
@@ -53,6 +54,12 @@ export interface QdqOptions {
    */
   saturationRanges?: boolean;
   /**
+   * Treat a decomposed HardSwish (x·Clip(x+3, 0, 6)/6, x·HardSigmoid(x)) as one activation
+   * (default true; see findActivationChains): its input and output are quantized, the tensors
+   * between run in float (one HardSwish node at opset >= 14) instead of four roundings.
+   */
+  fuseActivations?: boolean;
+  /**
    * Activations to quantize with 16 bits (int16, symmetric) instead of 8: the mixed-precision step
    * between INT8 and FP32 of the fallback search. Written as com.microsoft QuantizeLinear /
    * DequantizeLinear (onnxruntime's contrib ops take int16 at any opset; ONNX's own from opset 21).
@@ -77,6 +84,8 @@ export interface QdqReport {
   dequantized: Record<string, string>;
   /** Ranges narrowed to their consumers' live interval (saturationRanges). */
   saturated: SaturatedRange[];
+  /** Decomposed HardSwish chains treated as one activation (fuseActivations): how many, their float tensors, and how many became a HardSwish node. */
+  fusedActivations: { chains: number; floatTensors: number; replaced: number };
   /** Of `tensors` and `weights`, how many are inside If/Loop/Scan bodies (absent without bodies). */
   inBodies?: { activations: number; weights: number };
 }
@@ -179,7 +188,12 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   };
 
   const { up, fold } = prepareQdqWork(model, opts);
-  const work = opts.rewrite ? opts.rewrite(fold.model) : fold.model;
+  const work0 = opts.rewrite ? opts.rewrite(fold.model) : fold.model;
+  // Decomposed activations: their inner tensors get no Q/DQ and their nodes stay float (planned out).
+  const chains = opts.fuseActivations === false ? [] : findActivationChains(work0);
+  const chainOf = new Map(chains.flatMap((c) => c.internal.map((t) => [t, c.output] as const)));
+  const chainNodes = new Set(chains.flatMap((c) => c.nodes));
+  const { model: work, replaced } = replaceWithHardSwish(work0, chains);
   const { table, saturated } = opts.saturationRanges === false ? { table: calibrated, saturated: [] } : saturateRanges(work, calibrated);
   const g = work.graph!;
   const idx = indexGraph(work);
@@ -192,6 +206,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   for (const name of Object.keys(table.tensors)) {
     const t = idx.tensors.get(name);
     if (removed.has(name)) skipped.set(name, `removed by folding ${foldedInto.get(name)} into the Conv before it (its output is quantized instead)`);
+    else if (chainOf.has(name)) skipped.set(name, `inside the decomposed HardSwish ending in "${chainOf.get(name)}" (fuse-activations): runs in float between its input's and its output's Q/DQ`);
     else if (!t || t.isConstant || t.elemType !== DataType.FLOAT) skipped.set(name, 'not a float32 activation of the model');
     else if (excludedTensor(name)) skipped.set(name, 'excluded');
     else ranged.add(name);
@@ -201,7 +216,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
     { nodes: idx.nodes, names: idx.nodeNames, inputs: [] },
     ...idx.subgraphs.map((sg) => ({ nodes: sg.graph.node, names: sg.nodeNames, inputs: sg.graph.input.map((i) => i.name) })),
   ];
-  const plan = mergePlans(graphs.map((gr) => planQdq({ ...idx, nodes: gr.nodes }, consts, ranged, mode, excludedNode)), ranged);
+  const plan = mergePlans(graphs.map((gr) => planQdq({ ...idx, nodes: gr.nodes }, consts, ranged, mode, (n) => chainNodes.has(n) || excludedNode(n))), ranged);
   for (const [k, v] of plan.skipped) skipped.set(k, v);
   const namesOf = new Map<OnnxNode, string>();
   for (const gr of graphs) gr.nodes.forEach((n, i) => namesOf.set(n, gr.names[i]!));
@@ -409,6 +424,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
       skipped: [...skipped].map(([name, reason]) => ({ name, reason })),
       dequantized,
       saturated: saturated.filter((r) => plan.tensors.has(r.tensor)),
+      fusedActivations: { chains: chains.length, floatTensors: chainOf.size, replaced },
       ...(idx.subgraphs.length ? { inBodies: {
         activations: tensorsInfo.filter((t) => (idx.tensors.get(t.name)?.graphPath ?? '') !== '').length,
         weights: weights.filter((w) => !idx.nodeNames.includes(w.node)).length,

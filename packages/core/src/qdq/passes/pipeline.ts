@@ -46,7 +46,7 @@ const opt = <T extends object>(v: boolean | T | undefined): T => (typeof v === '
  * output Softmax/ArgMax; bias correction then measures the rewritten model's
  * INT8 shift. The rewritten model reaches {@link buildQdqModel} through its `rewrite` hook; what was
  * applied goes into the report and the model's metadata (`qcal.passes`). Without passes this is
- * buildQdqModel, with `qcal.passes` listing what the writer's default-on passes (fold-affine, saturation-ranges) changed.
+ * buildQdqModel, with `qcal.passes` listing what the writer's default-on passes (fold-affine, fuse-activations, saturation-ranges) changed.
  */
 export async function buildQdqModelWithPasses(model: OnnxModel, table: CalibrationTable, opts: QdqPassOptions = {}): Promise<{ model: OnnxModel; report: QdqPassReport }> {
   const { biasCorrection, crossLayerEqualization: cle, smoothQuant: sq, isotone, calibration, session, ...qdq } = opts;
@@ -92,9 +92,13 @@ export async function buildQdqModelWithPasses(model: OnnxModel, table: Calibrati
   }
   const built = buildQdqModel(model, used, { ...qdq, ...(rewrite ? { rewrite } : {}) });
   // The writer's own passes (the search and sensitivity probes build through it too), listed where
-  // they changed something: affine folding happens first (prepareQdqWork), range narrowing last.
+  // they changed something: affine folding happens first (prepareQdqWork), then the passes above,
+  // activation fusing, and range narrowing last.
   const affine = built.report.foldedBatchNorms.filter((f) => f.op === 'Mul' || f.op === 'Add').length;
   if (affine) passes.unshift({ name: 'fold-affine', summary: { layers: affine } });
+  // Chains are found on the model the writer quantizes (after the rewriting passes), before ranges are narrowed.
+  const fused = built.report.fusedActivations;
+  if (fused.chains) passes.push({ name: 'fuse-activations', summary: { chains: fused.chains, floatTensors: fused.floatTensors, hardSwishNodes: fused.replaced } });
   if (built.report.saturated.length) passes.push({ name: 'saturation-ranges', summary: { tensors: built.report.saturated.length } });
   const meta = [...(built.model.metadataProps ?? []).filter((m) => m.key !== PASSES_METADATA_KEY), { key: PASSES_METADATA_KEY, value: JSON.stringify(passes) }];
   return { model: { ...built.model, metadataProps: meta }, report: { ...built.report, passes, ...(used !== table ? { table: used } : {}) } };

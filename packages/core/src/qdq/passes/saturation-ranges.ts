@@ -214,7 +214,7 @@ function resizeMode(n: OnnxNode): string {
 }
 
 /** The one value of a float constant (a scalar, or every element equal), else undefined. */
-function scalarOf(consts: Constants): (name: string | undefined) => number | undefined {
+export function scalarOf(consts: Constants): (name: string | undefined) => number | undefined {
   return (name) => {
     const c = name ? consts.get(name) : undefined;
     if (!c || !c.values.length) return undefined;
@@ -225,7 +225,7 @@ function scalarOf(consts: Constants): (name: string | undefined) => number | und
 }
 
 /** Clip's constant bounds (inputs from opset 11, attributes before), ±∞ where absent; ALL when a bound is not constant. */
-function clipBounds(n: OnnxNode, scalar: (name: string | undefined) => number | undefined): LiveInterval {
+export function clipBounds(n: OnnxNode, scalar: (name: string | undefined) => number | undefined): LiveInterval {
   if (n.input.length <= 1 && (n.attribute ?? []).some((a) => a.name === 'min' || a.name === 'max')) {
     return { lo: attrFloat(n, 'min', -Infinity), hi: attrFloat(n, 'max', Infinity) };
   }
