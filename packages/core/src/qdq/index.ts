@@ -28,3 +28,5 @@ export type { IsotoneOptions, IsotoneResult } from './passes/isotone-ranges';
 export { foldConvAffine } from './fold-affine';
 export { saturateRanges, liveIntervals, valueIntervals } from './passes/saturation-ranges';
 export type { SaturatedRange, LiveInterval } from './passes/saturation-ranges';
+export { findActivationChains, replaceWithHardSwish, canDeclareOpset14 } from './passes/fuse-activations';
+export type { ActivationChain } from './passes/fuse-activations';

@@ -101,7 +101,7 @@ describe('loadConfig', () => {
       expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: exclude\\[0\\]: "/\\(/" is not a valid regular expression`)),
       `${file}: plugins[0]: found 1, expected a module name or path`,
       `${file}: preprocess: found 7, expected a preprocessing preset name (string) or an object`,
-      `${file}: frobnicate: unknown key; known keys: model, data, preprocess, numSamples, batchSize, shuffle, seed, collectors, plugins, include, exclude, out, formats, qdq, allTensors, quantizeMode, evaluate, biasCorrection, crossLayerEqualization, isotone, smoothQuant, foldAffine, saturationRanges, targetCos, target, targetMetric, fallbackInt16, maxFloatLayers, shard, force, quiet, evalData, evalSamples, inputs, sequence, limits, hookTimeout, report, histogramStride, fastSample`,
+      `${file}: frobnicate: unknown key; known keys: model, data, preprocess, numSamples, batchSize, shuffle, seed, collectors, plugins, include, exclude, out, formats, qdq, allTensors, quantizeMode, evaluate, biasCorrection, crossLayerEqualization, isotone, smoothQuant, foldAffine, saturationRanges, fuseActivations, targetCos, target, targetMetric, fallbackInt16, maxFloatLayers, shard, force, quiet, evalData, evalSamples, inputs, sequence, limits, hookTimeout, report, histogramStride, fastSample`,
       '--num-samples: found 0, expected an integer > 0',
       '--eval-samples: found 1.5, expected an integer > 0',
       '--seed: found "x", expected an integer',
