@@ -226,7 +226,10 @@ export function mxnetKlThreshold(
     // float32 sums of p and q, which give a corrected divergence (A − B + Σp·ln(qs/ps)) / ps.
     // Stop once the float64 divergence exceeds the corrected minimum by more than twice the
     // largest correction seen plus the window (the correction is smooth in i).
-    const order = Array.from(divs.keys()).filter((k) => isFiniteNum(divs[k]!)).sort((x, y) => divs[x]! - divs[y]! || x - y);
+    // Candidates in increasing float64 divergence (ties: lower index first), popped lazily from a
+    // heap: the screening below usually stops after a few, so sorting all of them (thousands per
+    // tensor) was most of this phase.
+    const order = ascending(divs);
     const scratch = f32Scratch(n);
     const corrected = new Float64Array(divs.length).fill(INF);
     // Integer counts sum exactly in float32 below 2^24, so the reference's sequential float32
@@ -234,7 +237,7 @@ export function mxnetKlThreshold(
     const exactCounts = total < 16777216 && allInteger;
     let minCorr = INF;
     let maxShift = 0;
-    for (const k of order) {
+    for (let k = order.next(); k >= 0; k = order.next()) {
       const d64 = divs[k]!;
       if (d64 > minCorr + 2 * maxShift + F32_WINDOW_REL * M_abs(minCorr) + 1e-8) break;
       let sums: { ps: number; qs: number } | undefined;
@@ -258,6 +261,39 @@ export function mxnetKlThreshold(
     if (b32 >= 0) return { index: b32, threshold: edges[zero + b32 + 1]!, divergence: d32 };
   }
   return { index: best, threshold: edges[zero + best + 1]!, divergence: bestDiv };
+}
+
+/**
+ * The indexes of the finite values of `v` in increasing order of value (equal values: lower index
+ * first), one per `next()` (-1 when done): a binary min-heap built in O(n), O(log n) per pop.
+ */
+function ascending(v: Float64Array): { next: () => number } {
+  const heap = new Int32Array(v.length);
+  let size = 0;
+  for (let k = 0; k < v.length; k++) if (isFiniteNum(v[k]!)) heap[size++] = k;
+  const less = (a: number, b: number): boolean => v[a]! < v[b]! || (v[a] === v[b] && a < b);
+  const down = (i: number): void => {
+    const x = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && less(heap[c + 1]!, heap[c]!)) c++;
+      if (!less(heap[c]!, x)) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = x;
+  };
+  for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+  return {
+    next: () => {
+      if (size === 0) return -1;
+      const top = heap[0]!;
+      heap[0] = heap[--size]!;
+      if (size > 0) down(0);
+      return top;
+    },
+  };
 }
 
 /**
