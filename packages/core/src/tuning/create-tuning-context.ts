@@ -11,6 +11,9 @@ import { buildOpModel, type OpModel } from './op-model';
 import { buildTuneProbe, type TuneProbe } from './probe-model';
 import { countSamples, createReferenceRunner, type SampleValues } from './reference-store';
 import { accumulateDistance, distanceOf, fakeQuantActivation } from './fake-quant';
+import { pointwiseOpOf, type PointwiseOp } from './pointwise-op';
+import { broadcastTo } from './pointwise';
+import { createPointwiseKernel } from './pointwise-wasm';
 
 export interface TuningContextArgs {
   readonly model: OnnxModel;
@@ -23,6 +26,12 @@ export interface TuningContextArgs {
   readonly options: Readonly<Record<string, unknown>>;
   readonly session?: SessionSettings;
   readonly logger: Logger;
+  /**
+   * Evaluate elementwise consumers (Add, Sub, Mul, Div, Relu, Clip) in JavaScript/WebAssembly
+   * (pointwise.ts) rather than through probe models; default true. Same op outputs bit for bit,
+   * the squared differences summed in another order.
+   */
+  readonly pointwise?: boolean;
   /** Upper bound on the floats of one stacked candidate batch (inputs + outputs, the double-precision difference counted as 4 floats a value); default 8M (32 MB). */
   readonly maxBatchFloats?: number;
 }
@@ -40,6 +49,9 @@ export interface TuningStats {
   referenceMs: number;
   sessionMs: number;
   runMs: number;
+  /** Elementwise (tensor, consumer, sample) evaluations done in JavaScript (see pointwise.ts), and their time in ms. */
+  pointwise: number;
+  pointwiseMs: number;
 }
 
 export interface ReleasableTuningContext extends TuningContext {
@@ -60,12 +72,15 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const { model, index, logger } = args;
   const tuneNum = typeof args.options.tuneNum === 'number' ? args.options.tuneNum : 5;
   const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
-  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0 };
+  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0 };
   const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
   /** The probe models need opset 8 (Expand, broadcasting Max/Min); older models fake-quantize in JavaScript. */
   const opset = opsetVersion(model);
 
   const ops = new Map<string, OpModel>();
+  /** Consumers JavaScript evaluates bit for bit (elementwise float32 ops): no probe session for them. */
+  const pointwise = new Map<string, PointwiseOp>();
+  const kernel = createPointwiseKernel();
   const skipped = new Set<string>();
   const consumersOf = new Map<string, { name: string; opType: string }[]>();
   for (const t of args.tensors) {
@@ -79,6 +94,8 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
           continue;
         }
         ops.set(c.name, built);
+        const pw = args.pointwise !== false ? pointwiseOpOf(model, index, nodeIndex.get(c.name)!) : undefined;
+        if (pw) pointwise.set(c.name, pw);
       }
       if (ops.has(c.name)) list.push(c);
     }
@@ -272,9 +289,42 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     return true;
   };
 
+  /**
+   * An elementwise consumer in JavaScript: every candidate in one pass (pointwise.ts); false when
+   * the shapes do not broadcast to the reference output's (the probe takes over).
+   */
+  const evaluatePointwise = (pw: PointwiseOp, tensor: string, sample: SampleValues, thresholds: readonly number[], sums: number[]): boolean => {
+    const ref = sample.get(pw.output);
+    if (!ref) return false;
+    const dims = ref.dims;
+    const valuesOf = (inp: PointwiseOp['inputs'][number]): Float32Array | undefined => {
+      if ('constant' in inp) return broadcastTo(inp.constant, inp.dims, dims);
+      const v = sample.get(inp.activation);
+      return v && v.type === 'float32' ? broadcastTo(v.data as Float32Array, v.dims, dims) : undefined;
+    };
+    const tunedAt = pw.inputs.map((inp) => 'activation' in inp && inp.activation === tensor);
+    const k = tunedAt.indexOf(true);
+    if (k < 0) return false;
+    const x = valuesOf(pw.inputs[k]!);
+    const role = pw.inputs.length === 1 ? 'first' : tunedAt.every(Boolean) ? 'both' : k === 0 ? 'first' : 'second';
+    const other = pw.inputs.length === 2 && role !== 'both' ? valuesOf(pw.inputs[1 - k]!) : undefined;
+    if (!x || (pw.inputs.length === 2 && role !== 'both' && !other)) return false;
+    const t0 = performance.now();
+    const sq = new Float64Array(thresholds.length);
+    const scales = Float32Array.from(thresholds, (t) => Math.fround(127 / t));
+    kernel.squaredErrors(pw.kind, role, x, other, ref.data as Float32Array, scales, sq, pw.lo, pw.hi);
+    const l1 = l1Of(sample, pw.output);
+    for (let j = 0; j < thresholds.length; j++) sums[j]! += distanceOf({ sq: sq[j]!, l1 });
+    stats.pointwise++;
+    stats.pointwiseMs += performance.now() - t0;
+    return true;
+  };
+
   /** Adds one sample's distances for every candidate of `req` into `sums`. */
   const evaluateSample = async (req: TuningRequest, op: OpModel, sample: SampleValues, sums: number[]): Promise<void> => {
     const { tensor, thresholds } = req;
+    const pw = pointwise.get(op.name);
+    if (pw && evaluatePointwise(pw, tensor, sample, thresholds, sums)) return;
     const inGraph = opset >= 8;
     const session = inGraph ? undefined : await sessionFor(op);
     const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
@@ -314,8 +364,9 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     // recognizer); created first, the batches reuse the same memory.
     if (opset >= 8) {
       const ts = performance.now();
-      for (const r of resolved) if (r.req.thresholds.length) await probeFor(r.op, r.req.tensor, r.op.batchable);
-      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
+      for (const r of resolved) if (r.req.thresholds.length && !pointwise.has(r.op.name)) await probeFor(r.op, r.req.tensor, r.op.batchable);
+      const inJs = resolved.filter((r) => r.req.thresholds.length && pointwise.has(r.op.name)).length;
+      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s; ${inJs} elementwise pairs evaluated in JavaScript`);
     }
     for await (const sample of sweep()) {
       n++;
@@ -350,7 +401,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       probes.clear();
       await reference.release();
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in JavaScript ${Math.round(stats.pointwiseMs)} ms`);
     },
   };
   return ctx;

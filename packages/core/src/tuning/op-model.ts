@@ -50,7 +50,7 @@ export function weightInput(node: OnnxNode, weightRank: number): { input: number
 }
 
 /** The FP32 values of a tensor produced by a Constant node or stored as an initializer. */
-function directConstant(model: OnnxModel, index: GraphIndex, name: string): OnnxTensor | undefined {
+export function directConstant(model: OnnxModel, index: GraphIndex, name: string): OnnxTensor | undefined {
   const t = index.tensors.get(name);
   if (!t) return undefined;
   if (t.opType === 'Initializer') return model.graph!.initializer.find((i) => i.name === name);

@@ -5,6 +5,7 @@ import type { GraphIndex } from '../onnx/graph-index';
 import type { OpenedData } from '../data';
 import type { FeedTensor } from '../tensor';
 import { createSession, runBatch, toOrtFeeds, type SessionSettings } from '../runner/session';
+import { collectGarbage } from '../runner/collect-garbage';
 
 /** The values of the needed tensors for one tune sample. */
 export type SampleValues = ReadonlyMap<string, ort.Tensor>;
@@ -63,6 +64,9 @@ export async function createReferenceRunner(args: {
       let count = 0;
       for await (const batch of args.data.batches()) {
         for (const feeds of splitFeeds(batch.feeds, batch.size)) {
+          // The consumer has dropped the previous sample (it asked for the next): free it before
+          // this one is fetched, so one sample's tensors are alive at a time, not several.
+          collectGarbage();
           const out = await runBatch(session, feeds, fetches, `tune sample ${count + 1}`);
           const values = new Map<string, ort.Tensor>();
           const ortFeeds = toOrtFeeds(feeds);

@@ -38,10 +38,11 @@ function refDistance(xs: Float32Array[], T: number): number {
   return sum / xs.length;
 }
 
-async function context(tuneNum: number, maxBatchFloats?: number) {
+async function context(tuneNum: number, maxBatchFloats?: number, pointwise?: boolean) {
   const data = await openData({ data: samplesOf(samples) }, [{ name: 'x', type: 'float32', dims: [null, 1, 1, null] }]);
   return createTuningContext({
     model, index, data, tensors: index.calibratable, options: { tuneNum }, logger: silentLogger, ...(maxBatchFloats ? { maxBatchFloats } : {}),
+    ...(pointwise === undefined ? {} : { pointwise }),
   });
 }
 
@@ -81,10 +82,28 @@ describe('createTuningContext', () => {
     const b = await context(2, 1);
     try {
       const thresholds = [0.5, 3, 9];
-      const da = await a.distances('c', 'relu', thresholds);
-      const db = await b.distances('c', 'relu', thresholds);
+      const da = await a.distances('r', 'conv2', thresholds);
+      const db = await b.distances('r', 'conv2', thresholds);
+      expect(a.stats.runs).toBe(2);
       expect(b.stats.runs).toBe(6);
       db.forEach((v, i) => expect(v).toBeCloseTo(da[i]!, 9));
+      expect(da[0]!).toBeGreaterThan(da[2]!); // clipping the outlier at 0.5 costs more than rounding at 9
+    } finally {
+      await a.release();
+      await b.release();
+    }
+  });
+
+  it('evaluates elementwise consumers without a probe, with the probe\'s distances up to summation order', async () => {
+    const a = await context(3);
+    const b = await context(3, undefined, false);
+    try {
+      const thresholds = [0.5, 3, 9, 12];
+      const da = await a.distances('c', 'relu', thresholds);
+      const db = await b.distances('c', 'relu', thresholds);
+      expect(a.stats).toMatchObject({ runs: 0, pointwise: 3 });
+      expect(b.stats).toMatchObject({ runs: 3, pointwise: 0 });
+      da.forEach((v, i) => expect(Math.abs(v - db[i]!)).toBeLessThanOrEqual(1e-12 * db[i]!));
       expect(da[0]!).toBeGreaterThan(da[2]!); // clipping the outlier at 0.5 costs more than rounding at 9
     } finally {
       await a.release();
