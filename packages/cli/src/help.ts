@@ -38,6 +38,11 @@ Options:
   --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, percentile, mse,
                          autotune, or a plugin's name; default ifmr with --qdq, --evaluate or
                          --target-cos (measured best), else minmax. Options go in the config file.
+                         auto: ifmr, hfmg and percentile calibrate in the same pass, then each
+                         group of tensors (by op type, then by position) takes the ranges that
+                         harm the QDQ model's output least on the first 16 calibration samples
+                         (real QDQ builds; a switch must help on both halves of them) ->
+                         auto.table.json (entries name their collector; meta.rangeChoice).
   --num-samples N        use the first N samples
   --batch-size B         samples per inference (default 1)
   --shuffle, --seed S    shuffle the samples (deterministically) before taking N

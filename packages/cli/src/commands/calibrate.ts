@@ -28,12 +28,14 @@ import {
   collectorLabel,
   inputOptions,
   DEFAULT_SAMPLE_VALUES,
+  ConfigError,
 } from '@qcal/core';
 import { parseFlags, numberFlag } from '../args';
 import { CALIBRATE_HELP } from '../help';
 import { createProgress, progressMode } from '../progress';
 import { out, type CliIo } from '../io';
 import { runQdqSteps } from './qdq-steps';
+import { AUTO_COLLECTOR, chooseAutoTable, planAuto, type AutoPlan } from './auto-ranges';
 import { stageReport } from './stage-report';
 
 const FLAGS = {
@@ -133,7 +135,10 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
 /** Runs a resolved configuration (also used by tests and the example). */
 export async function runCalibrate(cfg: ResolvedConfig, io: CliIo, command?: readonly string[]): Promise<number> {
   const logger = streamLogger(io.stderr, { quiet: cfg.quiet });
-  const loaded = loadCollectors(cfg.collectors, { configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
+  // `auto` is not a collector: its candidates calibrate in this pass, then a table is chosen from theirs.
+  const auto = planAuto(cfg.collectors);
+  if (auto.candidates && cfg.shard) throw new ConfigError('collector "auto" chooses ranges after the whole calibration: run the shards with its candidates (--collector ifmr --collector hfmg --collector percentile), not with auto');
+  const loaded = loadCollectors(auto.refs, { configDir: cfg.configDir, cwd: cfg.cwd, plugins: cfg.plugins });
   // Composition root: a child container per run; plugins' register(container) may override services.
   const container = createContainer(undefined, { logger, config: cfg, collectors: loaded });
   const collectors = resolveToken(container, COLLECTORS);
@@ -144,13 +149,13 @@ export async function runCalibrate(cfg: ResolvedConfig, io: CliIo, command?: rea
     command: cfg.shard ? 'calibrate --shard' : 'calibrate',
     // A shard run replaces its snapshots; a full run leaves snapshots (inputs of a merge) alone.
     ...(cfg.shard ? {} : { keep: ['.snapshot'] }),
-    owns: collectors.map((c, i, all) => planLabel(c.name, i, all.map((x) => x.name))),
+    owns: [...collectors.map((c, i, all) => planLabel(c.name, i, all.map((x) => x.name))), ...(auto.candidates ? [AUTO_COLLECTOR] : [])],
     info: { collectors: collectors.map((c) => c.name), ...(cfg.shard ? { shard: `${cfg.shard.index}/${cfg.shard.count}` } : {}) },
     logger,
     cwd: cfg.cwd,
   });
   try {
-    const code = await calibrateInto(set, cfg, io, logger, collectors, registry, progress, command);
+    const code = await calibrateInto(set, cfg, io, logger, collectors, registry, progress, command, auto);
     return code;
   } finally {
     set.abort();
@@ -166,6 +171,7 @@ async function calibrateInto(
   registry: CollectorRegistry,
   progress: ReturnType<typeof createProgress>,
   command: readonly string[] | undefined,
+  auto: AutoPlan,
 ): Promise<number> {
   const prepared = await prepareCalibration({
     model: cfg.model!,
@@ -247,13 +253,24 @@ async function calibrateInto(
       for (const f of written) out(io, `  wrote ${shown(f)}`);
     }
   }
+  let labelled = prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! }));
+  if (auto.candidates) {
+    // `auto`: a range per tensor group from the candidate that harms the QDQ model least; the
+    // candidates' tables stay next to it, the INT8 steps below run on the collectors named only.
+    const byLabel = Object.fromEntries(labelled.map((e) => [e.label, e.table]));
+    const table = await chooseAutoTable(cfg, auto.candidates, byLabel, io, logger, reused ? set.dir : undefined);
+    written.push(...addRunOutputs(set, [{ label: AUTO_COLLECTOR, table }], cfg.formats.filter((f) => f !== 'json')));
+    if (!cfg.quiet) out(io, `  wrote ${shown(set.finalPath(`${AUTO_COLLECTOR}.table.json`))}`);
+    if (record) { record = { ...record, rangeChoice: table.meta!.rangeChoice as RunRecord['rangeChoice'] }; const file = runRecordFile(record); set.write(file.name, file.data); }
+    labelled = [{ label: AUTO_COLLECTOR, table }, ...labelled.filter((e) => auto.named.includes(e.label))];
+  }
   // --evaluate and --target-cos are about the INT8 model: they imply --qdq.
   if (cfg.qdq || cfg.evaluate || cfg.targetCos !== undefined || cfg.target !== undefined) {
-    const steps = await runQdqSteps(cfg, prepared.plan.collectors.map((p, i) => ({ label: p.label, table: tables[i]! })), io, logger, set);
+    const steps = await runQdqSteps(cfg, labelled, io, logger, set);
     // The run record also says what the mixed-precision search kept out of INT8 and what it reached.
     if (record && Object.keys(steps.fallback).length) { const file = runRecordFile({ ...record, fallback: steps.fallback }); set.write(file.name, file.data); }
   }
-  if (cfg.report) stageReport(set, cfg, io, logger, prepared.plan.collectors.map((p) => p.label));
+  if (cfg.report) stageReport(set, cfg, io, logger, [...prepared.plan.collectors.map((p) => p.label), ...(auto.candidates ? [AUTO_COLLECTOR] : [])]);
   // Tables, formats, QDQ models, evaluations and the report appear together, or (on any failure) not at all.
   set.commit();
   return 0;

@@ -1,3 +1,4 @@
+import type { RangeChoiceMeta } from '../sensitivity/choose-ranges';
 import type { ActivationHistograms } from '../runner/activation-recorder';
 import type { PreparedCalibration, PassCounts } from './calibrate';
 import { QCAL_VERSION } from './calibrate';
@@ -28,6 +29,11 @@ export interface RunRecord {
    * Per collector label, what the mixed-precision search (--target-cos / --target) kept out of INT8
    * and the fidelity it reached (details in `<label>.fallback.json`).
    */
+  /**
+   * With the `auto` collector: the per-tensor choice among the candidates' ranges (what won where,
+   * scores on the calibration samples, cost; each tensor's winner is in `auto.table.json`).
+   */
+  rangeChoice?: RangeChoiceMeta;
   fallback?: Record<string, { metric: string; target: number; met: boolean; quantizable: number; float: string[]; int16: string[]; reached: { search: number; heldOut?: number }; allQuantized: { search: number; heldOut?: number }; searchMs: number; builds: number }>;
 }
 

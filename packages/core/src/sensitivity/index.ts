@@ -20,3 +20,5 @@ export type { CollectorChoiceOptions, CollectorChoice, CollectorChoiceResult } f
 export { ctcCharAccuracyMetric, ctcGreedy, editDistance as labelEditDistance } from './ctc-metric';
 export { rankTensors } from './rank-tensors';
 export type { RankOptions, RankedTensor } from './rank-tensors';
+export { chooseRanges, rangeGroups } from './choose-ranges';
+export type { RangeChoiceOptions, RangeChoiceResult, RangeChoiceMeta, RangeChoiceStep, RangeGroupStage } from './choose-ranges';

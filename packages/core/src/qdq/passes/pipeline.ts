@@ -7,6 +7,7 @@ import { applyBiasCorrection, measureBiasCorrection, type BiasCorrectionOptions 
 import { crossLayerEqualization, type CrossLayerEqualizationOptions } from './cross-layer-equalization';
 import { smoothQuant, type SmoothQuantOptions } from './smooth-quant';
 import { isotoneRanges, type IsotoneOptions } from './isotone-ranges';
+import type { RangeChoiceMeta } from '../../sensitivity/choose-ranges';
 
 /** metadata_props key listing the passes applied to a QDQ model (JSON array of {@link AppliedPass}). */
 export const PASSES_METADATA_KEY = 'qcal.passes';
@@ -100,6 +101,9 @@ export async function buildQdqModelWithPasses(model: OnnxModel, table: Calibrati
   const fused = built.report.fusedActivations;
   if (fused.chains) passes.push({ name: 'fuse-activations', summary: { chains: fused.chains, floatTensors: fused.floatTensors, hardSwishNodes: fused.replaced } });
   if (built.report.saturated.length) passes.push({ name: 'saturation-ranges', summary: { tensors: built.report.saturated.length } });
+  // A table chosen among collectors (`auto`, chooseRanges): which collector's ranges the tensors got.
+  const choice = table.meta?.rangeChoice as RangeChoiceMeta | undefined;
+  if (choice?.counts) passes.unshift({ name: 'range-choice', summary: { ...Object.fromEntries(Object.entries(choice.counts).filter(([, n]) => n > 0)), metric: choice.metric, base: +choice.score.base.toPrecision(6), chosen: +choice.score.chosen.toPrecision(6) } });
   const meta = [...(built.model.metadataProps ?? []).filter((m) => m.key !== PASSES_METADATA_KEY), { key: PASSES_METADATA_KEY, value: JSON.stringify(passes) }];
   return { model: { ...built.model, metadataProps: meta }, report: { ...built.report, passes, ...(used !== table ? { table: used } : {}) } };
 }
