@@ -14,6 +14,7 @@ import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { CollectPool, defaultCollectWorkers, type PooledTensor } from './collect-pool';
+import { collectorFactory } from './collector-factory';
 import { sampledTensors, samplePlan, strided, type SamplePlan } from './sampling';
 import { createSession, hasQdqNodes, runBatch, type SessionSettings } from '../runner/session';
 import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
@@ -189,7 +190,7 @@ export function createInstances(prepared: Pick<PreparedCalibration, 'opts' | 'pl
   return plan.collectors.map((p) => instantiateCollector(p.resolved, {
     tensors: p.tensors,
     logger,
-    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p, logger, opts.cwd ?? process.cwd(), opts.hookTimeoutMs) } : {}),
+    ...(opts.registry ? { createCollector: collectorFactory(opts.registry, p.resolved.name, p.tensors, logger, opts.cwd ?? process.cwd(), opts.hookTimeoutMs) } : {}),
   }, { ...(opts.hookTimeoutMs !== undefined ? { hookTimeoutMs: opts.hookTimeoutMs } : {}) }));
 }
 
@@ -217,9 +218,23 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
   // need snapshots) or asks for none.
   const nWorkers = opts.session?.collectWorkers ?? defaultCollectWorkers();
-  const pool = given || nWorkers < 1 ? undefined : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd());
-  if (pool) logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)`);
-  const instances = given ?? plan.collectors.map((p, i) => (pool?.handles(i) ? pool.proxy(i) : createInstances({ opts, plan: { ...plan, collectors: [p] } })[0]!));
+  // A tuning collector (auto-tune) collects in the workers too when its state can move: its
+  // main-thread instance, made here, takes the workers' snapshots at postCollect (which needs
+  // this thread's tuning context).
+  const home = new Map<number, CalibrationCollector>();
+  const movable = (i: number): boolean => {
+    const c = createInstances({ opts, plan: { ...plan, collectors: [plan.collectors[i]!] } })[0]!;
+    home.set(i, c);
+    if (!c.snapshot || !c.merge) return false;
+    try { c.snapshot(); } catch { return false; } // e.g. a base without snapshot (entropy tpumlir)
+    return true;
+  };
+  const pool = given || nWorkers < 1 ? undefined : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd(), movable);
+  if (pool) {
+    const moved = pool.eligible.filter((i) => plan.collectors[i]!.resolved.definition.needs?.tuning).map((i) => plan.collectors[i]!.label);
+    logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)${moved.length ? ` (${moved.join(', ')}: state merged back on this thread for postCollect)` : ''}`);
+  }
+  const instances = given ?? plan.collectors.map((p, i) => (pool?.handles(i) ? pool.proxy(i, home.get(i)) : home.get(i) ?? createInstances({ opts, plan: { ...plan, collectors: [p] } })[0]!));
   // Who gets each fetched tensor (`pooled`: the collector with that plan index runs in a worker).
   const rangeOnly = new Set(plan.range);
   const fullTargets = new Map<string, Target[]>();
@@ -599,17 +614,6 @@ async function runAll(
 }
 
 /** `ctx.createCollector` for collector `p`: another installed collector, same tensors, validated options. */
-function collectorFactory(registry: CollectorRegistry, p: PlannedCollector, logger: Logger, cwd: string, hookTimeoutMs?: number) {
-  return (name: string, options?: Readonly<Record<string, unknown>>): CalibrationCollector => {
-    // A built-in base (autotune's default `entropy`) need not be listed in the run's collectors.
-    const reg = registry.get(name) ?? (isBuiltinCollectorName(name) ? loadCollectors([name], { configDir: cwd, cwd }).registry.get(name) : undefined);
-    if (!reg) throw new PluginError(p.resolved.name, `collector "${p.resolved.name}" asked for a base collector "${name}" that is not installed; installed: ${[...registry.keys()].join(', ')}`);
-    const { options: validated, problems } = validateOptions(reg.definition.optionsSchema, reg.definition.defaultOptions as object, options, `collector "${name}" (base of "${p.resolved.name}")`);
-    if (problems.length) throw new PluginError(p.resolved.name, problems.join('; '));
-    return instantiateCollector({ name, definition: reg.definition, options: validated as Record<string, unknown>, source: reg.source }, { tensors: p.tensors, logger }, { ...(hookTimeoutMs !== undefined ? { hookTimeoutMs } : {}) });
-  };
-}
-
 function makeTable(p: PlannedCollector, ranges: Record<string, TensorRange>, modelPath: string, samples: number, modelSha: string, dataFingerprint: string | undefined, fingerprint: string): CalibrationTable {
   const tensors: CalibrationTable['tensors'] = {};
   for (const t of p.tensors) {

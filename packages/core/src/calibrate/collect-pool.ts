@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CalibrationCollector, PostCollectContext, TensorInfo } from '../collector';
+import type { CalibrationCollector, CollectorState, PostCollectContext, TensorInfo } from '../collector';
 import type { TensorRange } from '../tensor';
 import type { Logger } from '../logger';
 import { CalibrationError, type QcalErrorCode } from '../errors';
@@ -13,7 +13,8 @@ import type { PlannedCollector } from './plan';
 export type PoolRequest =
   | { type: 'init'; cwd: string; collectors: { name: string; options: Record<string, unknown> }[]; tensors: TensorInfo[][] }
   | { type: 'batch'; seq: number; tensors: (PooledTensor & { name: string })[] }
-  | { type: 'post'; collector: number; samples: number; batches: number };
+  | { type: 'post'; collector: number; samples: number; batches: number }
+  | { type: 'snapshot'; collector: number };
 /** One tensor of a batch for the workers: its values (or fast mode's sample and exact extremes) and the plan indexes of its collectors. */
 export interface PooledTensor {
   opName: string;
@@ -28,6 +29,7 @@ export type PoolReply =
   | { type: 'ready' }
   | { type: 'done'; seq: number }
   | { type: 'ranges'; collector: number; ranges: Record<string, TensorRange> }
+  | { type: 'state'; collector: number; state: CollectorState | null }
   | { type: 'log'; level: 'info' | 'warn' | 'debug'; message: string }
   | { type: 'error'; message: string; code: QcalErrorCode | undefined };
 
@@ -49,11 +51,12 @@ export function defaultCollectWorkers(): number {
 
 /**
  * Which planned collectors can run in a worker: built-in ones (a worker loads them by name) that
- * need the full tensor and no tuning context. Plugins, auto-tune and range-only collectors stay
- * on the main thread.
+ * need the full tensor and no tuning context. Plugins and range-only collectors stay on the main
+ * thread; so does a built-in tuning collector (auto-tune) unless `movable` says its state can come
+ * back (see {@link CollectPool.proxy}).
  */
-export function workerEligible(p: PlannedCollector): boolean {
-  return isBuiltinCollectorName(p.resolved.name) && !p.rangeOnly && !p.resolved.definition.needs?.tuning;
+export function workerEligible(p: PlannedCollector, movable = false): boolean {
+  return isBuiltinCollectorName(p.resolved.name) && !p.rangeOnly && (!p.resolved.definition.needs?.tuning || movable);
 }
 
 interface Pending { resolve: () => void; reject: (e: Error) => void }
@@ -73,6 +76,7 @@ export class CollectPool {
   private failure: Error | undefined;
   private readonly waits = new Map<string, Pending>();
   private readonly rangeWaits = new Map<string, { resolve: (r: Record<string, TensorRange>) => void; reject: (e: Error) => void }>();
+  private readonly stateWaits = new Map<string, { resolve: (s: CollectorState | null) => void; reject: (e: Error) => void }>();
   private outstanding: Promise<void>[] = [];
   private seq = 0;
 
@@ -97,11 +101,16 @@ export class CollectPool {
     }
   }
 
-  /** A pool for the eligible collectors of the plan, or undefined when there is nothing to gain (or no built worker). */
-  static create(planned: readonly PlannedCollector[], workers: number, logger: Logger, cwd: string): CollectPool | undefined {
+  /**
+   * A pool for the eligible collectors of the plan, or undefined when there is nothing to gain (or
+   * no built worker). `movable(i)`: tuning collector `i` can snapshot its state (to be merged into
+   * a main-thread instance for postCollect), so it may collect in the workers too.
+   */
+  static create(planned: readonly PlannedCollector[], workers: number, logger: Logger, cwd: string, movable: (i: number) => boolean = () => false): CollectPool | undefined {
     const script = workerScript();
-    const eligible = planned.map((p, i) => (workerEligible(p) ? i : -1)).filter((i) => i >= 0);
-    if (!script || workers < 1 || eligible.length === 0) return undefined;
+    if (!script || workers < 1) return undefined;
+    const eligible = planned.map((p, i) => (workerEligible(p) || (workerEligible(p, true) && movable(i)) ? i : -1)).filter((i) => i >= 0);
+    if (eligible.length === 0) return undefined;
     return new CollectPool(script, workers, planned, eligible, logger, cwd);
   }
 
@@ -109,8 +118,10 @@ export class CollectPool {
     if (!this.failure) this.failure = e;
     for (const w of this.waits.values()) w.reject(this.failure);
     for (const w of this.rangeWaits.values()) w.reject(this.failure);
+    for (const w of this.stateWaits.values()) w.reject(this.failure);
     this.waits.clear();
     this.rangeWaits.clear();
+    this.stateWaits.clear();
     this.refs();
   }
 
@@ -128,6 +139,7 @@ export class CollectPool {
     } else if (m.type === 'done') { this.waits.get(`${k}:${m.seq}`)?.resolve(); this.waits.delete(`${k}:${m.seq}`); }
     else if (m.type === 'ready') { this.waits.get(`${k}:ready`)?.resolve(); this.waits.delete(`${k}:ready`); }
     else if (m.type === 'ranges') { this.rangeWaits.get(`${k}:${m.collector}`)?.resolve(m.ranges); this.rangeWaits.delete(`${k}:${m.collector}`); }
+    else if (m.type === 'state') { this.stateWaits.get(`${k}:${m.collector}`)?.resolve(m.state); this.stateWaits.delete(`${k}:${m.collector}`); }
   }
 
   private wait(key: string): Promise<void> {
@@ -139,7 +151,7 @@ export class CollectPool {
 
   /** Workers hold the event loop open exactly while some reply is awaited. */
   private refs(): void {
-    const busy = this.waits.size + this.rangeWaits.size > 0;
+    const busy = this.waits.size + this.rangeWaits.size + this.stateWaits.size > 0;
     for (const w of this.workers) { if (busy) w.ref(); else w.unref(); }
   }
 
@@ -219,12 +231,42 @@ export class CollectPool {
     return Object.assign({}, ...parts) as Record<string, TensorRange>;
   }
 
-  /** A stand-in for planned collector `i` on the main thread: postCollect asks the workers. */
-  proxy(i: number): CalibrationCollector {
+  /** Every worker's snapshot of planned collector `i` (null from a worker that holds none of its tensors). */
+  async snapshots(i: number): Promise<(CollectorState | null)[]> {
+    await this.drain();
+    const slot = this.eligible.indexOf(i);
+    return Promise.all(this.workers.map((w, k) => {
+      if (this.failure) return Promise.reject(this.failure);
+      const p = new Promise<CollectorState | null>((resolve, reject) => this.stateWaits.set(`${k}:${slot}`, { resolve, reject }));
+      this.refs();
+      w.postMessage({ type: 'snapshot', collector: slot } satisfies PoolRequest);
+      return p;
+    }));
+  }
+
+  /**
+   * A stand-in for planned collector `i` on the main thread: postCollect asks the workers. With
+   * `home` (a tuning collector, whose postCollect needs this thread's tuning context): the
+   * workers' snapshots are merged into `home` (each worker holds other tensors, so each tensor's
+   * state moves as it is) and `home` does the postCollect.
+   */
+  proxy(i: number, home?: CalibrationCollector): CalibrationCollector {
+    const last = i === this.eligible[this.eligible.length - 1];
+    if (home) {
+      return {
+        collect: () => { throw new CalibrationError('internal: a worker-backed collector was called in-thread'); },
+        postCollect: async (ctx) => {
+          let states: (CollectorState | null)[];
+          try { states = await this.snapshots(i); } finally { if (last) this.close(); }
+          for (const s of states) if (s) home.merge!(s);
+          return home.postCollect(ctx);
+        },
+      };
+    }
     return {
       collect: () => { throw new CalibrationError('internal: a worker-backed collector was called in-thread'); },
       postCollect: async (ctx) => {
-        try { return await this.postCollect(i, ctx); } finally { if (i === this.eligible[this.eligible.length - 1]) this.close(); }
+        try { return await this.postCollect(i, ctx); } finally { if (last) this.close(); }
       },
     };
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import { instantiateCollector, loadCollectors } from '../plugins';
 import { QcalError, messageOf } from '../errors';
 import type { PoolRequest, PoolReply } from './collect-pool';
+import { collectorFactory } from './collector-factory';
 
 const port = parentPort!;
 // The transferred activations are external memory of this isolate, freed only when their
@@ -34,8 +35,9 @@ async function handle(m: PoolRequest): Promise<void> {
     instances = m.collectors.map((c, i) => {
       const tensors = m.tensors[i]!;
       if (!tensors.length) return undefined;
-      const { collectors } = loadCollectors([[c.name, c.options]], { configDir: m.cwd, cwd: m.cwd });
-      return instantiateCollector(collectors[0]!, { tensors, logger });
+      const { collectors, registry } = loadCollectors([[c.name, c.options]], { configDir: m.cwd, cwd: m.cwd });
+      // A wrapping collector (autotune) creates its base here as on the main thread.
+      return instantiateCollector(collectors[0]!, { tensors, logger, createCollector: collectorFactory(registry, c.name, tensors, logger, m.cwd) });
     });
     owned = m.tensors;
     reply({ type: 'ready' });
@@ -53,6 +55,10 @@ async function handle(m: PoolRequest): Promise<void> {
       ? await c.postCollect({ tensors: owned[m.collector]!, samples: m.samples, batches: m.batches, logger })
       : {};
     reply({ type: 'ranges', collector: m.collector, ranges });
+  } else if (m.type === 'snapshot') {
+    // A tuning collector's state goes back to the main thread, which merges it and runs postCollect.
+    const c = instances[m.collector];
+    reply({ type: 'state', collector: m.collector, state: c?.snapshot ? c.snapshot() : null });
   }
 }
 

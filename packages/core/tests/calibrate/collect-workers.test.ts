@@ -54,6 +54,29 @@ test('tables with collect workers equal in-thread collection', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('auto-tune collects in the workers and merges their state back for its postCollect: same tables', async () => {
+  process.env.QCAL_TEST_COLLECT_WORKERS = '1';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-workers-autotune-'));
+  const file = path.join(dir, 'm.onnx');
+  fs.writeFileSync(file, encodeModel(model()));
+  for (const [base, moves] of [['mxnet', true], ['tpumlir', false]] as const) {
+    const refs = [['autotune', { base: 'entropy', baseOptions: { threads: 1, mode: base }, tuneNum: 3 }]];
+    const tables = [];
+    const logs: string[] = [];
+    for (const collectWorkers of [0, 2]) {
+      const { collectors, registry } = loadCollectors(refs as never, { configDir: dir, cwd: dir });
+      const logger = { info: (m: string) => logs.push(m), warn: () => {}, debug: () => {} };
+      const res = await calibrate({ model: file, data: { data: source(6), batchSize: 1 }, collectors, registry, session: { collectWorkers }, logger, tensors: 'all' });
+      tables.push(res.results.map((r) => [r.label, r.table.tensors]));
+    }
+    // tpu-mlir mode has no snapshot, so its auto-tune stays on the main thread.
+    expect(logs.filter((m) => /worker/.test(m))).toEqual(moves ? ['qcal: autotune collecting on 2 worker thread(s) (autotune: state merged back on this thread for postCollect)'] : []);
+    expect(Object.keys(tables[0]![0]![1] as object)).toHaveLength(5);
+    expect(tables[1]).toEqual(tables[0]);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('a plain node process (no other handles) runs to the end with collect workers', () => {
   // Regression: awaiting terminate() of unref'd workers let the event loop run empty and the
   // process exit 0 in the middle of postCollect, with no table. Run from the built package.
