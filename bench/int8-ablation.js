@@ -188,9 +188,10 @@ async function latency(fpBytes, qBytes, feed, runs) {
 
 // ---------------------------------------------------------------- variants
 
-function calibrateTables(kind, modelFile, data, collectors, out, fast = 0) {
-  const fastArgs = fast ? ['--fast-sample', String(fast)] : [];
-  const suffix = fast ? `-fast${fast}` : '';
+function calibrateTables(kind, modelFile, data, collectors, out, fast = 0, allTensors = false) {
+  // Variants that turn a writer pass off (nofuse, nofa) need the tensors the default scope leaves out.
+  const fastArgs = [...(fast ? ['--fast-sample', String(fast)] : []), ...(allTensors ? ['--all-tensors'] : [])];
+  const suffix = `${fast ? `-fast${fast}` : ''}${allTensors ? '-all' : ''}`;
   // `collector@option`: the collector with a boolean option set (minmax@meanMinMax), calibrated on its own.
   const plain = collectors.filter((c) => !c.includes('@'));
   const tables = {};
@@ -286,7 +287,7 @@ async function evaluateKind(kind, o) {
   }
   console.log(JSON.stringify({ kind, ...rows[0] }));
   const collectors = [...new Set(o.variants.map((v) => v.split('+')[0]))];
-  const tables = calibrateTables(kind, modelFile, data, collectors, o.out, o.fastSample);
+  const tables = calibrateTables(kind, modelFile, data, collectors, o.out, o.fastSample, o.variants.some((v) => /\+no(fuse|fa)(\+|$)/.test(v)));
   for (const v of o.variants) {
     const [c, ...passes] = v.split('+');
     const t0 = performance.now();

@@ -54,9 +54,11 @@ export interface QdqOptions {
    */
   saturationRanges?: boolean;
   /**
-   * Treat a decomposed HardSwish (x·Clip(x+3, 0, 6)/6, x·HardSigmoid(x)) as one activation
-   * (default true; see findActivationChains): its input and output are quantized, the tensors
-   * between run in float (one HardSwish node at opset >= 14) instead of four roundings.
+   * Treat a decomposed HardSwish (x·Clip(x+3, 0, 6)/6, x·HardSigmoid(x)) and the one-value
+   * Mul/Add after it (a·hardswish(x) + b) as one activation (default true; see
+   * findActivationChains): its input and output are quantized, the tensors between run in float
+   * (the decomposition as one HardSwish node where opset 14 can be declared) — one rounding
+   * instead of up to six.
    */
   fuseActivations?: boolean;
   /**
@@ -192,7 +194,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   // Decomposed activations: their inner tensors get no Q/DQ and their nodes stay float (planned out).
   const chains = opts.fuseActivations === false ? [] : findActivationChains(work0);
   const chainOf = new Map(chains.flatMap((c) => c.internal.map((t) => [t, c.output] as const)));
-  const chainNodes = new Set(chains.flatMap((c) => c.nodes));
+  const chainNodes = new Set(chains.flatMap((c) => [...c.nodes, ...c.affine]));
   const { model: work, replaced } = replaceWithHardSwish(work0, chains);
   const { table, saturated } = opts.saturationRanges === false ? { table: calibrated, saturated: [] } : saturateRanges(work, calibrated);
   const g = work.graph!;
@@ -206,7 +208,7 @@ export function buildQdqModel(model: OnnxModel, calibrated: CalibrationTable, op
   for (const name of Object.keys(table.tensors)) {
     const t = idx.tensors.get(name);
     if (removed.has(name)) skipped.set(name, `removed by folding ${foldedInto.get(name)} into the Conv before it (its output is quantized instead)`);
-    else if (chainOf.has(name)) skipped.set(name, `inside the decomposed HardSwish ending in "${chainOf.get(name)}" (fuse-activations): runs in float between its input's and its output's Q/DQ`);
+    else if (chainOf.has(name)) skipped.set(name, `inside the HardSwish chain ending in "${chainOf.get(name)}" (fuse-activations): runs in float between its input's and its output's Q/DQ`);
     else if (!t || t.isConstant || t.elemType !== DataType.FLOAT) skipped.set(name, 'not a float32 activation of the model');
     else if (excludedTensor(name)) skipped.set(name, 'excluded');
     else ranged.add(name);

@@ -28,7 +28,7 @@ export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMod
   }
   const chains = opts.fuseActivations === false ? [] : findActivationChains(work);
   const inner = new Set(chains.flatMap((c) => c.internal));
-  const chainNodes = new Set(chains.flatMap((c) => c.nodes));
+  const chainNodes = new Set(chains.flatMap((c) => [...c.nodes, ...c.affine]));
   const idx = indexGraph(work);
   const ranged = new Set<string>();
   for (const [name, t] of idx.tensors) if (!t.isConstant && t.elemType === DataType.FLOAT && !inner.has(name)) ranged.add(name);

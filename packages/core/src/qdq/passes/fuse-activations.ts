@@ -10,18 +10,24 @@ import { clipBounds, scalarOf } from './saturation-ranges';
  * DequantizeLinear and the output's QuantizeLinear). Exporters that predate ONNX's HardSwish
  * (opset 14) decompose it: paddle2onnx writes x·Clip(x+3, 0, 6)/6 (Add, Clip, Mul, Div — every
  * PP-LCNet block of PP-OCRv4), PyTorch x·HardSigmoid(x). Quantizing each step rounds the
- * activation four times instead of once.
+ * activation four times instead of once. A one-value affine after it (PP-LCNetV3's "learnable
+ * affine block" a·hardswish(x) + b: Mul then Add by scalars) belongs to the same elementwise
+ * function of x and is taken in too: two more roundings saved per block.
  */
 export interface ActivationChain {
   kind: 'hardswish';
   /** The activation's input x (read by the chain's first and its gating Mul; other readers allowed). */
   input: string;
-  /** hardswish(x): the last node's output. */
+  /** The chain's value: the last affine op's output, or hardswish(x) when none follows. */
   output: string;
+  /** hardswish(x): the HardSwish part's last output (= output when no affine follows). */
+  activation: string;
   /** The tensors between, each read only by the next node of the chain and none a graph output. */
   internal: string[];
-  /** The chain's nodes, in graph order. */
+  /** The HardSwish part's nodes, in graph order (one native HardSwish, or its decomposition). */
   nodes: OnnxNode[];
+  /** The one-value Mul/Add/Sub/Div ops after it, in order (possibly none). */
+  affine: OnnxNode[];
 }
 
 const near = (v: number | undefined, want: number): boolean => v !== undefined && Math.abs(v - want) <= 1e-5 * Math.max(1, Math.abs(want));
@@ -31,7 +37,9 @@ const near = (v: number | undefined, want: number): boolean => v !== undefined &
  * constants one value each, within 1e-5 relative, float32 of 1/6 included):
  * - x·Clip(x+3, 0, 6)/6: Add(x, 3) → Clip(·, 0, 6) → Mul(x, ·) → Div(·, 6) or Mul(·, 1/6);
  * - x·(Clip(x+3, 0, 6)/6): the scaling before the gating Mul;
- * - x·HardSigmoid(x) with α = 1/6, β = 0.5.
+ * - x·HardSigmoid(x) with α = 1/6, β = 0.5;
+ * each followed by as many one-value Mul/Add/Sub/Div (y·a, y+b, y−b, b−y, y/a) as read the
+ * previous value alone (a native HardSwish node counts only when such an affine follows it).
  * Not matched (they stay separately quantized): other Clip bounds or offsets, a gate multiplied
  * with another tensor than the one it was computed from (an SE block's x·HardSigmoid(s)), a chain
  * tensor read by anything else (or by an If/Loop/Scan body) or that is a graph output. Pure.
@@ -61,8 +69,13 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
     return n.opType === 'Mul' && near(scalar(other(n, t)), 1 / 6);
   };
   const isAct = (t: string | undefined): t is string => !!t && !consts.isFloat(t);
-  const chains: ActivationChain[] = [];
+  type Base = Omit<ActivationChain, 'activation' | 'affine'>;
+  const chains: Base[] = [];
   for (const clip of g.node) {
+    if (clip.opType === 'HardSwish' && (!clip.domain || clip.domain === 'ai.onnx') && isAct(clip.input[0])) {
+      chains.push({ kind: 'hardswish', input: clip.input[0], output: clip.output[0]!, internal: [], nodes: [clip] });
+      continue;
+    }
     if (clip.opType === 'Clip') {
       const b = clipBounds(clip, scalar);
       const a = clip.input[0];
@@ -94,8 +107,24 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
       chains.push({ kind: 'hardswish', input: x, output: mul.output[0]!, internal: [h], nodes: [clip, mul] });
     }
   }
-  return chains;
+  /** The chain with the one-value affine ops that follow it. */
+  const withAffine = (c: Base): ActivationChain => {
+    const affine: OnnxNode[] = [];
+    const inner: string[] = [];
+    let y = c.output;
+    for (let n = soleReader(y); n && AFFINE.has(n.opType); n = soleReader(y)) {
+      const k = scalar(other(n, y));
+      if (k === undefined || (n.opType === 'Div' && (n.input[0] !== y || k === 0))) break;
+      affine.push(n);
+      inner.push(y);
+      y = n.output[0]!;
+    }
+    return { ...c, activation: c.output, output: y, internal: [...c.internal, ...inner], affine };
+  };
+  return chains.map(withAffine).filter((c) => c.nodes.length > 1 || c.affine.length > 0);
 }
+
+const AFFINE = new Set(['Mul', 'Add', 'Sub', 'Div']);
 
 /**
  * Can a model at opset 13 be declared opset 14 with every node meaning what it did? Opset 14
@@ -125,18 +154,19 @@ export function canDeclareOpset14(model: OnnxModel): boolean {
  * The input model is not modified.
  */
 export function replaceWithHardSwish(model: OnnxModel, chains: readonly ActivationChain[]): { model: OnnxModel; replaced: number } {
-  if (!chains.length || !canDeclareOpset14(model)) return { model, replaced: 0 };
-  const last = new Map(chains.map((c) => [c.nodes[c.nodes.length - 1]!, c]));
-  const drop = new Set(chains.flatMap((c) => c.nodes));
+  const todo = chains.filter((c) => c.nodes.length > 1);
+  if (!todo.length || !canDeclareOpset14(model)) return { model, replaced: 0 };
+  const last = new Map(todo.map((c) => [c.nodes[c.nodes.length - 1]!, c]));
+  const drop = new Set(todo.flatMap((c) => c.nodes));
   const nodes: OnnxNode[] = [];
   for (const n of model.graph!.node) {
     const c = last.get(n);
     // At the last node's place: x is computed before the chain's first node, its readers after.
-    if (c) nodes.push(makeNode('HardSwish', [c.input], [c.output], `${n.name || c.output}_hardswish`));
+    if (c) nodes.push(makeNode('HardSwish', [c.input], [c.activation], `${n.name || c.activation}_hardswish`));
     else if (!drop.has(n)) nodes.push(n);
   }
-  const internal = new Set(chains.flatMap((c) => c.internal));
+  const gone = new Set(todo.flatMap((c) => c.nodes.flatMap((n) => n.output)).filter((t) => !todo.some((c) => c.activation === t)));
   const g = model.graph!;
   const opsetImport = opsetVersion(model) >= 14 ? model.opsetImport : model.opsetImport.map((o) => (!o.domain || o.domain === 'ai.onnx' ? { ...o, version: 14 } : o));
-  return { model: { ...model, opsetImport, graph: { ...g, node: nodes, valueInfo: g.valueInfo.filter((v) => !internal.has(v.name)) } }, replaced: chains.length };
+  return { model: { ...model, opsetImport, graph: { ...g, node: nodes, valueInfo: g.valueInfo.filter((v) => !gone.has(v.name)) } }, replaced: todo.length };
 }

@@ -1,5 +1,5 @@
 import { DataType, loadModel, makeFloatTensor, opsetVersion, type OnnxModel, type OnnxNode } from '../../../src/onnx/model';
-import { floatAttr, makeNode } from '../../../src/onnx/graph-builder';
+import { floatAttr, intAttr, makeNode } from '../../../src/onnx/graph-builder';
 import { buildQdqModel } from '../../../src/qdq/build-qdq';
 import { quantizedTensorNames } from '../../../src/qdq/quantized-tensors';
 import { DET_MODEL, REC_MODEL } from '../../../../../test-support/paths';
@@ -60,6 +60,22 @@ describe('fuse-activations: which chains match (hand-worked)', () => {
     // HardSigmoid with PyTorch's/ONNX's default α = 0.2 is not HardSwish's gate; x·HardSigmoid(s) neither.
     none([makeNode('HardSigmoid', ['x'], ['h'], 'hs', [floatAttr('alpha', 0.2), floatAttr('beta', 0.5)]), makeNode('Mul', ['x', 'h'], ['y'], 'mul')]);
     none([makeNode('HardSigmoid', ['z'], ['h'], 'hs', [floatAttr('alpha', Math.fround(1 / 6)), floatAttr('beta', 0.5)]), makeNode('Mul', ['x', 'h'], ['y'], 'mul')], ['y'], ['x', 'z']);
+    // The affine after it stops at a per-element constant, at a divisor y (k / y), at a value with a second reader.
+    const vec = makeFloatTensor('vec', [N], Float32Array.from({ length: N }, (_, i) => 1 + i / N));
+    const after = (ops: OnnxNode[], outputs: string[], extra = [] as ReturnType<typeof makeFloatTensor>[]) => {
+      const mm = model([...paddle(), ...ops], outputs);
+      mm.graph!.initializer.push(...extra, makeFloatTensor('k', [], [0.5]));
+      return findActivationChains(mm).map((c) => c.output);
+    };
+    expect(after([makeNode('Mul', ['y', 'vec'], ['v'], 'v')], ['v'], [vec])).toEqual(['y']);
+    expect(after([makeNode('Div', ['k', 'y'], ['v'], 'v')], ['v'])).toEqual(['y']);
+    expect(after([makeNode('Sub', ['k', 'y'], ['v'], 'v'), makeNode('Div', ['v', 'k'], ['w'], 'w')], ['w'])).toEqual(['w']);
+    expect(after([makeNode('Mul', ['y', 'k'], ['v'], 'v'), makeNode('Add', ['v', 'k'], ['w'], 'w'), makeNode('Relu', ['v'], ['r'], 'r')], ['w', 'r'])).toEqual(['v']); // v has two readers: the chain ends there
+    expect(after([makeNode('Mul', ['y', 'k'], ['v'], 'v')], ['v', 'y'])).toEqual(['y']);
+    // A native HardSwish is a chain only with an affine after it (alone it is one op already).
+    const native = (ops: OnnxNode[], out: string) => { const mm = model([makeNode('HardSwish', ['x'], ['h'], 'hs'), ...ops], [out], 14); mm.graph!.initializer.push(makeFloatTensor('k', [], [0.5])); return findActivationChains(mm); };
+    expect(native([], 'h')).toEqual([]);
+    expect(native([makeNode('Add', ['h', 'k'], ['v'], 'v')], 'v')[0]).toMatchObject({ input: 'x', activation: 'h', output: 'v', internal: ['h'] });
     // x·x squared gate (the Mul reads the gate twice) is no chain either.
     none([paddle()[0]!, paddle()[1]!, makeNode('Mul', ['c', 'c'], ['m'], 'mul'), makeNode('Div', ['m', 'six'], ['y'], 'div')]);
   });
@@ -81,34 +97,47 @@ describe('fuse-activations: which chains match (hand-worked)', () => {
 });
 
 describe('fuse-activations in the QDQ writer (a model built in the test)', () => {
-  // in → Mul(·, 1) → x → HardSwish chain → y → Mul(·, 1) → out: x and y are quantized (QLinearMul
-  // inputs/outputs), `in` too; the multiplications by 1 are exact, so out is known by hand.
-  const nodes = [makeNode('Mul', ['in', 'one'], ['x'], 'pre'), ...paddle(), makeNode('Mul', ['y', 'one'], ['out'], 'post')];
-  const m = { ...model(nodes, ['out'], 13, ['in']) };
+  // in → Mul(·, 1) → x → HardSwish chain → y [→ Mul(·, a) → Add(·, b) → z] → Concat(·, ·) → out:
+  // in, x, the chain's output and out are quantized (QLinearMul / QLinearConcat inputs and outputs);
+  // the multiplication by 1 and the Concat (out has the same grid) are exact, so out is known by hand.
+  const build = (affine: boolean): OnnxModel => {
+    const last = affine ? 'z' : 'y';
+    const nodes = [makeNode('Mul', ['in', 'one'], ['x'], 'pre'), ...paddle(),
+      ...(affine ? [makeNode('Mul', ['y', 'lab_a'], ['ya'], 'lab_mul'), makeNode('Add', ['ya', 'lab_b'], ['z'], 'lab_add')] : []),
+      makeNode('Concat', [last, last], ['out'], 'cat', [intAttr('axis', 0)])];
+    const m = model(nodes, ['out'], 13, ['in']);
+    m.graph!.output = [{ name: 'out', type: f([2 * N]) } as never];
+    m.graph!.initializer.push(makeFloatTensor('lab_a', [1], [0.8]), makeFloatTensor('lab_b', [1], [0.1]));
+    return m;
+  };
   const r0 = rng(14);
   const feeds = [0, 1, 2].map(() => feed('in', [N], Float32Array.from({ length: N }, () => 12 * r0() - 6)));
   const qdq = (v: number, p: { scale: number; zeroPoint: number }) => (Math.min(255, Math.max(0, roundEven(v / p.scale) + p.zeroPoint)) - p.zeroPoint) * p.scale;
   const hswish = (v: number) => v * Math.min(6, Math.max(0, v + 3)) / 6;
+  const check = (got: Float32Array[], want: Float32Array[], step: number): void => {
+    let exact = 0, n = 0;
+    got.forEach((g, k) => g.forEach((v, i) => {
+      const w = want[k]![i % N]!;
+      n++;
+      // A float tie in hardswish may round to the neighbouring level: at most one step.
+      expect(Math.abs(v - w)).toBeLessThanOrEqual(step * 1.001);
+      if (Math.abs(v - w) < 1e-6) exact++;
+    }));
+    expect(exact / n).toBeGreaterThan(0.95);
+  };
 
   it('one rounding for the activation: out = qdq_y(hardswish(qdq_x(qdq_in(in)))) with the written scales; four without the pass', async () => {
+    const m = build(false);
     const table = await minmaxTable(m, feeds);
     const fused = buildQdqModel(m, table);
     expect(fused.report.fusedActivations).toEqual({ chains: 1, floatTensors: 3, replaced: 1 });
-    // (out is quantized too, but the graph output keeps its float value: Mul(DQ(y), 1).)
     expect(fused.report.tensors.map((t) => t.name).sort()).toEqual(['in', 'out', 'x', 'y']);
-    expect(fused.report.skipped.filter((s) => /decomposed HardSwish ending in "y"/.test(s.reason)).map((s) => s.name).sort()).toEqual(['a', 'c', 'm']);
+    expect(fused.report.skipped.filter((s) => /HardSwish chain ending in "y"/.test(s.reason)).map((s) => s.name).sort()).toEqual(['a', 'c', 'm']);
     expect(fused.model.graph!.node.filter((n) => n.opType === 'HardSwish')).toHaveLength(1);
     const p = Object.fromEntries(fused.report.tensors.map((t) => [t.name, t]));
     const want = feeds.map((fd) => Float32Array.from(fd.in!.data as Float32Array, (v) => qdq(hswish(qdq(qdq(v, p.in!), p.x!)), p.y!)));
     const got = await runAll(fused.model, feeds);
-    let exact = 0, n = 0;
-    got.forEach((g, k) => g.forEach((v, i) => {
-      n++;
-      // A float tie in hardswish may round to the neighbouring level: at most one step of y.
-      expect(Math.abs(v - want[k]![i]!)).toBeLessThanOrEqual(p.y!.scale * 1.001);
-      if (Math.abs(v - want[k]![i]!) < 1e-6) exact++;
-    }));
-    expect(exact / n).toBeGreaterThan(0.95);
+    check(got, want, p.y!.scale);
 
     const split = buildQdqModel(m, table, { fuseActivations: false });
     expect(split.report.fusedActivations).toEqual({ chains: 0, floatTensors: 0, replaced: 0 });
@@ -116,13 +145,31 @@ describe('fuse-activations in the QDQ writer (a model built in the test)', () =>
     expect(split.model.graph!.node.some((n) => n.opType === 'HardSwish')).toBe(false);
     // Without the pass the chain's own tensors are rounded too: further from the fused formula.
     const splitOut = await runAll(split.model, feeds);
-    const dev = (a: Float32Array[]) => a.reduce((s, g, k) => s + g.reduce((t, v, i) => t + Math.abs(v - want[k]![i]!), 0), 0);
+    const dev = (a: Float32Array[]) => a.reduce((s, g, k) => s + g.reduce((t, v, i) => t + Math.abs(v - want[k]![i % N]!), 0), 0);
     expect(dev(splitOut)).toBeGreaterThan(dev(got));
   });
 
+  it('the one-value affine after it joins the activation: out = qdq_z(0.8·hardswish(qdq_x(qdq_in(in))) + 0.1)', async () => {
+    const m = build(true);
+    const [c] = findActivationChains(m);
+    expect(c).toMatchObject({ input: 'x', activation: 'y', output: 'z', internal: ['a', 'c', 'm', 'y', 'ya'] });
+    expect(c!.affine.map((n) => n.name)).toEqual(['lab_mul', 'lab_add']);
+    const table = await minmaxTable(m, feeds);
+    const fused = buildQdqModel(m, table);
+    expect(fused.report.fusedActivations).toEqual({ chains: 1, floatTensors: 5, replaced: 1 });
+    expect(fused.report.tensors.map((t) => t.name).sort()).toEqual(['in', 'out', 'x', 'z']);
+    // HardSwish writes y; the Mul and Add stay, in float.
+    expect(fused.model.graph!.node.filter((n) => ['HardSwish', 'Mul', 'Add'].includes(n.opType)).map((n) => `${n.opType}:${n.output[0]}`)).toEqual(['Mul:x', 'HardSwish:y', 'Mul:ya', 'Add:z']);
+    const p = Object.fromEntries(fused.report.tensors.map((t) => [t.name, t]));
+    const want = feeds.map((fd) => Float32Array.from(fd.in!.data as Float32Array, (v) => qdq(Math.fround(Math.fround(0.8) * hswish(qdq(qdq(v, p.in!), p.x!))) + Math.fround(0.1), p.z!)));
+    check(await runAll(fused.model, feeds), want, p.z!.scale);
+  });
+
   it('below opset 14 the chain runs as float ops between DQ and Q when the opset cannot be declared 14', () => {
-    const bn = makeNode('BatchNormalization', ['out', 'one', 'zero', 'zero', 'one'], ['z', 'mean', 'var'], 'bn');
-    const mm = model([...nodes, bn], ['z'], 13, ['in']);
+    const bn = makeNode('BatchNormalization', ['out', 'one', 'zero', 'zero', 'one'], ['bn_out', 'mean', 'var'], 'bn');
+    const mm = build(false);
+    mm.graph!.node.push(bn);
+    mm.graph!.output = [{ name: 'bn_out', type: f([2 * N]) } as never];
     const table = { collector: 'minmax', options: {}, tensors: Object.fromEntries(['in', 'x', 'a', 'c', 'm', 'y', 'out'].map((t) => [t, { min: -6, max: 6 }])) };
     const r = buildQdqModel(mm, table, { foldBatchNorm: false });
     expect(r.report.fusedActivations).toEqual({ chains: 1, floatTensors: 3, replaced: 0 });
@@ -148,12 +195,13 @@ function textScene(sz: number, seed: number): Float32Array {
 }
 
 describe('fuse-activations on the PP-OCRv4 models', () => {
-  it.each([['det', DET_MODEL], ['rec', REC_MODEL]])('%s: every Clip is a paddle2onnx HardSwish gate; the calibration scope drops exactly their inner tensors', (_k, file) => {
+  it.each([['det', DET_MODEL], ['rec', REC_MODEL]])('%s: every Clip is a paddle2onnx HardSwish gate, followed by its learnable affine; the calibration scope drops exactly their inner tensors', (_k, file) => {
     const { model: m } = loadModel(file);
     const clips = m.graph!.node.filter((n) => n.opType === 'Clip').length;
     const chains = findActivationChains(m);
     expect(chains).toHaveLength(clips);
-    expect(chains.every((c) => c.internal.length === 3 && c.nodes.map((n) => n.opType).join() === 'Add,Clip,Mul,Div')).toBe(true);
+    // PP-LCNetV3: act → Mul(scale) → Add(bias), both one value.
+    expect(chains.every((c) => c.internal.length === 5 && c.nodes.map((n) => n.opType).join() === 'Add,Clip,Mul,Div' && c.affine.map((n) => n.opType).join() === 'Mul,Add')).toBe(true);
     const fused = quantizedTensorNames(m)!;
     const split = quantizedTensorNames(m, 'smart', { fuseActivations: false })!;
     const inner = new Set(chains.flatMap((c) => c.internal));
@@ -170,10 +218,10 @@ describe('fuse-activations on the PP-OCRv4 models', () => {
     const table = { ...all, tensors: Object.fromEntries(Object.entries(all.tensors).filter(([, e]) => Number.isFinite(e.min))) };
     const fused = buildQdqModel(m, table);
     const split = buildQdqModel(m, table, { fuseActivations: false });
-    expect(fused.report.fusedActivations).toEqual({ chains: 24, floatTensors: 72, replaced: 24 });
+    expect(fused.report.fusedActivations).toEqual({ chains: 24, floatTensors: 120, replaced: 24 });
     expect(opsetVersion(fused.model)).toBe(14);
     expect(fused.model.graph!.node.filter((n) => n.opType === 'HardSwish')).toHaveLength(24);
-    expect(split.report.tensors.length - fused.report.tensors.length).toBe(72);
+    expect(split.report.tensors.length - fused.report.tensors.length).toBe(120);
     const cos = (a: Float32Array[], b: Float32Array[]) => {
       let d = 0, p = 0, q = 0;
       a.forEach((x, k) => x.forEach((v, i) => { const w = b[k]![i]!; d += v * w; p += v * v; q += w * w; }));
