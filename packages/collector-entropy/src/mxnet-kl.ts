@@ -18,6 +18,25 @@ export interface KlResult {
 
 const EPS = 1e-4;
 
+/**
+ * Working arrays reused from one search to the next (views of the needed length; every element a
+ * search reads it writes first): allocating ~20 arrays per tensor made the garbage collector a
+ * large part of a postCollect over hundreds of tensors. One search at a time per thread (synchronous).
+ */
+const scratch64s = new Map<string, Float64Array>();
+const scratch32s = new Map<string, Int32Array>();
+let f32Work: ReturnType<typeof f32Scratch> | undefined;
+function scratch64(slot: string, len: number): Float64Array {
+  let a = scratch64s.get(slot);
+  if (!a || a.length < len) scratch64s.set(slot, (a = new Float64Array(len)));
+  return a.subarray(0, len);
+}
+function scratch32(slot: string, len: number): Int32Array {
+  let a = scratch32s.get(slot);
+  if (!a || a.length < len) scratch32s.set(slot, (a = new Int32Array(len)));
+  return a.subarray(0, len);
+}
+
 /** Relative differences below this are rounding noise of the prefix-sum evaluation. */
 const TIE_TOL = 1e-11;
 
@@ -77,14 +96,15 @@ export function mxnetKlThreshold(
   const zero = n >> 1;
   const halfQ = nq >> 1;
   // Prefix sums (index k = sum over bins < k).
-  const C = new Float64Array(n + 1); // counts
-  const N = new Float64Array(n + 1); // non-zero bins
-  const HL = new Float64Array(n + 1); // h ln h
-  const LN = new Float64Array(n + 1); // ln h
-  const R1 = new Float64Array(n + 1); // 1/h
-  const R2 = new Float64Array(n + 1); // 1/h²
-  const R3 = new Float64Array(n + 1); // 1/h³
-  const nzIdx = new Int32Array(n);
+  const C = scratch64('C', n + 1); // counts
+  const N = scratch64('N', n + 1); // non-zero bins
+  const HL = scratch64('HL', n + 1); // h ln h
+  const LN = scratch64('LN', n + 1); // ln h
+  const R1 = scratch64('R1', n + 1); // 1/h
+  const R2 = scratch64('R2', n + 1); // 1/h²
+  const R3 = scratch64('R3', n + 1); // 1/h³
+  C[0] = N[0] = HL[0] = LN[0] = R1[0] = R2[0] = R3[0] = 0;
+  const nzIdx = scratch32('nzIdx', n);
   let nnzAll = 0;
   let hMin = INF;
   let allInteger = true;
@@ -118,9 +138,9 @@ export function mxnetKlThreshold(
   const seriesMaxC = 0.01 * hMin;
   const lnTotal = M_log(total);
 
-  const divs = new Float64Array(zero - halfQ + 1);
+  const divs = scratch64('divs', zero - halfQ + 1);
   // A − B of each candidate, for the float32 correction below.
-  const As = new Float64Array(zero - halfQ + 1);
+  const As = scratch64('As', zero - halfQ + 1);
   // The middle groups j = 1 … nq−2 of a candidate are windows [start + j·m, start + (j+1)·m) of
   // the histogram. Candidates with the same m share most of those windows (start moves by one
   // per candidate, the windows by m), so for each m the per-window terms are summed once along
@@ -230,8 +250,9 @@ export function mxnetKlThreshold(
     // heap: the screening below usually stops after a few, so sorting all of them (thousands per
     // tensor) was most of this phase.
     const order = ascending(divs);
-    const scratch = f32Scratch(n);
-    const corrected = new Float64Array(divs.length).fill(INF);
+    if (!f32Work || f32Work.p.length < n) f32Work = f32Scratch(n);
+    const scratch = f32Work;
+    const corrected = scratch64('corrected', divs.length).fill(INF);
     // Integer counts sum exactly in float32 below 2^24, so the reference's sequential float32
     // sums of raw counts equal the prefix sums; above that, take the slow exact path.
     const exactCounts = total < 16777216 && allInteger;
@@ -268,7 +289,7 @@ export function mxnetKlThreshold(
  * first), one per `next()` (-1 when done): a binary min-heap built in O(n), O(log n) per pop.
  */
 function ascending(v: Float64Array): { next: () => number } {
-  const heap = new Int32Array(v.length);
+  const heap = scratch32('heap', v.length);
   let size = 0;
   for (let k = 0; k < v.length; k++) if (isFiniteNum(v[k]!)) heap[size++] = k;
   const less = (a: number, b: number): boolean => v[a]! < v[b]! || (v[a] === v[b] && a < b);
@@ -310,12 +331,12 @@ class StridedSums {
   private readonly kr4: Float64Array;
 
   constructor(n: number) {
-    this.slq = new Float64Array(n + 1);
-    this.klq = new Float64Array(n + 1);
-    this.kr1 = new Float64Array(n + 1);
-    this.kr2 = new Float64Array(n + 1);
-    this.kr3 = new Float64Array(n + 1);
-    this.kr4 = new Float64Array(n + 1);
+    this.slq = scratch64('slq', n + 1);
+    this.klq = scratch64('klq', n + 1);
+    this.kr1 = scratch64('kr1', n + 1);
+    this.kr2 = scratch64('kr2', n + 1);
+    this.kr3 = scratch64('kr3', n + 1);
+    this.kr4 = scratch64('kr4', n + 1);
   }
 
   /** Chain sums for windows of width m starting at lo … hi (C, N: prefix counts and non-zeros). */

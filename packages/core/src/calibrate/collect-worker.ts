@@ -17,9 +17,14 @@ import { collectorFactory } from './collector-factory';
 const port = parentPort!;
 // The transferred activations are external memory of this isolate, freed only when their
 // ArrayBuffers are collected; this isolate allocates little else, so V8 would let several batches
-// (hundreds of MB) pile up. A collection after each batch (a few ms on this small heap) frees them.
+// (hundreds of MB) pile up. A full collection once the batches received since the last one hold
+// GC_BYTES frees them: after every batch of a large model (each is more), every few batches in fast
+// mode, whose samples are small (a collection per batch there cost ~40 ms, more than the batch's
+// histograms; recognizer, 237 sampled tensors, load 10).
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
+const GC_BYTES = 64 * 1024 * 1024;
+let received = 0;
 let instances: (CalibrationCollector | undefined)[] = [];
 let owned: TensorInfo[][] = [];
 
@@ -45,9 +50,10 @@ async function handle(m: PoolRequest): Promise<void> {
     for (const t of m.tensors) {
       const act = { data: t.data, dims: t.dims, ...(t.extremes ? { extremes: t.extremes } : {}) };
       for (const i of t.collectors) await instances[i]!.collect(t.name, t.opName, act);
+      received += t.data.byteLength;
     }
     m.tensors.length = 0;
-    gc();
+    if (received >= GC_BYTES) { gc(); received = 0; }
     reply({ type: 'done', seq: m.seq });
   } else if (m.type === 'post') {
     const c = instances[m.collector];
