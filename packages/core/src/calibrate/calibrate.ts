@@ -253,7 +253,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
   // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
   // QDQ transformers off where they have nothing to do (a float model): faster session creation.
-  const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...opts.session };
+  // Spinning off when collect workers need the cores (see SessionSettings.intraOpSpinning).
+  const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...(pool ? { intraOpSpinning: false } : {}), ...opts.session };
   const session = await createSession(encodeModel(instrumented.model), opts.model, collectSettings, instrumented.model);
   // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
   // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
