@@ -26,7 +26,10 @@ function splitFeeds(feeds: Readonly<Record<string, FeedTensor>>, size: number): 
 
 /** The reference model: the FP32 model with the needed tensors exposed, and what to fetch. */
 export interface ReferenceRunner {
-  /** The tune samples one at a time (a batch is split on dim 0); each call starts over. */
+  /**
+   * The tune samples one at a time (a batch is split on dim 0); each call starts over. A sample's
+   * map is emptied when the next one is asked for: use it before, do not keep it.
+   */
   samples(): AsyncGenerator<SampleValues>;
   release(): Promise<void>;
 }
@@ -55,6 +58,17 @@ export async function createReferenceRunner(args: {
     if (!existing.has(n)) outputs.push({ name: n, type: { tensorType: { elemType: index.tensors.get(n)?.elemType ?? 1 } } });
   }
   let session: ort.InferenceSession | undefined;
+  /** The needed tensors of one sample (graph inputs from the feeds, the others fetched). */
+  const fetchSample = async (sess: ort.InferenceSession, feeds: Record<string, FeedTensor>, where: string): Promise<Map<string, ort.Tensor>> => {
+    const out = await runBatch(sess, feeds, fetches, where);
+    const values = new Map<string, ort.Tensor>();
+    const ortFeeds = toOrtFeeds(feeds);
+    for (const n of needed) {
+      const v = ortFeeds[n] ?? out[n];
+      if (v) values.set(n, v);
+    }
+    return values;
+  };
   return {
     async *samples() {
       if (numSamples <= 0 || needed.size === 0) return;
@@ -64,17 +78,13 @@ export async function createReferenceRunner(args: {
       let count = 0;
       for await (const batch of args.data.batches()) {
         for (const feeds of splitFeeds(batch.feeds, batch.size)) {
-          // The consumer has dropped the previous sample (it asked for the next): free it before
-          // this one is fetched, so one sample's tensors are alive at a time, not several.
+          // One sample's tensors alive at a time: the previous sample's map was emptied when the
+          // consumer asked for this one (its registers may still hold the map, not the tensors);
+          // collect it before this run allocates the next.
           collectGarbage();
-          const out = await runBatch(session, feeds, fetches, `tune sample ${count + 1}`);
-          const values = new Map<string, ort.Tensor>();
-          const ortFeeds = toOrtFeeds(feeds);
-          for (const n of needed) {
-            const v = ortFeeds[n] ?? out[n];
-            if (v) values.set(n, v);
-          }
+          const values = await fetchSample(session, feeds, `tune sample ${count + 1}`);
           yield values;
+          values.clear();
           if (++count >= numSamples) return;
         }
       }
