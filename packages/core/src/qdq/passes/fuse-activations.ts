@@ -38,8 +38,8 @@ const near = (v: number | undefined, want: number): boolean => v !== undefined &
  * - x·Clip(x+3, 0, 6)/6: Add(x, 3) → Clip(·, 0, 6) → Mul(x, ·) → Div(·, 6) or Mul(·, 1/6);
  * - x·(Clip(x+3, 0, 6)/6): the scaling before the gating Mul;
  * - x·HardSigmoid(x) with α = 1/6, β = 0.5;
- * each followed by as many one-value Mul/Add/Sub/Div (y·a, y+b, y−b, b−y, y/a) as read the
- * previous value alone (a native HardSwish node counts only when such an affine follows it).
+ * each followed by as many Mul/Add/Sub/Div by a constant of one value or one per channel
+ * (y·a, y+b, y−b, b−y, y/a; a non-zero) as read the previous value alone (a native HardSwish node counts only when such an affine follows it).
  * Not matched (they stay separately quantized): other Clip bounds or offsets, a gate multiplied
  * with another tensor than the one it was computed from (an SE block's x·HardSigmoid(s)), a chain
  * tensor read by anything else (or by an If/Loop/Scan body) or that is a graph output. Pure.
@@ -107,14 +107,26 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
       chains.push({ kind: 'hardswish', input: x, output: mul.output[0]!, internal: [h], nodes: [clip, mul] });
     }
   }
-  /** The chain with the one-value affine ops that follow it. */
+  /**
+   * A constant that scales or shifts y elementwise without changing its shape: one value, or one
+   * per channel laid out along axis 1 of an [N, C, …] tensor ([C, 1, …] or [1, C, 1, …]).
+   */
+  const channelConst = (name: string | undefined): Float32Array | undefined => {
+    const v = name ? consts.get(name) : undefined;
+    if (!v || !v.values.length || !v.values.every(Number.isFinite)) return undefined;
+    if (v.values.length === 1) return v.values;
+    const d = v.dims;
+    const ones = (a: number[]) => a.every((x) => x === 1);
+    return (d[0] === v.values.length && ones(d.slice(1)) && d.length >= 2) || (d.length >= 3 && d[0] === 1 && d[1] === v.values.length && ones(d.slice(2))) ? v.values : undefined;
+  };
+  /** The chain with the one-value (or per-channel) affine ops that follow it. */
   const withAffine = (c: Base): ActivationChain => {
     const affine: OnnxNode[] = [];
     const inner: string[] = [];
     let y = c.output;
     for (let n = soleReader(y); n && AFFINE.has(n.opType); n = soleReader(y)) {
-      const k = scalar(other(n, y));
-      if (k === undefined || (n.opType === 'Div' && (n.input[0] !== y || k === 0))) break;
+      const k = channelConst(other(n, y));
+      if (!k || (n.opType === 'Div' && (n.input[0] !== y || k.some((v) => v === 0)))) break;
       affine.push(n);
       inner.push(y);
       y = n.output[0]!;

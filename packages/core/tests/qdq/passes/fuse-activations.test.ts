@@ -68,6 +68,10 @@ describe('fuse-activations: which chains match (hand-worked)', () => {
       return findActivationChains(mm).map((c) => c.output);
     };
     expect(after([makeNode('Mul', ['y', 'vec'], ['v'], 'v')], ['v'], [vec])).toEqual(['y']);
+    // One value per channel ([C, 1, 1] or [1, C, 1, 1]) is elementwise too: taken in.
+    const perChannel = [makeFloatTensor('ch3', [4, 1, 1], [1, 2, 3, 4]), makeFloatTensor('ch4', [1, 4, 1, 1], [0, 1, 0, 1])];
+    expect(after([makeNode('Mul', ['y', 'ch3'], ['v'], 'v'), makeNode('Add', ['ch4', 'v'], ['w'], 'w')], ['w'], perChannel)).toEqual(['w']);
+    expect(after([makeNode('Div', ['y', 'ch4'], ['v'], 'v')], ['v'], perChannel)).toEqual(['y']); // a zero divisor
     expect(after([makeNode('Div', ['k', 'y'], ['v'], 'v')], ['v'])).toEqual(['y']);
     expect(after([makeNode('Sub', ['k', 'y'], ['v'], 'v'), makeNode('Div', ['v', 'k'], ['w'], 'w')], ['w'])).toEqual(['w']);
     expect(after([makeNode('Mul', ['y', 'k'], ['v'], 'v'), makeNode('Add', ['v', 'k'], ['w'], 'w'), makeNode('Relu', ['v'], ['r'], 'r')], ['w', 'r'])).toEqual(['v']); // v has two readers: the chain ends there
