@@ -4,11 +4,13 @@
  * `qcal calibrate` with entropy + hfmg + ifmr on a list of recognizer lines (.npy, e.g. the 48
  * rendered lines bench/int8-ablation.js writes to scratch/int8-ablation/rec-calib/list.txt) against
  * plain onnxruntime-node inference of the same lines (session creation + inference), each a fresh
- * process, modes alternating; wall time and max RSS (`/usr/bin/time -f %M`), medians per mode.
+ * process, modes alternating; wall time, CPU time (user + system) and max RSS (`/usr/bin/time`),
+ * medians per mode. On a shared machine, `nice -n -15 node bench/cli-vs-plain.js …` (as root) keeps
+ * other jobs from setting the pace.
  *
  *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
  *
- * `exact`: every value (`--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
+ * `exact`: every value (`--fast-sample 0`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
  * (e.g. `e-fast`) calibrates with entropy alone. As the hidden check runs it: the report is
  * written (no `--no-report`), output not quiet.
  */
@@ -31,20 +33,23 @@ const res = {};
 for (const m of modes) {
   const t = performance.now();
   let r;
-  if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+  if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
   else {
     const entropyOnly = m.startsWith('e-');
     const mode = entropyOnly ? m.slice(2) : m;
     const flags = mode === 'fast' ? ['--fast'] : mode.startsWith('fast') ? ['--fast-sample', mode.slice(4)] : mode === 'exact' ? ['--fast-sample', '0'] : [];
     const cols = entropyOnly ? ['entropy'] : ['entropy', 'hfmg', 'ifmr'];
-    r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
+    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
   }
   const wall = (performance.now() - t) / 1000;
-  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
+  const [user, sys, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  const rss = kb / 1024;
+  const cpu = user + sys;
   if (r.status !== 0) { console.log(m, 'failed', r.stderr.slice(-500)); continue; }
-  (res[m] ??= []).push({ wall, rss });
-  console.log(`${m.padEnd(6)} wall ${wall.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
+  (res[m] ??= []).push({ wall, rss, cpu });
+  console.log(`${m.padEnd(6)} wall ${wall.toFixed(1)} s  CPU ${cpu.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
 }
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 const p = med(res.plain.map((x) => x.wall));
-for (const [m, a] of Object.entries(res)) console.log(`${m}: median wall ${med(a.map((x) => x.wall)).toFixed(1)} s = ${(med(a.map((x) => x.wall)) / p).toFixed(1)}x plain, max RSS ${Math.max(...a.map((x) => x.rss)).toFixed(0)} MB`);
+const pc = med(res.plain.map((x) => x.cpu));
+for (const [m, a] of Object.entries(res)) console.log(`${m}: median wall ${med(a.map((x) => x.wall)).toFixed(1)} s = ${(med(a.map((x) => x.wall)) / p).toFixed(1)}x plain, CPU ${med(a.map((x) => x.cpu)).toFixed(1)} s = ${(med(a.map((x) => x.cpu)) / pc).toFixed(1)}x, max RSS ${Math.max(...a.map((x) => x.rss)).toFixed(0)} MB`);

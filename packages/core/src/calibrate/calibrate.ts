@@ -229,7 +229,12 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     try { c.snapshot(); } catch { return false; } // e.g. a base without snapshot (entropy tpumlir)
     return true;
   };
-  const pool = given || nWorkers < 1 ? undefined : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd(), movable);
+  const fullSet = new Set(plan.full);
+  const recorded = plan.selected.filter((t) => fullSet.has(t.name));
+  // The report's histograms of tensors collected in a worker are kept there too: the main thread
+  // runs inference (onnxruntime-node's run is synchronous), so work taken off it shortens the run.
+  const pool = given || nWorkers < 1 ? undefined
+    : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd(), movable, opts.histograms ? { settings: opts.histograms, tensors: recorded } : undefined);
   if (pool) {
     const moved = pool.eligible.filter((i) => plan.collectors[i]!.resolved.definition.needs?.tuning).map((i) => plan.collectors[i]!.label);
     logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)${moved.length ? ` (${moved.join(', ')}: state merged back on this thread for postCollect)` : ''}`);
@@ -247,8 +252,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
       list.push({ c: instances[i]!, opName: t.opName, ...(pool?.handles(i) ? { pooled: i } : {}) });
     }
   });
-  const fullSet = new Set(plan.full);
-  const recorder = opts.histograms ? createActivationRecorder(plan.selected.filter((t) => fullSet.has(t.name)), opts.histograms) : undefined;
+  const recorder = opts.histograms ? createActivationRecorder(recorded, opts.histograms) : undefined;
   // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
   // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
   // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
@@ -274,7 +278,12 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   };
   try {
     const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
-    return recorder ? { instances, counts, histograms: recorder.result() } : { instances, counts };
+    if (!recorder) return { instances, counts };
+    // Tensors a worker recorded: its histogram (the main thread's stayed empty); graph order kept.
+    const here = recorder.result();
+    const parts = pool ? await pool.histograms() : [];
+    const tensors = Object.fromEntries(Object.entries(here.tensors).map(([t, h]) => [t, parts.find((p) => p.tensors[t])?.tensors[t] ?? h]));
+    return { instances, counts, histograms: { ...here, ms: here.ms + parts.reduce((a, p) => a + p.ms, 0), tensors } };
   } catch (e) {
     pool?.close();
     throw e;
@@ -524,12 +533,11 @@ async function runAll(
         // Drop onnxruntime's reference too, so the tensor can go as soon as collectors are done with it.
         delete out[fetched];
         }
-        recorder?.observe(name, act.data, act.dims);
         let pooled: number[] | undefined;
-        for (const t of targets) {
-          if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
-          else await t.c.collect(name, t.opName, act);
-        }
+        for (const t of targets) if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
+        // A tensor going to a worker is recorded there (see CollectPool.record).
+        if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
+        for (const t of targets) if (t.pooled === undefined) await t.c.collect(name, t.opName, act);
         // In-thread collectors first: the buffer then moves to a worker.
         if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled, ...(act.extremes ? { extremes: act.extremes } : {}) });
       }
@@ -544,13 +552,11 @@ async function runAll(
         for (const name of nonFiniteSampled) {
           const v = values[name]!;
           const act = { data: v.data as Float32Array, dims: v.dims };
-          recorder?.observe(name, act.data, act.dims);
           let pooled: number[] | undefined;
           const targets = fullTargets.get(name)!;
-          for (const t of targets) {
-            if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
-            else await t.c.collect(name, t.opName, act);
-          }
+          for (const t of targets) if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
+          if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
+          for (const t of targets) if (t.pooled === undefined) await t.c.collect(name, t.opName, act);
           if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled });
         }
       }

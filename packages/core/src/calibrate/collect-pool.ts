@@ -8,10 +8,12 @@ import type { Logger } from '../logger';
 import { CalibrationError, type QcalErrorCode } from '../errors';
 import { isBuiltinCollectorName } from '../plugins';
 import type { PlannedCollector } from './plan';
+import type { ActivationHistograms, HistogramSettings } from '../runner/activation-recorder';
 
 /** Main thread → worker. */
 export type PoolRequest =
-  | { type: 'init'; cwd: string; collectors: { name: string; options: Record<string, unknown> }[]; tensors: TensorInfo[][] }
+  | { type: 'init'; cwd: string; collectors: { name: string; options: Record<string, unknown> }[]; tensors: TensorInfo[][]; record?: { settings: HistogramSettings; tensors: TensorInfo[] } }
+  | { type: 'histograms' }
   | { type: 'batch'; seq: number; tensors: (PooledTensor & { name: string })[] }
   | { type: 'post'; collector: number; samples: number; batches: number }
   | { type: 'snapshot'; collector: number };
@@ -29,6 +31,7 @@ export type PoolReply =
   | { type: 'ready' }
   | { type: 'done'; seq: number }
   | { type: 'ranges'; collector: number; ranges: Record<string, TensorRange> }
+  | { type: 'histograms'; histograms: ActivationHistograms | null }
   | { type: 'state'; collector: number; state: CollectorState | null }
   | { type: 'log'; level: 'info' | 'warn' | 'debug'; message: string }
   | { type: 'error'; message: string; code: QcalErrorCode | undefined };
@@ -76,6 +79,8 @@ export class CollectPool {
   private failure: Error | undefined;
   private readonly waits = new Map<string, Pending>();
   private readonly rangeWaits = new Map<string, { resolve: (r: Record<string, TensorRange>) => void; reject: (e: Error) => void }>();
+  private readonly recordSet: ReadonlySet<string>;
+  private readonly histWaits = new Map<number, { resolve: (h: ActivationHistograms | null) => void; reject: (e: Error) => void }>();
   private readonly stateWaits = new Map<string, { resolve: (s: CollectorState | null) => void; reject: (e: Error) => void }>();
   private outstanding: Promise<void>[] = [];
   private seq = 0;
@@ -88,7 +93,10 @@ export class CollectPool {
     readonly eligible: readonly number[],
     private readonly logger: Logger,
     private readonly cwd: string,
+    /** The report's histograms: kept by the worker that owns each tensor (off the main thread, which runs inference). */
+    readonly record?: { readonly settings: HistogramSettings; readonly tensors: readonly TensorInfo[] },
   ) {
+    this.recordSet = new Set(record?.tensors.map((t) => t.name));
     for (let k = 0; k < n; k++) {
       const w = new Worker(script);
       // Keeps the process alive only while a reply is awaited (see refs()): a run that fails
@@ -106,12 +114,12 @@ export class CollectPool {
    * no built worker). `movable(i)`: tuning collector `i` can snapshot its state (to be merged into
    * a main-thread instance for postCollect), so it may collect in the workers too.
    */
-  static create(planned: readonly PlannedCollector[], workers: number, logger: Logger, cwd: string, movable: (i: number) => boolean = () => false): CollectPool | undefined {
+  static create(planned: readonly PlannedCollector[], workers: number, logger: Logger, cwd: string, movable: (i: number) => boolean = () => false, record?: CollectPool['record']): CollectPool | undefined {
     const script = workerScript();
     if (!script || workers < 1) return undefined;
     const eligible = planned.map((p, i) => (workerEligible(p) || (workerEligible(p, true) && movable(i)) ? i : -1)).filter((i) => i >= 0);
     if (eligible.length === 0) return undefined;
-    return new CollectPool(script, workers, planned, eligible, logger, cwd);
+    return new CollectPool(script, workers, planned, eligible, logger, cwd, record);
   }
 
   private fail(e: Error): void {
@@ -119,9 +127,11 @@ export class CollectPool {
     for (const w of this.waits.values()) w.reject(this.failure);
     for (const w of this.rangeWaits.values()) w.reject(this.failure);
     for (const w of this.stateWaits.values()) w.reject(this.failure);
+    for (const w of this.histWaits.values()) w.reject(this.failure);
     this.waits.clear();
     this.rangeWaits.clear();
     this.stateWaits.clear();
+    this.histWaits.clear();
     this.refs();
   }
 
@@ -139,6 +149,7 @@ export class CollectPool {
     } else if (m.type === 'done') { this.waits.get(`${k}:${m.seq}`)?.resolve(); this.waits.delete(`${k}:${m.seq}`); }
     else if (m.type === 'ready') { this.waits.get(`${k}:ready`)?.resolve(); this.waits.delete(`${k}:ready`); }
     else if (m.type === 'ranges') { this.rangeWaits.get(`${k}:${m.collector}`)?.resolve(m.ranges); this.rangeWaits.delete(`${k}:${m.collector}`); }
+    else if (m.type === 'histograms') { this.histWaits.get(k)?.resolve(m.histograms); this.histWaits.delete(k); }
     else if (m.type === 'state') { this.stateWaits.get(`${k}:${m.collector}`)?.resolve(m.state); this.stateWaits.delete(`${k}:${m.collector}`); }
   }
 
@@ -151,7 +162,7 @@ export class CollectPool {
 
   /** Workers hold the event loop open exactly while some reply is awaited. */
   private refs(): void {
-    const busy = this.waits.size + this.rangeWaits.size + this.stateWaits.size > 0;
+    const busy = this.waits.size + this.rangeWaits.size + this.stateWaits.size + this.histWaits.size > 0;
     for (const w of this.workers) { if (busy) w.ref(); else w.unref(); }
   }
 
@@ -176,6 +187,7 @@ export class CollectPool {
         cwd: this.cwd,
         collectors: this.eligible.map((i) => ({ name: this.planned[i]!.resolved.name, options: { ...this.planned[i]!.resolved.options } })),
         tensors: this.eligible.map((i) => this.planned[i]!.tensors.filter((t) => this.owner.get(t.name) === k).map((t) => ({ ...t }))),
+        ...(this.record ? { record: { settings: { ...this.record.settings }, tensors: this.record.tensors.filter((t) => this.owner.get(t.name) === k).map((t) => ({ ...t })) } } : {}),
       } satisfies PoolRequest);
       return p;
     });
@@ -215,6 +227,25 @@ export class CollectPool {
     await Promise.all(this.outstanding);
     this.outstanding = [];
     if (this.failure) throw this.failure;
+  }
+
+  /** Whether a tensor of the batches is recorded (the report's histogram) by its worker. */
+  records(name: string): boolean {
+    return this.recordSet.has(name);
+  }
+
+  /** The report's histograms kept by the workers (one set per worker that keeps any). */
+  async histograms(): Promise<ActivationHistograms[]> {
+    await this.drain();
+    if (!this.record || !this.initialized) return [];
+    const parts = await Promise.all(this.workers.map((w, k) => {
+      if (this.failure) return Promise.reject(this.failure);
+      const p = new Promise<ActivationHistograms | null>((resolve, reject) => this.histWaits.set(k, { resolve, reject }));
+      this.refs();
+      w.postMessage({ type: 'histograms' } satisfies PoolRequest);
+      return p;
+    }));
+    return parts.filter((h): h is ActivationHistograms => h !== null);
   }
 
   /** postCollect of planned collector `i` in every worker, ranges merged. */

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import { instantiateCollector, loadCollectors } from '../plugins';
 import { QcalError, messageOf } from '../errors';
 import type { PoolRequest, PoolReply } from './collect-pool';
+import { createActivationRecorder, type ActivationRecorder } from '../runner/activation-recorder';
 import { collectorFactory } from './collector-factory';
 
 const port = parentPort!;
@@ -27,6 +28,7 @@ const GC_BYTES = 64 * 1024 * 1024;
 let received = 0;
 let instances: (CalibrationCollector | undefined)[] = [];
 let owned: TensorInfo[][] = [];
+let recorder: ActivationRecorder | undefined;
 
 const reply = (m: PoolReply): void => port.postMessage(m);
 const logger: Logger = {
@@ -45,16 +47,20 @@ async function handle(m: PoolRequest): Promise<void> {
       return instantiateCollector(collectors[0]!, { tensors, logger, createCollector: collectorFactory(registry, c.name, tensors, logger, m.cwd) });
     });
     owned = m.tensors;
+    recorder = m.record?.tensors.length ? createActivationRecorder(m.record.tensors, m.record.settings) : undefined;
     reply({ type: 'ready' });
   } else if (m.type === 'batch') {
     for (const t of m.tensors) {
       const act = { data: t.data, dims: t.dims, ...(t.extremes ? { extremes: t.extremes } : {}) };
+      recorder?.observe(t.name, t.data, t.dims);
       for (const i of t.collectors) await instances[i]!.collect(t.name, t.opName, act);
       received += t.data.byteLength;
     }
     m.tensors.length = 0;
     if (received >= GC_BYTES) { gc(); received = 0; }
     reply({ type: 'done', seq: m.seq });
+  } else if (m.type === 'histograms') {
+    reply({ type: 'histograms', histograms: recorder ? recorder.result() : null });
   } else if (m.type === 'post') {
     const c = instances[m.collector];
     const ranges: Record<string, TensorRange> = c

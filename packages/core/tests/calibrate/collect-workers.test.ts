@@ -42,15 +42,23 @@ test('tables with collect workers equal in-thread collection', async () => {
   fs.writeFileSync(file, encodeModel(model()));
   const refs = ['minmax', ['entropy', { threads: 1 }], 'ifmr', 'hfmg'] as const;
   const tables = [];
+  const hists = [];
   const logs: string[] = [];
   for (const collectWorkers of [0, 2]) {
     const { collectors, registry } = loadCollectors(refs as never, { configDir: dir, cwd: dir });
     const logger = { info: (m: string) => logs.push(m), warn: () => {}, debug: () => {} };
-    const res = await calibrate({ model: file, data: { data: source(6), batchSize: 1 }, collectors, registry, session: { collectWorkers }, logger, tensors: 'all' });
+    // The report's histograms too (kept by the workers for the tensors they collect), every value and sampled.
+    const res = await calibrate({ model: file, data: { data: source(6), batchSize: 1 }, collectors, registry, session: { collectWorkers }, logger, tensors: 'all', histograms: { stride: 2 } });
     tables.push(res.results.map((r) => [r.label, r.table.tensors]));
+    hists.push(res.histograms!.tensors);
   }
   expect(logs.filter((m) => /worker/.test(m))).toEqual(['qcal: entropy, ifmr, hfmg collecting on 2 worker thread(s)']);
   expect(tables[1]).toEqual(tables[0]);
+  // Same histograms, same (graph) order, each batch counted once: 6 batches of every 2nd block of 16 of 3000 values.
+  expect(Object.keys(hists[1]!)).toEqual(Object.keys(hists[0]!));
+  expect(hists[1]).toEqual(hists[0]);
+  expect(hists[0]!.z!.values).toBe(6 * W);
+  expect(hists[0]!.z!.count).toBe(6 * 1504);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
