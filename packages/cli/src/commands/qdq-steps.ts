@@ -28,14 +28,17 @@ export const DEFAULT_SEARCH_SAMPLES = 8;
 
 /**
  * Blocks of the FP32-fallback search's two-level ranking (see rankTensors), how many of the most
- * harmful ones it refines (by halving) down to single tensors, and how many float tensors it tries
- * to re-quantize afterwards. Chosen on the PP-OCRv4 detector (README, "the search"): 12 blocks and
- * 1 refined block kept 9 of 273 tensors float for 0.99 in 72 s; 18 blocks / 3 refined kept 15 in
- * 101 s, 12 / 1 with greedy halving 24 in 49 s (calibration: 13.5 s).
+ * harmful ones it refines (each member probed alone: REFINE) down to single tensors, and how many
+ * float tensors it tries to re-quantize afterwards. Chosen on the PP-OCRv4 detector (README, "the
+ * search"): with the writer's fuse-activations (153 quantized tensors, blocks of 13), refining the
+ * worst block by members kept 4 tensors float for 0.99 (held-out 0.9917 / 0.9915 on scenes of two
+ * unseen seeds; 37 builds) where halving it kept 14 (50 builds): effects are not additive, so a
+ * half's harm says little about its members'. Before that pass (273 tensors) halving kept 9 in 72 s.
  */
 export const RANK_BLOCKS = 12;
 export const REFINED_BLOCKS = 1;
 export const PRUNE_LIMIT = 4;
+export const REFINE: 'members' | 'halves' = 'members';
 
 /** The fallback search's goal: `targetCos` (cosine), or `target` on `targetMetric` (default cosine). */
 export function searchGoal(cfg: ResolvedConfig): { metric: string; target: number } | undefined {
@@ -125,12 +128,12 @@ export async function runQdqSteps(cfg: ResolvedConfig, tables: readonly { label:
         ...(cfg.fallbackInt16 ? { int16: true } : {}),
         ...(cfg.maxFloatLayers !== undefined ? { maxFloatLayers: cfg.maxFloatLayers } : {}),
         // Nothing is ranked when the fully quantized model already meets the target. Otherwise a
-        // two-level ranking on real QDQ builds: RANK_BLOCKS blocks of consecutive tensors, then the
-        // most harmful block halved down to single tensors (about 2·log2 of its size probes).
+        // two-level ranking on real QDQ builds: RANK_BLOCKS blocks of consecutive tensors, then each
+        // tensor of the most harmful block probed alone.
         rankBlocks: RANK_BLOCKS,
         rankSamples: RANK_SAMPLES,
         probe: 'build',
-        refine: 'halves',
+        refine: REFINE,
         maxRefinedBlocks: REFINED_BLOCKS,
         pruneLimit: PRUNE_LIMIT,
         search: { configDir: cfg.configDir, cwd: cfg.cwd },
