@@ -49,7 +49,7 @@ export interface TuningStats {
   referenceMs: number;
   sessionMs: number;
   runMs: number;
-  /** Elementwise (tensor, consumer, sample) evaluations done in JavaScript (see pointwise.ts), and their time in ms. */
+  /** Elementwise (tensor, consumer, sample) evaluations done by the pointwise kernel (WebAssembly, or its JavaScript twin; see pointwise.ts), and their time in ms. */
   pointwise: number;
   pointwiseMs: number;
 }
@@ -366,7 +366,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       const ts = performance.now();
       for (const r of resolved) if (r.req.thresholds.length && !pointwise.has(r.op.name)) await probeFor(r.op, r.req.tensor, r.op.batchable);
       const inJs = resolved.filter((r) => r.req.thresholds.length && pointwise.has(r.op.name)).length;
-      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s; ${inJs} elementwise pairs evaluated in JavaScript`);
+      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s; ${inJs} elementwise pairs evaluated in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'}`);
     }
     for await (const sample of sweep()) {
       n++;
@@ -401,7 +401,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       probes.clear();
       await reference.release();
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in JavaScript ${Math.round(stats.pointwiseMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms`);
     },
   };
   return ctx;
