@@ -34,6 +34,12 @@ export interface SensitivityOptions {
   groupSize?: number;
   /** Phase lines (counts and elapsed time), also where no progress bar is drawn. */
   logger?: Logger;
+  /**
+   * Loss view: run each block's FP32 prefix (what lies before its first switch) once per batch and
+   * only the rest per configuration (default true; see splitAtSwitches). Scores agree with the
+   * unsplit model up to onnxruntime's fusions at the cut (float rounding).
+   */
+  splitPrefix?: boolean;
 }
 
 const DEFAULT_GROUP_SIZE = 32;
@@ -89,7 +95,7 @@ export async function measureSensitivity(opts: SensitivityOptions): Promise<Sens
   const metric = loadFidelityMetric(opts.metric ?? 'cosine', opts.search);
   const evalSet = await collectEvalSet(opts.data, opts.evalSamples ?? 8);
   const secs = (): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
-  const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet, metric, qdq: opts.qdq, session: opts.session });
+  const probe = await createSensitivityProbe({ ...src, table: opts.table, evalSet, metric, qdq: opts.qdq, session: opts.session, ...(opts.splitPrefix === false ? { splitPrefix: false } : {}) });
   try {
     const views = opts.views ?? ['quantized-alone', 'float-alone'];
     const idx = indexGraph(src.model);

@@ -8,6 +8,10 @@ import type { CalibrationTable } from '../table';
 import { runEvalSet, type EvalSet } from './eval-set';
 import type { FidelityMetric, ModelOutputs } from './fidelity-metric';
 import { buildSwitchModel, SWITCH_INPUT, type SwitchModel } from './switch-model';
+import { splitAtSwitches, type SwitchSplit } from './split-at-switches';
+import { runBatch } from '../runner/session';
+import type { FeedTensor } from '../tensor';
+import { DataError } from '../errors';
 
 /**
  * Scores any subset of quantized activations against cached FP32 outputs with one session (the
@@ -35,6 +39,8 @@ export interface SensitivityProbe {
 export async function createSensitivityProbe(args: {
   model: OnnxModel; bytes: Uint8Array; where: string; table: CalibrationTable; evalSet: EvalSet; metric: FidelityMetric;
   qdq?: QdqOptions; session?: SessionSettings; reference?: readonly ModelOutputs[];
+  /** Focus with the others off runs the block's prefix once per batch and the rest per mask (default true). */
+  splitPrefix?: boolean;
 }): Promise<SensitivityProbe> {
   const outputs = args.model.graph!.output.map((o) => o.name);
   let reference = args.reference;
@@ -45,13 +51,35 @@ export async function createSensitivityProbe(args: {
   const sw = buildSwitchModel(args.model, args.table, args.qdq);
   const where = `${args.where} (sensitivity switch model)`;
   let full: Promise<ort.InferenceSession> | undefined;
-  let focused: { group: Set<string>; rest: 'off' | 'on'; session: ort.InferenceSession } | undefined;
+  /** With `split`: the session runs the split's suffix, fed `cached` (per evaluation batch: the prefix's outputs). */
+  let focused: { group: Set<string>; rest: 'off' | 'on'; session: ort.InferenceSession; split?: SwitchSplit; cached?: Record<string, ort.Tensor>[] } | undefined;
   let inferences = 0;
   const ref = reference;
   const run = async (session: ort.InferenceSession, mask: Uint8Array): Promise<number> => {
     const out = await runEvalSet(session, args.evalSet, outputs, `${args.where} (switch model)`, { [SWITCH_INPUT]: { type: 'bool', data: mask, dims: [mask.length] } });
     inferences += args.evalSet.batches.length;
     return args.metric.metric(ref, out);
+  };
+  /** One mask through a split: the suffix per batch, the prefix's outputs from the cache. */
+  const runSplit = async (f: NonNullable<typeof focused>, mask: Uint8Array): Promise<number> => {
+    const split = f.split!;
+    const res: ModelOutputs[] = [];
+    for (let i = 0; i < args.evalSet.batches.length; i++) {
+      const batch = args.evalSet.batches[i]!;
+      const cached = f.cached![i]!;
+      const feeds: Record<string, FeedTensor> = { [SWITCH_INPUT]: { type: 'bool', data: mask, dims: [mask.length] } };
+      for (const inp of split.suffix.graph!.input) if (inp.name !== SWITCH_INPUT) feeds[inp.name] = (batch[inp.name] ?? cached[inp.name]) as FeedTensor;
+      const r = await runBatch(f.session, feeds, split.suffixOutputs, `${args.where} (switch model suffix), evaluation batch ${i + 1}`);
+      const o: Record<string, ModelOutputs[string]> = {};
+      for (const n of outputs) {
+        const t = r[n] ?? cached[n];
+        if (!t) throw new DataError(`${args.where}: output "${n}" missing from the inference result`);
+        o[n] = { data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
+      }
+      res.push(o);
+    }
+    inferences += args.evalSet.batches.length;
+    return args.metric.metric(ref, res);
   };
   const release = async (): Promise<void> => {
     const f = focused;
@@ -66,13 +94,35 @@ export async function createSensitivityProbe(args: {
     async focus(group, rest) {
       await release();
       const keep = new Set(group);
-      const session = await createSubsetSession(encodeModel(restrictSwitchModel(sw, keep, rest)), where, rest, args.session);
+      const restricted = restrictSwitchModel(sw, keep, rest);
+      // With the others off, what lies before the block's first switch is the FP32 model for every
+      // mask: compute it once per evaluation batch and run only the rest per mask (the loss view;
+      // with the others on the all-quantized prefix is kept whole — see createSubsetSession).
+      const split = rest === 'off' && args.splitPrefix !== false ? splitAtSwitches(restricted) : undefined;
+      if (split) {
+        const pre = await createSubsetSession(encodeModel(split.prefix), where, rest, args.session);
+        const cached: Record<string, ort.Tensor>[] = [];
+        try {
+          for (let i = 0; i < args.evalSet.batches.length; i++) {
+            const batch = args.evalSet.batches[i]!;
+            const feeds = Object.fromEntries(split.prefix.graph!.input.map((inp) => [inp.name, batch[inp.name]!]));
+            cached.push(await runBatch(pre, feeds, [...split.frontier, ...split.fixedOutputs], `${where} (prefix), evaluation batch ${i + 1}`) as Record<string, ort.Tensor>);
+          }
+        } finally {
+          await pre.release();
+        }
+        inferences += args.evalSet.batches.length;
+        const session = await createSubsetSession(encodeModel(split.suffix), where, rest, args.session);
+        focused = { group: keep, rest, session, split, cached };
+        return;
+      }
+      const session = await createSubsetSession(encodeModel(restricted), where, rest, args.session);
       focused = { group: keep, rest, session };
     },
     async score(on) {
       const mask = Uint8Array.from(sw.switches, (t) => (on.has(t) ? 1 : 0));
       const f = focused;
-      if (f && sw.switches.every((t, i) => f.group.has(t) || (mask[i] === 1) === (f.rest === 'on'))) return run(f.session, mask);
+      if (f && sw.switches.every((t, i) => f.group.has(t) || (mask[i] === 1) === (f.rest === 'on'))) return f.split ? runSplit(f, mask) : run(f.session, mask);
       full ??= createSession(encodeModel(sw.model), where, args.session);
       return run(await full, mask);
     },

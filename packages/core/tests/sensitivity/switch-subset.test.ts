@@ -2,6 +2,8 @@ import { collectEvalSet } from '../../src/sensitivity/eval-set';
 import { cosineMetric } from '../../src/sensitivity/fidelity-metric';
 import { createSensitivityProbe } from '../../src/sensitivity/sensitivity-probe';
 import { restrictSwitchModel } from '../../src/sensitivity/switch-subset';
+import { splitAtSwitches } from '../../src/sensitivity/split-at-switches';
+import { SWITCH_INPUT } from '../../src/sensitivity/switch-model';
 import { encodeModel } from '../../src/onnx/model';
 import { measureSensitivity } from '../../src/sensitivity';
 import { minMaxTable, samples, sensitiveModel } from './helpers';
@@ -53,5 +55,39 @@ describe('restricted switch models', () => {
       expect(Math.abs(l.gain! - a.layers[i]!.gain!)).toBeLessThan(1e-9);
     });
     expect(Math.abs(b.baseline.allQuantized - a.baseline.allQuantized)).toBeLessThan(1e-9);
+  });
+});
+
+describe('split at the switches (loss view: the FP32 prefix once per batch)', () => {
+  const { model } = sensitiveModel();
+  let table: Awaited<ReturnType<typeof minMaxTable>>;
+  beforeAll(async () => { table = await minMaxTable(model, samples(32, 1), ACTS); });
+
+  test('the prefix holds no switch, the suffix everything the switches reach', async () => {
+    const evalSet = await collectEvalSet(samples(2, 3), 2);
+    const probe = await createSensitivityProbe({ model, bytes: encodeModel(model), where: 'test', table, evalSet, metric: cosineMetric, qdq: { quantizeMode: 'full' } });
+    try {
+      const all = probe.switches;
+      const late = all.slice(2);
+      const split = splitAtSwitches(restrictSwitchModel(probe.switchModel, new Set(late), 'off'))!;
+      expect(split).toBeDefined();
+      expect(split.prefix.graph!.node.some((n) => n.input.includes(SWITCH_INPUT))).toBe(false);
+      expect(split.suffix.graph!.input.map((i) => i.name)).toContain(SWITCH_INPUT);
+      expect(split.frontier.length).toBeGreaterThan(0);
+      expect(split.suffixNodes).toBeLessThan(split.nodes);
+      expect([...split.fixedOutputs, ...split.suffixOutputs].sort()).toEqual(model.graph!.output.map((o) => o.name).sort());
+      // Weights' DequantizeLinear (constants) stay with the nodes that read them, not in the prefix.
+      expect(split.prefix.graph!.node.every((n) => n.input.some((x) => x === 'x' || split.prefix.graph!.node.some((m) => m.output.includes(x))))).toBe(true);
+    } finally {
+      await probe.release();
+    }
+  });
+
+  test('measureSensitivity gives the same losses split or not', async () => {
+    const evalData = samples(8, 2);
+    const a = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2, views: ['quantized-alone'], splitPrefix: false });
+    const b = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2, views: ['quantized-alone'] });
+    expect(b.layers.map((l) => l.tensor)).toEqual(a.layers.map((l) => l.tensor));
+    b.layers.forEach((l, i) => expect(Math.abs(l.loss! - a.layers[i]!.loss!)).toBeLessThan(1e-9));
   });
 });
