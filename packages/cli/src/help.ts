@@ -99,10 +99,12 @@ Options:
   --no-report            do not write <out>/report.html (nor keep the histograms it shows)
   --histogram-stride N   the report's histograms look at every N-th value (1: all; default 0:
                          automatic, about 16384 values per tensor and batch)
-  --fast                 fast mode: histogram collectors (entropy, hfmg, ifmr, percentile, mse)
-                         see about 16384 values per tensor and batch (every k-th block of 16
-                         values, cut out in-graph) plus each tensor's exact min and max;
-                         recorded in the tables
+  --fast                 fast mode (the default): histogram collectors (entropy, hfmg, ifmr,
+                         percentile, mse) see about 16384 values per tensor and batch (every k-th
+                         block of 16 values, cut out in-graph) plus each tensor's exact min and
+                         max; recorded in the tables (meta.fastMode). Measured within the noise
+                         of every value on held-out PP-OCRv4 data, 2-4x faster
+  --exact                every value (the reference algorithms exactly; = --fast-sample 0)
   --fast-sample N        fast mode with about N values per tensor and batch (0: every value)
   --quiet                no progress or summary output
   -h, --help             this help

@@ -44,7 +44,8 @@ describe('sharded calibration and qcal merge (PP-OCRv4 recognizer)', () => {
     // A cross-section of the network instead of all 377 tensors (the histogram fills and entropy's
     // threshold search are what made this the suite's slowest test): the convolutions, the
     // hard-swish outputs (Div) and the transformer's MatMuls — 84 tensors.
-    const coll = ['--collector', 'hfmg', '--collector', 'entropy', '--include', 'op:Conv', '--include', 'op:Div', '--include', 'op:MatMul'];
+    // Every value (--exact): the bounds below were measured on exact tables.
+    const coll = ['--collector', 'hfmg', '--collector', 'entropy', '--include', 'op:Conv', '--include', 'op:Div', '--include', 'op:MatMul', '--exact'];
     expect((await qcal(['calibrate', ...base, ...coll, '--out', 'hs-single'], dir)).code).toBe(0);
     for (const i of [1, 2]) expect((await qcal(['calibrate', ...base, ...coll, '--shard', `${i}/2`, '--out', `hs-${i}`], dir)).code).toBe(0);
     expect((await qcal(['merge', 'hs-1', 'hs-2', '--out', 'hs-merged', '--quiet'], dir)).code).toBe(0);

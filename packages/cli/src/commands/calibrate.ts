@@ -78,6 +78,7 @@ const FLAGS = {
   'histogram-stride': { type: 'string' },
   fast: { type: 'boolean' },
   'fast-sample': { type: 'string' },
+  exact: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -125,7 +126,7 @@ export async function calibrateCommand(argv: readonly string[], io: CliIo): Prom
     hookTimeout: numberFlag(v['hook-timeout'], 'hook-timeout', { min: 0 }),
     report: v['no-report'] ? false : undefined,
     histogramStride: numberFlag(v['histogram-stride'], 'histogram-stride', { integer: true, min: 0 }),
-    fastSample: numberFlag(v['fast-sample'], 'fast-sample', { integer: true, min: 0 }) ?? (v.fast ? DEFAULT_SAMPLE_VALUES : undefined),
+    fastSample: fastSampleFlag(v.exact, v.fast, numberFlag(v['fast-sample'], 'fast-sample', { integer: true, min: 0 })),
     quiet: v.quiet,
   };
   const cfg = await loadConfig({ configFile: v.config, cwd: io.cwd, flags, require: ['model', 'data'] });
@@ -281,4 +282,11 @@ function planLabel(name: string, i: number, names: readonly string[]): string {
   const label = collectorLabel(name);
   const n = names.slice(0, i + 1).filter((x) => collectorLabel(x) === label).length;
   return n > 1 ? `${label}-${n}` : label;
+}
+
+/** `--exact` (every value), `--fast` (the default sample) or `--fast-sample N`: at most one. */
+function fastSampleFlag(exact: boolean | undefined, fast: boolean | undefined, sample: number | undefined): number | undefined {
+  const given = [exact && '--exact', fast && '--fast', sample !== undefined && `--fast-sample ${sample}`].filter(Boolean);
+  if (given.length > 1) throw new ConfigError(`${given.join(' and ')} contradict each other: --exact looks at every value, --fast (the default) at about ${DEFAULT_SAMPLE_VALUES} values per tensor and batch, --fast-sample N at about N`);
+  return exact ? 0 : sample ?? (fast ? DEFAULT_SAMPLE_VALUES : undefined);
 }

@@ -212,7 +212,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   if (sampled.length) {
     const set = new Set(sampled);
     const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
-    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph)${instrumented.sampledDerived.size ? `; ${instrumented.sampledDerived.size} of them computed from another sampled tensor through a monotone op: their sample and extremes are derived from its` : ''}; --fast-sample 0 for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
+    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph)${instrumented.sampledDerived.size ? `; ${instrumented.sampledDerived.size} of them computed from another sampled tensor through a monotone op: their sample and extremes are derived from its` : ''}; --exact (--fast-sample 0) for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
   }
   // Built-in collectors run on worker threads (both cores busy: they collect batch k while
   // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which

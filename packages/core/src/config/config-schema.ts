@@ -200,7 +200,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Check>> = Object.freeze({
   hookTimeout: (v, k, s, p) => (expect(typeof v === 'number' && v >= 0 && v <= 7 * 24 * 3600, 'seconds, a number in [0, 604800] (0 = no limit)', v, k, s, p) ? v : undefined),
   report: bool,
   histogramStride: int(0, 'an integer >= 0 (0 = automatic, 1 = every value)'),
-  fastSample: int(0, 'an integer >= 0 (values per tensor and batch in fast mode; 0 = every value)'),
+  fastSample: int(0, 'an integer >= 0 (values per tensor and batch in fast mode, default 16384; 0 = every value)'),
 });
 
 /**

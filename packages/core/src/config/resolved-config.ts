@@ -105,7 +105,8 @@ export interface ResolvedConfig {
   readonly histogramStride: number;
   /**
    * Fast mode: histogram collectors see about this many values per tensor and batch (every k-th
-   * value, cut out in-graph, plus exact min/max). 0 (default) = every value.
+   * block of 16 values, cut out in-graph, plus exact min/max). Default 16384 (DEFAULT_SAMPLE_VALUES);
+   * 0 = every value (`--exact`).
    */
   readonly fastSample: number;
 }
