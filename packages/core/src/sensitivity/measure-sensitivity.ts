@@ -35,9 +35,9 @@ export interface SensitivityOptions {
   /** Phase lines (counts and elapsed time), also where no progress bar is drawn. */
   logger?: Logger;
   /**
-   * Loss view: run each block's FP32 prefix (what lies before its first switch) once per batch and
-   * only the rest per configuration (default true; see splitAtSwitches). Scores agree with the
-   * unsplit model up to onnxruntime's fusions at the cut (float rounding).
+   * Run each block's prefix (what lies before its first switch: FP32 in the loss view, all
+   * quantized in the gain view) once per batch and only the rest per configuration (default true;
+   * see splitAtSwitches). Scores agree with the unsplit model up to float rounding at the cut.
    */
   splitPrefix?: boolean;
 }

@@ -58,7 +58,7 @@ describe('restricted switch models', () => {
   });
 });
 
-describe('split at the switches (loss view: the FP32 prefix once per batch)', () => {
+describe('split at the switches (the prefix once per batch)', () => {
   const { model } = sensitiveModel();
   let table: Awaited<ReturnType<typeof minMaxTable>>;
   beforeAll(async () => { table = await minMaxTable(model, samples(32, 1), ACTS); });
@@ -83,11 +83,14 @@ describe('split at the switches (loss view: the FP32 prefix once per batch)', ()
     }
   });
 
-  test('measureSensitivity gives the same losses split or not', async () => {
+  test('measureSensitivity gives the same losses and gains split or not', async () => {
     const evalData = samples(8, 2);
-    const a = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2, views: ['quantized-alone'], splitPrefix: false });
-    const b = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2, views: ['quantized-alone'] });
+    const a = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2, splitPrefix: false });
+    const b = await measureSensitivity({ model, table, data: evalData, evalSamples: 8, qdq: { quantizeMode: 'full' }, groupSize: 2 });
     expect(b.layers.map((l) => l.tensor)).toEqual(a.layers.map((l) => l.tensor));
-    b.layers.forEach((l, i) => expect(Math.abs(l.loss! - a.layers[i]!.loss!)).toBeLessThan(1e-9));
+    b.layers.forEach((l, i) => {
+      expect(Math.abs(l.loss! - a.layers[i]!.loss!)).toBeLessThan(1e-9);
+      expect(Math.abs(l.gain! - a.layers[i]!.gain!)).toBeLessThan(1e-9);
+    });
   });
 });
