@@ -36,10 +36,10 @@ Options:
                          comma-separated for several inputs, paths relative to the list)
   --preprocess NAME      image preprocessing preset (imagenet, paddleocr-det, paddleocr-rec)
   --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, percentile, mse,
-                         autotune, or a plugin's name; default ifmr with --qdq, --evaluate or
-                         --target-cos (measured best), else minmax. Options go in the config file.
+                         autotune, auto, or a plugin's name; default auto with --qdq, --evaluate
+                         or --target-cos (measured best), else minmax. Options go in the config file.
                          auto: ifmr, hfmg and percentile calibrate in the same pass, then each
-                         group of tensors (by op type, then by position) takes the ranges that
+                         group of tensors (by producing op type) takes the ranges that
                          harm the QDQ model's output least on the first 16 calibration samples
                          (real QDQ builds; a switch must help on both halves of them) ->
                          auto.table.json (entries name their collector; meta.rangeChoice).

@@ -44,10 +44,10 @@ describe('calibrate --collector auto (a range per tensor group chosen among coll
   });
 
   it('rejects unknown auto options and auto in a shard run, before any inference', async () => {
-    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ collectors: [['auto', { blocks: 3 }]] }));
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ collectors: [['auto', { stages: 3 }]] }));
     let r = await qcal(['calibrate', '--config', 'bad.json', '--model', CLS_MODEL, '--data', 'data', '--out', 'o2'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/collector "auto": unknown option\(s\) blocks/);
+    expect(r.stderr).toMatch(/collector "auto": unknown option\(s\) stages/);
     r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'o3', '--collector', 'auto', '--shard', '1/2'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/collector "auto" chooses ranges after the whole calibration/);

@@ -4,6 +4,7 @@ import {
   chooseRanges,
   inputOptions,
   ConfigError,
+  messageOf,
   type CalibrationTable,
   type CollectorRef,
   type FeedTensor,
@@ -34,6 +35,8 @@ export interface AutoPlan {
   refs: CollectorRef[];
   /** Candidate labels, base first (undefined without `auto`). */
   candidates?: string[];
+  /** Blocks of graph order tried after the op-type groups (0: none, the default). */
+  blocks: number;
   /** Labels the user named (their tables get QDQ models, evaluations, searches); `auto` included. */
   named: string[];
 }
@@ -46,14 +49,18 @@ const nameOf = (ref: CollectorRef): string => (typeof ref === 'string' ? ref : r
  */
 export function planAuto(refs: readonly CollectorRef[]): AutoPlan {
   const i = refs.findIndex((r) => nameOf(r) === AUTO_COLLECTOR);
-  if (i < 0) return { refs: [...refs], named: refs.map(nameOf) };
+  if (i < 0) return { refs: [...refs], named: refs.map(nameOf), blocks: 0 };
   const ref = refs[i]!;
   const given = typeof ref === 'string' ? undefined : ref[1];
   let candidates = [...AUTO_CANDIDATES];
+  let blocks = 0;
   if (given !== undefined) {
-    const extra = Object.keys(given).filter((k) => k !== 'collectors');
+    const extra = Object.keys(given).filter((k) => k !== 'collectors' && k !== 'blocks');
     const list = (given as { collectors?: unknown }).collectors;
-    if (extra.length) throw new ConfigError(`collector "auto": unknown option(s) ${extra.join(', ')}; its only option is "collectors" (the collectors to choose among, base first)`);
+    const b = (given as { blocks?: unknown }).blocks;
+    if (extra.length) throw new ConfigError(`collector "auto": unknown option(s) ${extra.join(', ')}; its options are "collectors" (the collectors to choose among, base first) and "blocks" (runs of the graph order tried after the op-type groups, default 0)`);
+    if (b !== undefined && !(typeof b === 'number' && Number.isInteger(b) && b >= 0 && b <= 1000)) throw new ConfigError(`collector "auto": option blocks must be an integer in [0, 1000], got ${JSON.stringify(b)}`);
+    if (typeof b === 'number') blocks = b;
     if (list !== undefined && (!Array.isArray(list) || list.length < 1 || !list.every((x) => typeof x === 'string' && x !== AUTO_COLLECTOR))) {
       throw new ConfigError(`collector "auto": option collectors must be a non-empty list of collector names (not "auto"), got ${JSON.stringify(list)}`);
     }
@@ -62,7 +69,7 @@ export function planAuto(refs: readonly CollectorRef[]): AutoPlan {
   const others = refs.filter((_, j) => j !== i);
   const named = others.map(nameOf);
   const added = candidates.filter((c) => !named.includes(c));
-  return { refs: [...others, ...added], candidates, named: [AUTO_COLLECTOR, ...named] };
+  return { refs: [...others, ...added], candidates, named: [AUTO_COLLECTOR, ...named], blocks };
 }
 
 async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promise<Record<string, FeedTensor>[]> {
@@ -79,12 +86,12 @@ async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promis
 }
 
 /** A previous run's auto table in `dir` that was chosen from these very tables with the same QDQ options. */
-function reusable(dir: string, candidates: readonly string[], tables: Readonly<Record<string, CalibrationTable>>, qdq: object): CalibrationTable | undefined {
+function reusable(dir: string, candidates: readonly string[], tables: Readonly<Record<string, CalibrationTable>>, qdq: object, blocks: number): CalibrationTable | undefined {
   let t: CalibrationTable;
   try { t = JSON.parse(fs.readFileSync(path.join(dir, `${AUTO_COLLECTOR}.table.json`), 'utf8')) as CalibrationTable; } catch { return undefined; }
-  const m = t?.meta?.rangeChoice as (RangeChoiceMeta & { fingerprints?: string[] }) | undefined;
+  const m = t?.meta?.rangeChoice as (RangeChoiceMeta & { fingerprints?: string[]; blocks?: number }) | undefined;
   const prints = candidates.map((c) => String(tables[c]?.meta?.runFingerprint ?? ''));
-  if (!m || JSON.stringify(m.collectors) !== JSON.stringify(candidates) || JSON.stringify(m.fingerprints) !== JSON.stringify(prints) || JSON.stringify(m.qdq) !== JSON.stringify(qdq)) return undefined;
+  if (!m || JSON.stringify(m.collectors) !== JSON.stringify(candidates) || JSON.stringify(m.fingerprints) !== JSON.stringify(prints) || JSON.stringify(m.qdq) !== JSON.stringify(qdq) || (m.blocks ?? 0) !== blocks) return undefined;
   return t;
 }
 
@@ -93,10 +100,10 @@ function reusable(dir: string, candidates: readonly string[], tables: Readonly<R
  * the QDQ model's output least on the first calibration samples (chooseRanges), logged and
  * recorded in the table's `meta.rangeChoice`.
  */
-export async function chooseAutoTable(cfg: ResolvedConfig, candidates: readonly string[], tables: Readonly<Record<string, CalibrationTable>>, io: CliIo, logger: Logger, reuseDir?: string): Promise<CalibrationTable> {
+export async function chooseAutoTable(cfg: ResolvedConfig, candidates: readonly string[], blocks: number, tables: Readonly<Record<string, CalibrationTable>>, io: CliIo, logger: Logger, reuseDir?: string): Promise<CalibrationTable> {
   const qdq = qdqOptions(cfg);
   const prints = candidates.map((c) => String(tables[c]?.meta?.runFingerprint ?? ''));
-  const old = reuseDir ? reusable(reuseDir, candidates, tables, qdq) : undefined;
+  const old = reuseDir ? reusable(reuseDir, candidates, tables, qdq, blocks) : undefined;
   if (old) {
     logger.info(`qcal: auto: reusing the range choice in ${path.join(reuseDir!, `${AUTO_COLLECTOR}.table.json`)}`);
     return old;
@@ -104,12 +111,24 @@ export async function chooseAutoTable(cfg: ResolvedConfig, candidates: readonly 
   const feeds = await calibrationFeeds(cfg, RANGE_CHOICE_SAMPLES);
   const byLabel = Object.fromEntries(candidates.map((c) => [c, tables[c]!]));
   let steps = 0;
-  const r = await chooseRanges({
-    model: cfg.model!, tables: byLabel, data: feeds, samples: RANGE_CHOICE_SAMPLES, qdq,
-    onStep: () => { if (++steps % 10 === 0) logger.info(`qcal: auto: ${steps} configurations measured`); },
-  });
+  let r: Awaited<ReturnType<typeof chooseRanges>>;
+  try {
+    r = await chooseRanges({
+      model: cfg.model!, tables: byLabel, data: feeds, samples: RANGE_CHOICE_SAMPLES, qdq,
+      // Op-type groups only by default: on the PP-OCRv4 models they carried nearly all of the
+      // held-out gain at half the builds (README, "Which collector?").
+      stages: blocks > 0 ? ['op-type', 'blocks'] : ['op-type'], blocks,
+      onStep: () => { if (++steps % 10 === 0) logger.info(`qcal: auto: ${steps} configurations measured`); },
+    });
+  } catch (err) {
+    // The choice is an optimisation: a model it cannot score (non-float outputs, a metric that
+    // fails) still gets the base collector's table, said so loudly.
+    const base = candidates[0]!;
+    logger.warn(`auto: could not measure the range choice (${messageOf(err)}); using ${base}'s ranges for every tensor`);
+    return { ...tables[base]!, collector: AUTO_COLLECTOR, options: { collectors: [...candidates] }, meta: { ...tables[base]!.meta, rangeChoice: { collectors: [...candidates], error: messageOf(err), fingerprints: prints, qdq } } };
+  }
   const m = r.meta;
-  const table = { ...r.table, meta: { ...r.table.meta, rangeChoice: { ...m, fingerprints: prints } } };
+  const table = { ...r.table, meta: { ...r.table.meta, rangeChoice: { ...m, fingerprints: prints, blocks } } };
   if (!cfg.quiet) {
     const counts = Object.entries(m.counts).filter(([, n]) => n > 0).map(([l, n]) => `${l} ${n}`).join(', ');
     out(io, `auto: ranges chosen among ${candidates.join(', ')} on ${m.samples} calibration samples in ${(m.ms / 1000).toFixed(1)} s (${m.builds} QDQ builds): ${m.metric} ${fmt(m.score.base)} (${candidates[0]}) -> ${fmt(m.score.chosen)}; tensors: ${counts}`);

@@ -259,7 +259,7 @@ async function calibrateInto(
     // `auto`: a range per tensor group from the candidate that harms the QDQ model least; the
     // candidates' tables stay next to it, the INT8 steps below run on the collectors named only.
     const byLabel = Object.fromEntries(labelled.map((e) => [e.label, e.table]));
-    const table = await chooseAutoTable(cfg, auto.candidates, byLabel, io, logger, reused ? set.dir : undefined);
+    const table = await chooseAutoTable(cfg, auto.candidates, auto.blocks, byLabel, io, logger, reused ? set.dir : undefined);
     written.push(...addRunOutputs(set, [{ label: AUTO_COLLECTOR, table }], cfg.formats.filter((f) => f !== 'json')));
     if (!cfg.quiet) out(io, `  wrote ${shown(set.finalPath(`${AUTO_COLLECTOR}.table.json`))}`);
     if (record) { record = { ...record, rangeChoice: table.meta!.rangeChoice as RunRecord['rangeChoice'] }; const file = runRecordFile(record); set.write(file.name, file.data); }

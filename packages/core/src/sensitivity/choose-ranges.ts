@@ -26,13 +26,15 @@ export interface RangeChoiceOptions {
   metric?: string | FidelityMetric;
   search?: PluginSearch;
   /**
-   * The passes of coordinate descent, in order (default `['op-type', 'blocks']`): `op-type`
+   * The passes of coordinate descent, in order (default `['op-type']`): `op-type`
    * groups the tensors by the op that produces them (graph inputs together), `blocks` cuts the
    * graph-ordered list into `blocks` runs of consecutive tensors.
    */
   stages?: readonly RangeGroupStage[];
-  /** Blocks of the `blocks` stage (default 8). */
+  /** Blocks of the `blocks` stage (default 6). */
   blocks?: number;
+  /** `op-type` stage: op types with fewer than this share of the tensors form one group (default 0.03). */
+  minGroupShare?: number;
   /**
    * A switch is kept only when it removes at least this share of the current harm (for `cosine`
    * harm is 1 − cosine; for other metrics the gain must exceed this share of |score|). Default
@@ -93,8 +95,13 @@ function sameRange(a: TableEntry | undefined, b: TableEntry | undefined): boolea
   return !!a && !!b && a.min === b.min && a.max === b.max;
 }
 
-/** Groups of quantized activations for one stage of the descent, each in graph order. */
-export function rangeGroups(model: OnnxModel, tensors: readonly string[], stage: RangeGroupStage, blocks = 8): { name: string; tensors: string[] }[] {
+/**
+ * Groups of quantized activations for one stage of the descent, each in graph order. `op-type`:
+ * one group per producing op type (graph inputs: `graph input`); op types with fewer than
+ * `minShare` of the tensors go together into `other ops` (a build each would cost as much as for
+ * a big group, for little to gain).
+ */
+export function rangeGroups(model: OnnxModel, tensors: readonly string[], stage: RangeGroupStage, blocks = 8, minShare = 0): { name: string; tensors: string[] }[] {
   if (stage === 'blocks') {
     const n = Math.max(1, Math.min(blocks, tensors.length));
     const size = Math.ceil(tensors.length / n);
@@ -109,7 +116,11 @@ export function rangeGroups(model: OnnxModel, tensors: readonly string[], stage:
     const key = !info || info.isGraphInput ? 'graph input' : info.opType;
     byType.set(key, [...(byType.get(key) ?? []), t]);
   }
-  return [...byType].map(([name, ts]) => ({ name, tensors: ts }));
+  const small = (name: string, n: number) => name !== 'graph input' && n < minShare * tensors.length;
+  const groups = [...byType].filter(([name, ts]) => !small(name, ts.length)).map(([name, ts]) => ({ name, tensors: ts }));
+  const rest = tensors.filter((t) => { const info = idx.tensors.get(t); const key = !info || info.isGraphInput ? 'graph input' : info.opType; return small(key, byType.get(key)!.length); });
+  if (rest.length) groups.push({ name: `other ops (${[...byType].filter(([name, ts]) => small(name, ts.length)).map(([name]) => name).join(', ')})`, tensors: rest });
+  return groups;
 }
 
 /**
@@ -183,8 +194,8 @@ export async function chooseRanges(opts: RangeChoiceOptions): Promise<RangeChoic
     current = alone[bestAlone]!;
     switched.push({ stage: 'op-type', group: 'all', tensors: quantized.length, collector: bestAlone, score: current.all });
   }
-  for (const stage of opts.stages ?? ['op-type', 'blocks']) {
-    for (const g of rangeGroups(src.model, quantized, stage, opts.blocks ?? 8)) {
+  for (const stage of opts.stages ?? ['op-type']) {
+    for (const g of rangeGroups(src.model, quantized, stage, opts.blocks ?? 6, opts.minGroupShare ?? 0.03)) {
       let best: { label: string; score: Score } | undefined;
       for (const l of labels) {
         // Nothing to try when the group already has this collector's ranges (or the same values).
