@@ -39,10 +39,12 @@ Options:
                          autotune, auto, or a plugin's name; default auto with --qdq, --evaluate
                          or --target-cos (measured best), else minmax. Options go in the config file.
                          auto: ifmr, hfmg and percentile calibrate in the same pass, then each
-                         group of tensors (by producing op type) takes the ranges that
-                         harm the QDQ model's output least on the first 16 calibration samples
-                         (real QDQ builds; a switch must help on both halves of them) ->
-                         auto.table.json (entries name their collector; meta.rangeChoice).
+                         group of tensors (by op type, then 6 runs of the graph order) takes
+                         the ranges that harm the QDQ model's output least on the first 16
+                         calibration samples (real QDQ builds; a switch must help on both
+                         halves of them) -> auto.table.json (entries name their collector,
+                         meta.rangeChoice says what won where). Config: ["auto", {"collectors":
+                         [...], "blocks": N}].
   --num-samples N        use the first N samples
   --batch-size B         samples per inference (default 1)
   --shuffle, --seed S    shuffle the samples (deterministically) before taking N
