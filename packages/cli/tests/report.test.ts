@@ -53,7 +53,9 @@ describe('report.html of a real calibration, rendered in headless Chromium', () 
   });
 
   it('draws every collector range on the selected tensor and says what each clips', async () => {
-    const name = Object.keys(run.histograms.tensors)[5]!;
+    // A tensor both collectors quantize (a kept-float one's label carries a '*': next test).
+    const keptFloat = new Set(['minmax', 'hfmg'].flatMap((c) => Object.keys(readJson(path.join(dir, 'out', `${c}.table.json`)).meta?.floatFallback?.tensors ?? {})));
+    const name = Object.keys(run.histograms.tensors).filter((t) => !keptFloat.has(t))[5]!;
     await page.page.click(`#tensor-table tr[data-tensor="${name}"]`);
     await page.page.waitForSelector(`#detail[data-tensor="${name}"] svg.hist`);
     const ranges = await page.page.$$eval('#detail svg.hist g.range text', (ts) => ts.map((t) => t.textContent));
@@ -62,6 +64,17 @@ describe('report.html of a real calibration, rendered in headless Chromium', () 
     // minmax's range is the data's min and max: it clips nothing.
     expect(rows.find((r) => r!.startsWith('minmax'))).toMatch(/\]\s*[\d.e−-]+\s*0(?!\.)/);
     await page.screenshot(path.join(ARTIFACTS, 'classifier-detail.png'), '#s-tensors');
+  });
+
+  it('marks a range the fallback search kept in higher precision with a *', async () => {
+    const hfmgFloat = Object.keys(readJson(path.join(dir, 'out', 'hfmg.table.json')).meta?.floatFallback?.tensors ?? {});
+    const minmaxFloat = new Set(Object.keys(readJson(path.join(dir, 'out', 'minmax.table.json')).meta?.floatFallback?.tensors ?? {}));
+    const name = hfmgFloat.find((t) => !minmaxFloat.has(t) && t in run.histograms.tensors);
+    if (!name) return; // the two searches kept the same tensors: nothing to tell apart
+    await page.page.click(`#tensor-table tr[data-tensor="${name}"]`);
+    await page.page.waitForSelector(`#detail[data-tensor="${name}"] svg.hist`);
+    const ranges = await page.page.$$eval('#detail svg.hist g.range text', (ts) => ts.map((t) => t.textContent));
+    expect(ranges.sort()).toEqual(['hfmg*', 'minmax']);
   });
 
   it('sorts by per-layer SQNR: the worst layer of the evaluation comes first', async () => {
