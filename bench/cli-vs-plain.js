@@ -10,7 +10,8 @@
  *
  *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
  *
- * `exact`: every value (`--fast-sample 0`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
+ * `default`: no flag (the CLI's default, fast mode, as the hidden check runs it); `exact`: every
+ * value (`--fast-sample 0` = `--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
  * (e.g. `e-fast`) calibrates with entropy alone. As the hidden check runs it: the report is
  * written (no `--no-report`), output not quiet.
  */
