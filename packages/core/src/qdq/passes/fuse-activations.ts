@@ -39,7 +39,8 @@ const near = (v: number | undefined, want: number): boolean => v !== undefined &
  * - x·(Clip(x+3, 0, 6)/6): the scaling before the gating Mul;
  * - x·HardSigmoid(x) with α = 1/6, β = 0.5;
  * each followed by as many Mul/Add/Sub/Div by a constant of one value or one per channel
- * (y·a, y+b, y−b, b−y, y/a; a non-zero) as read the previous value alone (a native HardSwish node counts only when such an affine follows it).
+ * (y·a, y+b, y−b, b−y, y/a; a non-zero) as read the previous value alone (a native HardSwish
+ * node counts only when such an affine follows it: alone it is one activation already).
  * Not matched (they stay separately quantized): other Clip bounds or offsets, a gate multiplied
  * with another tensor than the one it was computed from (an SE block's x·HardSigmoid(s)), a chain
  * tensor read by anything else (or by an If/Loop/Scan body) or that is a graph output. Pure.
@@ -71,12 +72,11 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
   const isAct = (t: string | undefined): t is string => !!t && !consts.isFloat(t);
   type Base = Omit<ActivationChain, 'activation' | 'affine'>;
   const chains: Base[] = [];
-  for (const clip of g.node) {
-    if (clip.opType === 'HardSwish' && (!clip.domain || clip.domain === 'ai.onnx') && isAct(clip.input[0])) {
-      chains.push({ kind: 'hardswish', input: clip.input[0], output: clip.output[0]!, internal: [], nodes: [clip] });
-      continue;
-    }
-    if (clip.opType === 'Clip') {
+  for (const n of g.node) {
+    if (n.opType === 'HardSwish' && (!n.domain || n.domain === 'ai.onnx') && isAct(n.input[0])) {
+      chains.push({ kind: 'hardswish', input: n.input[0], output: n.output[0]!, internal: [], nodes: [n] });
+    } else if (n.opType === 'Clip') {
+      const clip = n;
       const b = clipBounds(clip, scalar);
       const a = clip.input[0];
       const add = a ? producer.get(a) : undefined;
@@ -99,12 +99,12 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
         if (!mul || mul.opType !== 'Mul' || other(mul, s) !== x) continue;
         chains.push({ kind: 'hardswish', input: x, output: mul.output[0]!, internal: [a, c, s], nodes: [add, clip, next, mul] });
       }
-    } else if (clip.opType === 'HardSigmoid') {
-      const x = clip.input[0];
-      const h = clip.output[0]!;
+    } else if (n.opType === 'HardSigmoid') {
+      const x = n.input[0];
+      const h = n.output[0]!;
       const mul = soleReader(h);
-      if (!isAct(x) || !near(attrFloat(clip, 'alpha', 0.2), 1 / 6) || !near(attrFloat(clip, 'beta', 0.5), 0.5) || !mul || mul.opType !== 'Mul' || other(mul, h) !== x) continue;
-      chains.push({ kind: 'hardswish', input: x, output: mul.output[0]!, internal: [h], nodes: [clip, mul] });
+      if (!isAct(x) || !near(attrFloat(n, 'alpha', 0.2), 1 / 6) || !near(attrFloat(n, 'beta', 0.5), 0.5) || !mul || mul.opType !== 'Mul' || other(mul, h) !== x) continue;
+      chains.push({ kind: 'hardswish', input: x, output: mul.output[0]!, internal: [h], nodes: [n, mul] });
     }
   }
   /**

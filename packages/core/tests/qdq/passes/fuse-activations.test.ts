@@ -1,3 +1,4 @@
+import * as fc from 'fast-check';
 import { DataType, loadModel, makeFloatTensor, opsetVersion, type OnnxModel, type OnnxNode } from '../../../src/onnx/model';
 import { floatAttr, intAttr, makeNode } from '../../../src/onnx/graph-builder';
 import { buildQdqModel } from '../../../src/qdq/build-qdq';
@@ -82,6 +83,17 @@ describe('fuse-activations: which chains match (hand-worked)', () => {
     expect(native([makeNode('Add', ['h', 'k'], ['v'], 'v')], 'v')[0]).toMatchObject({ input: 'x', activation: 'h', output: 'v', internal: ['h'] });
     // x·x squared gate (the Mul reads the gate twice) is no chain either.
     none([paddle()[0]!, paddle()[1]!, makeNode('Mul', ['c', 'c'], ['m'], 'mul'), makeNode('Div', ['m', 'six'], ['y'], 'div')]);
+  });
+
+  it('any float32 constants (NaN, ±Infinity, denormals): a chain exactly when they are HardSwish’s 3, 0, 6 and 6 (property)', () => {
+    const c = fc.oneof(fc.float(), fc.constantFrom(3, 0, 6, Math.fround(6 + 1e-6)));
+    fc.assert(fc.property(c, c, c, c, (k, lo, hi, d) => {
+      const m = model(paddle({ add: 'k', hi: 'hi', div: 'd' }).map((n) => (n.opType === 'Clip' ? { ...n, input: ['a', 'lo', 'hi'] } : n)), ['y']);
+      m.graph!.initializer.push(makeFloatTensor('k', [], [k]), makeFloatTensor('lo', [], [lo]), makeFloatTensor('hi', [], [hi]), makeFloatTensor('d', [], [d]));
+      const near = (v: number, w: number) => Math.abs(v - w) <= 1e-5 * w;
+      const want = near(k, 3) && lo === 0 && near(hi, 6) && near(d, 6);
+      expect(findActivationChains(m)).toHaveLength(want ? 1 : 0);
+    }));
   });
 
   it('HardSwish node only where the opset allows: 13 is declared 14 unless a BatchNormalization has training outputs', () => {
