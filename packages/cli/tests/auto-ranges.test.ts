@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeModel } from '@qcal/core';
+import { decodeModel, encodeModel, makeFloatTensor, writeNpy, DataType, type OnnxModel } from '@qcal/core';
 import { CLS_MODEL } from '../../../test-support/paths';
 import { qcal, tmpDir, readJson, writeImageLike } from './helpers';
 
@@ -51,5 +51,37 @@ describe('calibrate --collector auto (a range per tensor group chosen among coll
     r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'o3', '--collector', 'auto', '--shard', '1/2'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/collector "auto" chooses ranges after the whole calibration/);
+  });
+
+  it('the default (auto) still writes a model when the choice cannot be scored (an int64 ArgMax output): the base ranges, with a warning', async () => {
+    const vi = (name: string, elemType: number, dims: number[]) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const w = Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
+    const model: OnnxModel = {
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'argmax_head',
+        node: [
+          { input: ['x', 'W'], output: ['h'], name: 'fc', opType: 'MatMul', attribute: [] },
+          { input: ['h'], output: ['r'], name: 'relu', opType: 'Relu', attribute: [] },
+          { input: ['r'], output: ['cls'], name: 'argmax', opType: 'ArgMax', attribute: [{ name: 'axis', type: 2, i: 1 }] },
+        ],
+        initializer: [makeFloatTensor('W', [8, 4], w)],
+        input: [vi('x', DataType.FLOAT, [1, 8])],
+        output: [vi('cls', 7, [1, 1])],
+        valueInfo: [],
+      },
+    };
+    fs.writeFileSync(path.join(dir, 'argmax.onnx'), encodeModel(model));
+    fs.mkdirSync(path.join(dir, 'vec'), { recursive: true });
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'vec', `s${i}.npy`), writeNpy(Float32Array.from({ length: 8 }, (_, j) => Math.cos(i * 8 + j)), [1, 8], 'float32'));
+    const r = await qcal(['calibrate', '--model', 'argmax.onnx', '--data', 'vec', '--out', 'am', '--qdq', '--no-report'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/auto: could not measure the range choice \(.+\); using ifmr's ranges for every tensor/);
+    const t = readJson(path.join(dir, 'am', 'auto.table.json'));
+    expect(t.meta.rangeChoice.error).toEqual(expect.any(String));
+    const ifmr = readJson(path.join(dir, 'am', 'ifmr.table.json'));
+    for (const [name, e] of Object.entries<{ min: number; max: number }>(ifmr.tensors)) expect(t.tensors[name]).toMatchObject({ min: e.min, max: e.max });
+    expect(fs.existsSync(path.join(dir, 'am', 'auto.qdq.onnx'))).toBe(true);
   });
 });
