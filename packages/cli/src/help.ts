@@ -36,7 +36,7 @@ Options:
                          comma-separated for several inputs, paths relative to the list)
   --preprocess NAME      image preprocessing preset (imagenet, paddleocr-det, paddleocr-rec)
   --collector NAME       a collector (repeatable): minmax, entropy, ifmr, hfmg, percentile, mse,
-                         autotune, auto, or a plugin's name; default auto with --qdq, --evaluate
+                         autotune, auto, or a plugin's name; default ifmr with --qdq, --evaluate
                          or --target-cos (measured best), else minmax. Options go in the config file.
                          auto: ifmr, hfmg and percentile calibrate in the same pass, then each
                          group of tensors (by op type, then 6 runs of the graph order) takes

@@ -53,7 +53,7 @@ describe('calibrate --collector auto (a range per tensor group chosen among coll
     expect(r.stderr).toMatch(/collector "auto" chooses ranges after the whole calibration/);
   });
 
-  it('the default (auto) still writes a model when the choice cannot be scored (an int64 ArgMax output): the base ranges, with a warning', async () => {
+  it('auto still writes a model when the choice cannot be scored (an int64 ArgMax output): the base ranges, with a warning', async () => {
     const vi = (name: string, elemType: number, dims: number[]) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
     const w = Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
     const model: OnnxModel = {
@@ -75,7 +75,7 @@ describe('calibrate --collector auto (a range per tensor group chosen among coll
     fs.writeFileSync(path.join(dir, 'argmax.onnx'), encodeModel(model));
     fs.mkdirSync(path.join(dir, 'vec'), { recursive: true });
     for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'vec', `s${i}.npy`), writeNpy(Float32Array.from({ length: 8 }, (_, j) => Math.cos(i * 8 + j)), [1, 8], 'float32'));
-    const r = await qcal(['calibrate', '--model', 'argmax.onnx', '--data', 'vec', '--out', 'am', '--qdq', '--no-report'], dir);
+    const r = await qcal(['calibrate', '--model', 'argmax.onnx', '--data', 'vec', '--out', 'am', '--collector', 'auto', '--qdq', '--no-report'], dir);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/auto: could not measure the range choice \(.+\); using ifmr's ranges for every tensor/);
     const t = readJson(path.join(dir, 'am', 'auto.table.json'));

@@ -7,18 +7,16 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
   const dir = tmpDir();
   writeImageLike(path.join(dir, 'data'), 10, 11);
 
-  it('calibrate --evaluate with no collector named uses the measured default (auto: ranges chosen among ifmr, hfmg, percentile), then quantize, evaluate --per-layer and sensitivity from the table', async () => {
+  it('calibrate --evaluate with no collector named uses the measured default (ifmr), then quantize, evaluate --per-layer and sensitivity from the table', async () => {
     let r = await qcal(['calibrate', '--model', CLS_MODEL, '--data', 'data', '--out', 'out', '--evaluate', '--quiet'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(fs.existsSync(path.join(dir, 'out', 'auto.qdq.onnx'))).toBe(true);
-    expect(fs.existsSync(path.join(dir, 'out', 'ifmr.qdq.onnx'))).toBe(false);
-    expect(readJson(path.join(dir, 'out', 'auto.table.json')).meta.rangeChoice.collectors).toEqual(['ifmr', 'hfmg', 'percentile']);
-    const ev = readJson(path.join(dir, 'out', 'auto.evaluation.json'));
+    expect(fs.existsSync(path.join(dir, 'out', 'ifmr.qdq.onnx'))).toBe(true);
+    const ev = readJson(path.join(dir, 'out', 'ifmr.evaluation.json'));
     expect(ev.outputs[0].name).toBe('softmax_0.tmp_0');
     expect(ev.outputs[0].cosine).toBeGreaterThan(0.95);
 
-    r = await qcal(['quantize', '--model', CLS_MODEL, '--table', 'out/auto.table.json', '--out', 'q.onnx'], dir);
+    r = await qcal(['quantize', '--model', CLS_MODEL, '--table', 'out/ifmr.table.json', '--out', 'q.onnx'], dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wrote q\.onnx: \d+ activations and \d+ weights quantized/);
 
@@ -29,7 +27,7 @@ describe('INT8 commands on the PP-OCRv4 classifier', () => {
     // Worst first.
     expect(per.layers[0].cosine).toBeLessThanOrEqual(per.layers[per.layers.length - 1].cosine);
 
-    r = await qcal(['sensitivity', '--model', CLS_MODEL, '--table', 'out/auto.table.json', '--data', 'data', '--eval-samples', '2', '--view', 'loss', '--json', 'sens.json'], dir);
+    r = await qcal(['sensitivity', '--model', CLS_MODEL, '--table', 'out/ifmr.table.json', '--data', 'data', '--eval-samples', '2', '--view', 'loss', '--json', 'sens.json'], dir);
     // Outside a terminal: only progress lines (every 10 s of a long phase, and at its end).
     // Outside a terminal: progress lines and a line per phase with counts and elapsed time.
     expect(r.stderr).toMatch(/^(sensitivity: (\d+\/\d+ evaluations, \d+ s( \(done\))?|FP32 reference of 2 sample\(s\) .* configurations in \d+ block\(s\) of 32|block \d+\/\d+, .*|\d+ configurations, \d+ inferences, [\d.]+ s)\n)*$/);

@@ -56,14 +56,14 @@ export const CONFIG_DEFAULTS = Object.freeze({
 
 /**
  * Collectors used when none is named and an INT8 model is asked for (`qdq`, `evaluate` or
- * `targetCos`): `auto` — ifmr, hfmg and percentile calibrate in the same pass and each group of
- * tensors takes the ranges that harm the QDQ model least on the calibration samples (the CLI's
- * auto-ranges, chooseRanges). Chosen by measurement on held-out PP-OCRv4 data nobody tuned on
- * (README "Which collector?"): detector cosine 0.987 vs 0.979 for ifmr alone, recognizer agreement
- * with FP32 0.965 vs 0.959 and output cosine 0.974 vs 0.960, transformer unchanged. A table-only
- * run keeps `minmax` (fast, exact to reproduce).
+ * `targetCos`): `ifmr`, chosen by measurement on held-out PP-OCRv4 data (bench/int8-ablation.js;
+ * README "Which collector?"). `auto` (a range per tensor group chosen among ifmr, hfmg and
+ * percentile by measured harm) was the default briefly: it beat ifmr on data of unseen seeds
+ * (detector 0.979 -> 0.987) until fuse-activations took per-channel affines in, after which ifmr
+ * alone reached the same (detector 0.9866 vs 0.9865, recognizer output cosine 0.978 vs 0.977) at
+ * a fraction of the cost — so it is opt-in. A table-only run keeps `minmax` (fast, exact to reproduce).
  */
-export const DEFAULT_QDQ_COLLECTORS: readonly string[] = Object.freeze(['auto']);
+export const DEFAULT_QDQ_COLLECTORS: readonly string[] = Object.freeze(['ifmr']);
 
 export interface LoadConfigOptions {
   /** `--config FILE` (relative to `cwd`); without it, search from `cwd`. */
