@@ -127,11 +127,15 @@ export function rangeGroups(model: OnnxModel, tensors: readonly string[], stage:
  * A range per quantized activation chosen among several collectors' tables by measured harm:
  * greedy coordinate descent over groups of tensors, each configuration scored on a real QDQ model
  * (the writer's build, one onnxruntime session, the FP32 model's outputs on `data` as reference).
- * Start: every tensor with the base table's range. Each stage cuts the tensors into groups (by
- * producing op type, then by position); for each group every other collector's ranges are tried
- * in its place (one build each) and the best kept when it removes at least `minGain` of the
- * harm. Cost: (collectors − 1) × groups builds + the candidates' own scores; every build runs the
- * same `samples` samples. Deterministic: groups and collectors are tried in a fixed order.
+ * Start: every tensor with the base table's range, or the best candidate's alone when that is
+ * better. Each stage cuts the tensors into groups (by producing op type, then, with `blocks`, by
+ * position); for each group every other collector's ranges are tried in its place (one build
+ * each; skipped where they equal the current ones) and the best kept when it removes at least
+ * `minGain` of the harm and is not worse on either half (even / odd batches) of the samples — the
+ * guard against gains a few samples carry. Cost: one build per candidate, then (collectors − 1)
+ * × groups builds; every build runs the same `samples` samples. Deterministic: groups and
+ * collectors are tried in a fixed order. Measure the result on held-out data: the choice only
+ * sees the samples it was given.
  */
 export async function chooseRanges(opts: RangeChoiceOptions): Promise<RangeChoiceResult> {
   const t0 = performance.now();
