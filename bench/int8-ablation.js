@@ -25,7 +25,9 @@
  *
  * A variant is `collector` or `collector+pass+pass…` (passes: see PASSES below); `collector@option`
  * sets a boolean collector option (minmax@meanMinMax: NNCF's mean of per-batch min/max). Tables come from
- * `qcal calibrate` (run once per collector, reused from --out afterwards).
+ * `qcal calibrate` (run once per collector, reused from --out afterwards). `auto` is a variant too:
+ * `qcal calibrate --collector auto` writes auto.table.json (ranges chosen among ifmr, hfmg and
+ * percentile by measured harm) with the candidates' tables beside it.
  */
 const fs = require('node:fs');
 const path = require('node:path');
