@@ -60,3 +60,14 @@ export function nodeReads(node: OnnxNode): string[] {
   for (const sg of subs) for (const r of outerReads(sg.graph)) s.add(r);
   return [...s];
 }
+
+/** Who writes and who reads each value of `nodes` (reads as {@link nodeReads}: subgraphs' outer-scope reads count). */
+export function producersAndReaders(nodes: readonly OnnxNode[]): { producer: Map<string, OnnxNode>; consumers: Map<string, OnnxNode[]> } {
+  const producer = new Map<string, OnnxNode>();
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of nodes) {
+    for (const o of n.output) if (o) producer.set(o, n);
+    for (const i of nodeReads(n)) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  }
+  return { producer, consumers };
+}

@@ -1,6 +1,6 @@
 import { attrFloat, opsetVersion, type OnnxModel, type OnnxNode } from '../../onnx/model';
 import { makeNode } from '../../onnx/graph-builder';
-import { nodeReads, subgraphsOf } from '../../onnx/subgraphs';
+import { producersAndReaders, subgraphsOf } from '../../onnx/subgraphs';
 import { Constants } from '../constants';
 import { clipBounds, scalarOf } from './saturation-ranges';
 
@@ -49,12 +49,7 @@ export function findActivationChains(model: OnnxModel): ActivationChain[] {
   const g = model.graph!;
   const consts = new Constants(g);
   const scalar = scalarOf(consts);
-  const producer = new Map<string, OnnxNode>();
-  const consumers = new Map<string, OnnxNode[]>();
-  for (const n of g.node) {
-    for (const o of n.output) if (o) producer.set(o, n);
-    for (const i of nodeReads(n)) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
-  }
+  const { producer, consumers } = producersAndReaders(g.node);
   const outputs = new Set(g.output.map((o) => o.name));
   /** The one node reading t, when t is not a graph output and nothing else reads it. */
   const soleReader = (t: string | undefined): OnnxNode | undefined => {

@@ -1,5 +1,5 @@
 import { attrFloat, type OnnxModel, type OnnxNode } from '../../onnx/model';
-import { nodeReads } from '../../onnx/subgraphs';
+import { producersAndReaders } from '../../onnx/subgraphs';
 import type { CalibrationTable } from '../../table';
 import { Constants } from '../constants';
 
@@ -39,12 +39,7 @@ export interface SaturatedRange {
 export function liveIntervals(model: OnnxModel): Map<string, LiveInterval> {
   const g = model.graph!;
   const consts = new Constants(g);
-  const producer = new Map<string, OnnxNode>();
-  const consumers = new Map<string, OnnxNode[]>();
-  for (const n of g.node) {
-    for (const o of n.output) if (o) producer.set(o, n);
-    for (const i of nodeReads(n)) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
-  }
+  const { producer, consumers } = producersAndReaders(g.node);
   const outputs = new Set(g.output.map((o) => o.name));
   const live = new Map<string, LiveInterval>();
   const scalar = scalarOf(consts);
