@@ -2,19 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   chooseRanges,
-  inputOptions,
   ConfigError,
   messageOf,
   type CalibrationTable,
   type CollectorRef,
-  type FeedTensor,
   type Logger,
   type RangeChoiceMeta,
   type ResolvedConfig,
 } from '@qcal/core';
 import { out, type CliIo } from '../io';
-import { openEvalData } from './eval-data';
-import { qdqOptions } from './qdq-steps';
+import { calibrationFeeds, qdqOptions } from './qdq-steps';
 
 /** The collector name that asks for a per-tensor choice among several collectors' ranges. */
 export const AUTO_COLLECTOR = 'auto';
@@ -79,19 +76,6 @@ export function planAuto(refs: readonly CollectorRef[]): AutoPlan {
   const named = others.map(nameOf);
   const added = candidates.filter((c) => !named.includes(c));
   return { refs: [...others, ...added], candidates, named: [AUTO_COLLECTOR, ...named], blocks };
-}
-
-async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promise<Record<string, FeedTensor>[]> {
-  const data = await openEvalData(cfg.model!, {
-    data: cfg.data!,
-    ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
-    ...inputOptions(cfg),
-    ...(cfg.limits ? { limits: cfg.limits } : {}),
-    numSamples,
-  }, cfg.cwd);
-  const feeds: Record<string, FeedTensor>[] = [];
-  for await (const b of data.batches()) feeds.push({ ...b.feeds });
-  return feeds;
 }
 
 /** A previous run's auto table in `dir` that was chosen from these very tables with the same QDQ options. */

@@ -71,7 +71,8 @@ export function qdqOptions(cfg: ResolvedConfig): { quantizeMode: 'smart' | 'full
 /** Calibration samples SmoothQuant and cross-layer equalization measure per-channel ranges on. */
 export const CHANNEL_RANGE_SAMPLES = 16;
 
-async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promise<Record<string, FeedTensor>[]> {
+/** The first `numSamples` calibration samples' feeds (the run's data, preprocessing and input options). */
+export async function calibrationFeeds(cfg: ResolvedConfig, numSamples: number): Promise<Record<string, FeedTensor>[]> {
   const data = await openEvalData(cfg.model!, {
     data: cfg.data!,
     ...(cfg.preprocess !== undefined ? { preprocess: cfg.preprocess as never } : {}),
