@@ -11,9 +11,11 @@ import { AttributeType, DataType, encodeModel, instrumentModel, makeFloatTensor,
 
 const node = (opType: string, input: string[], output: string[], attribute: OnnxNode['attribute'] = []): OnnxNode => ({ opType, input, output, name: `n_${output[0]}`, attribute });
 
+/** A float value info, with a shape when dims are given. */
+const vi = (n: string, dims?: number[]) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
+
 /** x [2,3,4] → a = Relu(x) → b = a + c → s = ReduceSum(b) (a scalar) ; d = b · b → y = Sigmoid(d). */
 function model(): OnnxModel {
-  const vi = (n: string, dims?: number[]) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
   return {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 13 }],
@@ -118,7 +120,6 @@ test('onnxruntime runs each tensor\'s reductions right after the tensor, before 
 });
 
 test('a model with an If body keeps the plan\'s sampled (fast mode) tensors and derivation', () => {
-  const vi = (n: string, dims?: number[]) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
   const branch = (name: string, op: string) => ({ name, node: [node(op, ['a'], [`${name}_o`])], initializer: [], input: [], output: [vi(`${name}_o`)], valueInfo: [] });
   const m = {
     irVersion: 8,
