@@ -535,9 +535,10 @@ async function runAll(
         }
         let pooled: number[] | undefined;
         for (const t of targets) if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
-        // A tensor going to a worker is recorded there (see CollectPool.record).
-        if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
         for (const t of targets) if (t.pooled === undefined) await t.c.collect(name, t.opName, act);
+        // A tensor going to a worker is recorded there (see CollectPool.record); here after the
+        // collectors, whose full pass left it in cache for the report's strided sample.
+        if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
         // In-thread collectors first: the buffer then moves to a worker.
         if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled, ...(act.extremes ? { extremes: act.extremes } : {}) });
       }
@@ -555,8 +556,8 @@ async function runAll(
           let pooled: number[] | undefined;
           const targets = fullTargets.get(name)!;
           for (const t of targets) if (t.pooled !== undefined) (pooled ??= []).push(t.pooled);
-          if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
           for (const t of targets) if (t.pooled === undefined) await t.c.collect(name, t.opName, act);
+          if (!(pooled && pool!.records(name))) recorder?.observe(name, act.data, act.dims);
           if (pooled) toPool!.set(name, { opName: targets[0]!.opName, data: act.data, dims: act.dims, collectors: pooled });
         }
       }

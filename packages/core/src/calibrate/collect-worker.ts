@@ -52,8 +52,9 @@ async function handle(m: PoolRequest): Promise<void> {
   } else if (m.type === 'batch') {
     for (const t of m.tensors) {
       const act = { data: t.data, dims: t.dims, ...(t.extremes ? { extremes: t.extremes } : {}) };
-      recorder?.observe(t.name, t.data, t.dims);
       for (const i of t.collectors) await instances[i]!.collect(t.name, t.opName, act);
+      // After the collectors: their full pass left the tensor in cache for the report's strided sample.
+      recorder?.observe(t.name, t.data, t.dims);
       received += t.data.byteLength;
     }
     m.tensors.length = 0;

@@ -96,44 +96,61 @@ let sampleBuf = new Float32Array(0);
  * every cache line for s < 16 and measured twice as slow per value looked at).
  */
 export function addToHistogram(h: ActivationHistogram, data: Float32Array, stride = 1): void {
-  if (stride <= 1) return addContiguous(h, data);
+  const n = data.length;
+  if (stride <= 1) return addSpans(h, data, n, n);
   const step = SAMPLE_BLOCK * stride;
-  const size = Math.ceil(data.length / step) * SAMPLE_BLOCK;
+  // Usually every sampled value falls inside the grid: the blocks are binned where they are.
+  const i = h.width > 0 ? binRun(h, data, 0, step, SAMPLE_BLOCK) : 0;
+  if (i >= n) return;
+  // The rest of the sample from index i, gathered (without a view per block: allocating 16-value
+  // subarrays was most of this function's time), takes the re-gridding path. Counts do not depend
+  // on the order values come in, nor on where a batch is split: the same histogram as one pass.
+  const first = i - (i % step);
+  const size = Math.ceil((n - first) / step) * SAMPLE_BLOCK;
   if (sampleBuf.length < size) sampleBuf = new Float32Array(size);
+  const buf = sampleBuf;
   let k = 0;
-  for (let b = 0; b < data.length; b += step) {
-    const end = Math.min(b + SAMPLE_BLOCK, data.length);
-    sampleBuf.set(data.subarray(b, end), k);
-    k += end - b;
+  for (let b = first, j = i; b < n; b += step, j = b) {
+    const end = b + SAMPLE_BLOCK < n ? b + SAMPLE_BLOCK : n;
+    for (; j < end; j++) buf[k++] = data[j]!;
   }
-  addContiguous(h, sampleBuf.subarray(0, k));
+  addSpans(h, buf.subarray(0, k), k, k);
 }
 
 /**
- * Adds every value of `data`. One pass when the values fall inside the current grid (the usual
- * case after the first batches); a value outside it sends the rest of the batch through a min/max
- * scan and one re-grid first.
+ * Adds the values of `data` in the spans [s, s + block) for s = 0, step, 2·step, … below `data.length`
+ * (one span of every value when step = block = length). One pass when the values fall inside the
+ * current grid (the usual case after the first batches); a value outside it sends the rest through a
+ * min/max scan and one re-grid first.
  */
-function addContiguous(h: ActivationHistogram, data: Float32Array): void {
-  const stride = 1;
+function addSpans(h: ActivationHistogram, data: Float32Array, step: number, block: number): void {
   const n = data.length;
+  if (n === 0) return;
   let i = 0;
-  if (h.width > 0) i = binRun(h, data, 0, stride);
+  if (h.width > 0) i = binRun(h, data, 0, step, block);
   if (i >= n) return;
   // Slow path from index i: scan the rest for its finite range, widen the grid once, bin again.
   let lo = h.min;
   let hi = h.max;
-  for (let j = i; j < n; j += stride) {
-    const v = data[j]!;
+  forSpans(data, i, step, block, (v) => {
     if (v - v === 0) {
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-  }
+  });
   if (lo <= hi && !holds(h, lo, hi)) regrid(h, lo, hi);
-  const done = h.width > 0 ? binRun(h, data, i, stride) : i;
+  const done = h.width > 0 ? binRun(h, data, i, step, block) : i;
   // Whatever remains is non-finite (or nothing had a finite value yet): count it.
-  for (let j = done; j < n; j += stride) countOne(h, data[j]!);
+  forSpans(data, done, step, block, (v) => countOne(h, v));
+}
+
+/** Calls `f` on every value of the spans (see {@link addSpans}) from index `start` on (slow paths only). */
+function forSpans(data: Float32Array, start: number, step: number, block: number, f: (v: number) => void): void {
+  const n = data.length;
+  for (let s = start - (start % step), i = start; s < n; s += step, i = s) {
+    const end = s + block < n ? s + block : n;
+    for (; i < end; i++) f(data[i]!);
+  }
 }
 
 /** Count one value that the fast loop stopped at (non-finite; finite ones are inside the grid by now). */
@@ -153,12 +170,13 @@ function countOne(h: ActivationHistogram, v: number): void {
 let scratch = new Uint32Array(256);
 
 /**
- * The fast loop: bins values from `start` while they fall inside the grid; non-finite values are
- * counted on the way. Returns the index of the first finite value outside the grid (or ≥ length).
+ * The fast loop: bins the values of the spans (see {@link addSpans}) from index `start` (inside a
+ * span) while they fall inside the grid; non-finite values are counted on the way. Returns the
+ * index of the first finite value outside the grid (or ≥ length).
  * Kept to the bin increment and a min/max compare per value (measured: a zero count, sums for
  * mean and variance each cost about as much again; the report derives those from the bins).
  */
-function binRun(h: ActivationHistogram, data: Float32Array, start: number, stride: number): number {
+function binRun(h: ActivationHistogram, data: Float32Array, start: number, step: number, block: number): number {
   const bins = h.bins;
   if (scratch.length < bins) scratch = new Uint32Array(bins);
   const c = scratch;
@@ -167,21 +185,25 @@ function binRun(h: ActivationHistogram, data: Float32Array, start: number, strid
   const offset = h.offset;
   const n = data.length;
   let mn = h.min, mx = h.max, bad = 0;
-  let i = start;
-  for (; i < n; i += stride) {
-    const v = data[i]!;
-    const k = Math.floor(v * inv) - offset;
-    if (k >= 0 && k < bins) {
-      c[k]!++;
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
-    } else if (v - v === 0) {
-      break;
-    } else {
-      bad++;
-      if (v !== v) h.nan++;
-      else if (v > 0) h.posInf++;
-      else h.negInf++;
+  let stop = n;
+  spans: for (let s = start - (start % step), i = start; s < n; s += step, i = s) {
+    const end = s + block < n ? s + block : n;
+    for (; i < end; i++) {
+      const v = data[i]!;
+      const k = Math.floor(v * inv) - offset;
+      if (k >= 0 && k < bins) {
+        c[k]!++;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      } else if (v - v === 0) {
+        stop = i;
+        break spans;
+      } else {
+        bad++;
+        if (v !== v) h.nan++;
+        else if (v > 0) h.posInf++;
+        else h.negInf++;
+      }
     }
   }
   const counts = h.counts;
@@ -193,7 +215,7 @@ function binRun(h: ActivationHistogram, data: Float32Array, start: number, strid
   h.min = mn;
   h.max = mx;
   h.count += binned + bad;
-  return i;
+  return stop;
 }
 
 /** Adds `src` into `dst` (same bin capacity); exact on the common (coarser) grid. */

@@ -93,6 +93,27 @@ describe('activation histogram (report)', () => {
     expect([h.count, h.nan, h.min, h.max]).toEqual([24, 0, 0, 39]);
   });
 
+  it('a strided sample gives the histogram of the sampled values, also when a batch grows the grid midway', () => {
+    const r = mulberry32(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const stride = 2 + (trial % 9);
+      const strided = createActivationHistogram(32);
+      const gathered = createActivationHistogram(32);
+      for (let b = 0; b < 4; b++) {
+        const scale = 10 ** (r() * 4 - 2) * (b + 1);
+        const a = Float32Array.from({ length: Math.floor(r() * 2000) }, () => {
+          const u = r();
+          return u < 0.01 ? NaN : u < 0.015 ? -Infinity : u < 0.1 ? 0 : (r() - 0.4) * scale * (u > 0.995 ? 50 : 1);
+        });
+        addToHistogram(strided, a, stride);
+        // The sample written out by hand: blocks of 16 at multiples of 16·stride.
+        addToHistogram(gathered, Float32Array.from(a.filter((_, i) => Math.floor(i / 16) % stride === 0)));
+      }
+      expect([strided.width, strided.offset, strided.count, strided.nan, strided.negInf, strided.min, strided.max]).toEqual([gathered.width, gathered.offset, gathered.count, gathered.nan, gathered.negInf, gathered.min, gathered.max]);
+      expect(Array.from(strided.counts)).toEqual(Array.from(gathered.counts));
+    }
+  });
+
   it('the recorder stores occupied bins only and its shards merge to one pass', () => {
     const tensors = [{ name: 't', opName: 'n', opType: 'Relu', consumers: [] }];
     const one = createActivationRecorder(tensors, { bins: 64, stride: 1 });
