@@ -10,6 +10,7 @@ module.exports = {
   moduleNameMapper: {
     '^@qcal/core$': '<rootDir>/packages/core/src/index.ts',
     '^@qcal/core/testkit$': '<rootDir>/packages/core/src/testkit/index.ts',
+    '^@qcal/kernels$': '<rootDir>/packages/kernels/src/index.ts',
     '^@qcal/plugin-kit$': '<rootDir>/packages/plugin-kit/src/index.ts',
     '^@qcal/plugin-kit/testkit$': '<rootDir>/packages/plugin-kit/src/testkit/index.ts',
     '^@qcal/collector-([a-z0-9-]+)$': '<rootDir>/packages/collector-$1/src/index.ts',

@@ -6,10 +6,14 @@
  * thread and reports ns per value (median of reps), next to a plain sum loop (the JS floor), and
  * the steady state: lines 2.. after the first line created the collectors' grids.
  *
+ * Each histogram collector runs twice: with its JavaScript kernels (`name js`, the reference) and
+ * with the WebAssembly ones of @qcal/kernels (`name`, when built: `npm run build`).
+ *
  *   node bench/kernels.js [--lines 2] [--reps 3] [--collectors minmax,entropy,ifmr,hfmg] [--kind rec|det]
  */
 const { parseArgs } = require('node:util');
 const core = require('@qcal/core');
+const kernels = require('@qcal/kernels');
 const ort = require('onnxruntime-node');
 const { makeSample, SHAPES } = require('./lib/data');
 const { modelPath } = require('./lib/models');
@@ -60,14 +64,21 @@ async function main() {
     }
     const ns = (med(ts) * 1e6) / values;
     const st = ss.length && later ? `; steady state ${((med(ss) * 1e6) / later).toFixed(2)} ns/value (lines 2..${lines})` : '';
-    process.stdout.write(`${label.padEnd(12)} ${ns.toFixed(2)} ns/value  (${med(ts).toFixed(0)} ms for ${(values / 1e6).toFixed(1)} M values${st})\n`);
+    process.stdout.write(`${label.padEnd(13)} ${ns.toFixed(2)} ns/value  (${med(ts).toFixed(0)} ms for ${(values / 1e6).toFixed(1)} M values${st})\n`);
   };
   process.stdout.write(`${kind}: ${lines} line(s), ${batches[0].length} tensors, ${(values / 1e6).toFixed(1)} M values; load ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   row('sum loop', () => sumLoop(batches));
+  const variants = [];
   for (const name of list) {
+    if (name !== 'minmax') variants.push([`${name} js`, name, false]);
+    variants.push([name, name, true]);
+  }
+  for (const [label, name, wasm] of variants) {
     const loaded = core.loadCollectors([name], { configDir: process.cwd(), cwd: process.cwd() });
     const r = loaded.collectors[0];
-    row(name, () => {
+    kernels.setWasmKernels(wasm);
+    if (wasm && !kernels.histogramKernels()) process.stdout.write(`(${name}: WebAssembly kernels not built, JavaScript)\n`);
+    row(label, () => {
       const c = r.definition.create(r.options, { tensors: index.calibratable, logger: core.silentLogger });
       for (const [n, op, d] of batches[0]) c.collect(n, op, { data: d, dims: [d.length] });
       const t = performance.now();

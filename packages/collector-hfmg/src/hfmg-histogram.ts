@@ -1,5 +1,5 @@
 import { f32, FLT_EPSILON } from './float32';
-import { finiteRange, histcInto, histcRun } from './histc';
+import { finiteRange, histcInto, histcRun, histcRunFast } from './histc';
 
 /** AMCT HFMG's running histogram: `nbins` counts over [min, max] (float32 bounds). */
 export interface HfmgHistogram {
@@ -127,7 +127,7 @@ export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { na
   const lo = h.min;
   const hi = h.max;
   const range = f32(hi - lo);
-  const stop = histcRun(h.counts, data, 0, n, lo, hi, range, 1);
+  const stop = histcRunFast(h.counts, data, 0, n, lo, hi, range);
   if (stop === n) return;
   const r = finiteRange(data.subarray(stop));
   bad.nan += r.nan;
@@ -136,7 +136,7 @@ export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { na
     // Only NaN/±Infinity were outside: the combined range is the running one, keep binning.
     let i = stop + 1;
     while (i < n) {
-      i = histcRun(h.counts, data, i, n, lo, hi, range, 1);
+      i = histcRunFast(h.counts, data, i, n, lo, hi, range);
       i++;
     }
     return;

@@ -1,3 +1,4 @@
+import { histogramKernels } from '@qcal/kernels';
 import { f32, OVERFLOW_LIMIT } from './float32';
 
 const LIM = OVERFLOW_LIMIT;
@@ -42,11 +43,20 @@ export function histcRun(counts: Float64Array, data: Float32Array, from: number,
 }
 
 /**
+ * {@link histcRun} with delta 1, in WebAssembly (@qcal/kernels, the same bins) when the module is
+ * built and the run is long enough to pay for handing the counts over; in JavaScript otherwise.
+ */
+export function histcRunFast(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number): number {
+  const k = to - from >= 1024 + (counts.length >> 2) && range <= 2 ** 110 && f32(lo) === lo && f32(hi) === hi ? histogramKernels() : null;
+  return k ? k.histc(counts, data, from, to, lo, hi, range) : histcRun(counts, data, from, to, lo, hi, range, 1);
+}
+
+/**
  * `torch.histc(x, nbins, min=lo, max=hi)` on CPU, as AMCT's HFMG calls it: the bin of x is
  * `trunc(f32(f32(f32(x − lo)·nbins) / f32(hi − lo)))`, x = hi goes to the last bin, values outside
  * [lo, hi] (and NaN) are not counted, and a degenerate range lo == hi becomes (lo − 1, hi + 1)
  * (ALGORITHMS.md, Corrections item 8). Adds into `counts`; `nbins` must be a power of two.
- * Computed by {@link histcRun} (float64 with an exact float32 fallback near bin edges).
+ * Computed by {@link histcRunFast} (float64 with an exact float32 fallback near bin edges).
  */
 export function histcInto(counts: Float64Array, data: Float32Array, lo: number, hi: number): void {
   if (lo === hi) { lo = f32(lo - 1); hi = f32(hi + 1); }
@@ -54,7 +64,7 @@ export function histcInto(counts: Float64Array, data: Float32Array, lo: number, 
   const n = data.length;
   let i = 0;
   while (i < n) {
-    i = histcRun(counts, data, i, n, lo, hi, range, 1);
+    i = histcRunFast(counts, data, i, n, lo, hi, range);
     i++; // a value outside [lo, hi]: not counted
   }
 }
@@ -64,6 +74,12 @@ export function histcInto(counts: Float64Array, data: Float32Array, lo: number, 
  * |x| >= {@link OVERFLOW_LIMIT} count as infinite (overflowed) and are left out of the range too.
  */
 export function finiteRange(data: Float32Array): { min: number; max: number; nan: number; inf: number } {
+  const k = data.length >= 256 ? histogramKernels() : null;
+  return k ? k.finiteRange(data) : finiteRangeJs(data);
+}
+
+/** {@link finiteRange} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+export function finiteRangeJs(data: Float32Array): { min: number; max: number; nan: number; inf: number } {
   let min = Infinity;
   let max = -Infinity;
   let bad = 0;

@@ -3,7 +3,7 @@ import { hfmgCollector } from './hfmg-collector';
 
 export { hfmgCollector };
 export type { HfmgOptions } from './hfmg-collector';
-export { histcInto, histcRun, finiteRange } from './histc';
+export { histcInto, histcRun, histcRunFast, finiteRange, finiteRangeJs } from './histc';
 export { createHfmgHistogram, hfmgAddBatch, hfmgCollectBatch, hfmgRebinInto, hfmgMergeHistograms, floorDivF32 } from './hfmg-histogram';
 export type { HfmgHistogram } from './hfmg-histogram';
 export { hfmgSearchRange, hfmgBinWidth, hfmgLoss, hfmgLossDirect, hfmgClipLoss, binMoments, amctScaleOffset, hfmgSearch } from './hfmg-search';

@@ -1,0 +1,204 @@
+/**
+ * AssemblyScript source of the histogram collectors' per-value loops (built by `npm run build:wasm
+ * -w @qcal/kernels` into dist/wasm/histograms.wasm). Each function is the twin of a JavaScript
+ * kernel that stays in its collector as the reference and the fallback; the loader
+ * (src/histogram-kernels.ts) hands them one chunk of a tensor at a time.
+ *
+ * Identity with JavaScript: every value is a float32 widened to float64 and the arithmetic is the
+ * same float64 (or float32, where the reference rounds through a Float32Array) operations in the
+ * same order, so results are the same bits. Counts go to uint32 bins (one call never sees 2^32
+ * values) that the loader adds to the collector's float64 counts: integer sums, exact in any order.
+ * Truncations use the saturating conversion (NaN gives 0, as JavaScript's `| 0`); the loader only
+ * calls in where every truncated quantity is a small non-negative number.
+ *
+ * Pointers are byte offsets into this module's memory (the loader's layout); data is float32.
+ */
+
+// @ts-ignore: decorator
+@inline
+function bump(counts: usize, b: i32): void {
+  const p = counts + (<usize>b << 2);
+  store<u32>(p, load<u32>(p) + 1);
+}
+
+/**
+ * torch.histc's bins: the twin of collector-hfmg's `histcRun` (see there) with delta 1. Bins values
+ * of `data[0..len)` until the first one outside [lo, hi] (or NaN); returns how many were binned.
+ * The bin is torch's float32 formula `trunc(f32(f32(x − lo)·nbins) / range)` itself, four values at a
+ * time: the JavaScript kernel computes it in float64 and goes to float32 only near bin edges,
+ * where the two could differ, so both give torch's bin. lo, hi and range must be float32 values,
+ * nbins a power of two and range·nbins below 2^128 (the product is then exact in float32, as it is in
+ * the reference's float64).
+ */
+export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32, hi: f32, range: f32): i32 {
+  const last = nbins - 1;
+  const fn = <f32>nbins;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const vn = f32x4.splat(fn);
+  const vr = f32x4.splat(range);
+  const vlast = i32x4.splat(last);
+  let i = 0;
+  while (i + 4 <= len) {
+    const v = v128.load(data + (<usize>i << 2));
+    if (!i32x4.all_true(v128.and(f32x4.ge(v, vlo), f32x4.le(v, vhi)))) break;
+    const idx = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.mul(f32x4.sub(v, vlo), vn), vr)), vlast);
+    bump(counts, i32x4.extract_lane(idx, 0));
+    bump(counts, i32x4.extract_lane(idx, 1));
+    bump(counts, i32x4.extract_lane(idx, 2));
+    bump(counts, i32x4.extract_lane(idx, 3));
+    i += 4;
+  }
+  for (; i < len; i++) {
+    const x = load<f32>(data + (<usize>i << 2));
+    if (!(x >= lo && x <= hi)) return i;
+    const b = <i32>(((x - lo) * fn) / range);
+    bump(counts, b > last ? last : b);
+  }
+  return i;
+}
+
+/**
+ * Finite min and max of `data[0..len)` and the numbers of NaN and of infinite values (±Infinity and
+ * |x| >= 2^100, overflowed activations): the twin of collector-hfmg's `finiteRange` and of
+ * collector-ifmr's, except for the sign of a zero extreme (four lanes each keep their first zero;
+ * the loader settles it). `state` holds (min, max, nan, inf) as float64, in and out, and
+ * 32 bytes of scratch after them.
+ */
+export function finiteRange(data: usize, len: i32, state: usize): void {
+  const LIM = f32x4.splat(1.2676506002282294e30); // 2^100
+  let mn = f32x4.splat(Infinity);
+  let mx = f32x4.splat(-Infinity);
+  let nan = i32x4.splat(0);
+  let bad = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(data + (<usize>i << 2));
+    const ok = f32x4.lt(f32x4.abs(v), LIM);
+    mn = v128.bitselect(v, mn, v128.and(ok, f32x4.lt(v, mn)));
+    mx = v128.bitselect(v, mx, v128.and(ok, f32x4.gt(v, mx)));
+    nan = i32x4.sub(nan, f32x4.ne(v, v));
+    bad = i32x4.sub(bad, v128.not(ok));
+  }
+  let lo = <f64>load<f64>(state);
+  let hi = <f64>load<f64>(state, 8);
+  v128.store(state, mn, 32);
+  v128.store(state, mx, 48);
+  for (let l = 0; l < 4; l++) {
+    const a = <f64>load<f32>(state + (<usize>l << 2), 32);
+    const b = <f64>load<f32>(state + (<usize>l << 2), 48);
+    if (a < lo) lo = a;
+    if (b > hi) hi = b;
+  }
+  let nNan = <f64>(i32x4.extract_lane(nan, 0) + i32x4.extract_lane(nan, 1) + i32x4.extract_lane(nan, 2) + i32x4.extract_lane(nan, 3));
+  let nBad = <f64>(i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3));
+  for (; i < len; i++) {
+    const v = <f64>load<f32>(data + (<usize>i << 2));
+    if (!(abs(v) < 1.2676506002282294e30)) { nBad += 1; if (v != v) nNan += 1; continue; }
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  store<f64>(state, lo);
+  store<f64>(state, hi, 8);
+  store<f64>(state, load<f64>(state, 16) + nNan, 16);
+  store<f64>(state, load<f64>(state, 24) + nBad - nNan, 24);
+}
+
+/**
+ * The twin of collector-ifmr's `binRun`: bins values on the power-of-two lattice (x = v·inv − o)
+ * until one falls outside [0, top) or not above `bottom`; per bin a count and a float64 value sum,
+ * plus the sum of squares and the min/max, all in value order. `state` holds (ss, lo, hi) as
+ * float64 in and out. Returns how many values were binned.
+ */
+export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f64, o: f64, top: f64, bottom: f64, state: usize): i32 {
+  let ss = load<f64>(state);
+  let lo = load<f64>(state, 8);
+  let hi = load<f64>(state, 16);
+  let i = 0;
+  for (; i < len; i++) {
+    const v = <f64>load<f32>(data + (<usize>i << 2));
+    const x = v * inv - o;
+    if (!(x >= 0 && x < top && x > bottom)) break;
+    const j = <i32>x;
+    bump(counts, j);
+    const p = sums + (<usize>j << 3);
+    store<f64>(p, load<f64>(p) + v);
+    ss += v * v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  store<f64>(state, ss);
+  store<f64>(state, lo, 8);
+  store<f64>(state, hi, 16);
+  return i;
+}
+
+// @ts-ignore: decorator
+@inline
+function numpyBin(v: f64, lo: f64, scale: f64, delta: f64, last: i32, edges: usize): i32 {
+  const f = (v - lo) * scale;
+  let k = <i32>f;
+  const fr = f - <f64>k;
+  if (fr < delta || fr > 1 - delta || k >= last) {
+    if (k > last) k = last;
+    if (v < <f64>load<f32>(edges + (<usize>k << 2))) k--;
+    else if (k != last && v >= <f64>load<f32>(edges + (<usize>(k + 1) << 2))) k++;
+  }
+  return k;
+}
+
+/**
+ * The twin of collector-entropy's `histogramInto` with weight 1: NumPy's bin of every value of
+ * `data[0..len)` within [edges[0], edges[n]] (float32 edges, n + 1 of them); others are skipped.
+ * Returns how many values were binned.
+ */
+export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n: i32): i32 {
+  const lo = <f64>load<f32>(edges);
+  const hi = <f64>load<f32>(edges + (<usize>n << 2));
+  const last = n - 1;
+  const scale = hi > lo ? <f64>n / (hi - lo) : 0;
+  const delta = <f64>n * 4.76837158203125e-7 + 1e-9; // n·2^-21
+  let added = 0;
+  for (let i = 0; i < len; i++) {
+    const v = <f64>load<f32>(data + (<usize>i << 2));
+    if (!(v >= lo && v <= hi)) continue;
+    bump(counts, numpyBin(v, lo, scale, delta, last, edges));
+    added++;
+  }
+  return added;
+}
+
+/**
+ * The twin of collector-entropy's `histogramScanInto`: bins values within [−limit, limit] and tracks
+ * min/max/NaN/±Infinity; stops at the first finite value outside. `state` holds (min, max) as
+ * float64 and then (nan, inf) as float64 counts, in and out. Returns the index where it stopped,
+ * `len` when it ran through.
+ */
+export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n: i32, limit: f64, state: usize): i32 {
+  const lo = <f64>load<f32>(edges);
+  const hi = <f64>load<f32>(edges + (<usize>n << 2));
+  const last = n - 1;
+  const scale = hi > lo ? <f64>n / (hi - lo) : 0;
+  const delta = <f64>n * 4.76837158203125e-7 + 1e-9;
+  const neg = -limit;
+  let mn = load<f64>(state);
+  let mx = load<f64>(state, 8);
+  let nan = load<f64>(state, 16);
+  let inf = load<f64>(state, 24);
+  let i = 0;
+  for (; i < len; i++) {
+    const v = <f64>load<f32>(data + (<usize>i << 2));
+    if (v >= neg && v <= limit) {
+      mn = v < mn ? v : mn;
+      mx = v > mx ? v : mx;
+      bump(counts, numpyBin(v, lo, scale, delta, last, edges));
+    } else if (v != v) nan += 1;
+    else if (v == Infinity || v == -Infinity) inf += 1;
+    else break;
+  }
+  store<f64>(state, mn);
+  store<f64>(state, mx, 8);
+  store<f64>(state, nan, 16);
+  store<f64>(state, inf, 24);
+  return i;
+}

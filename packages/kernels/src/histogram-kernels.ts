@@ -1,0 +1,247 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Running min/max/non-finite tally of {@link HistogramKernels.numpyScan}. */
+export interface NumpyScanResult {
+  min: number;
+  max: number;
+  nan: number;
+  inf: number;
+  /** -1 when every value was handled; else the index of the first finite value outside [−limit, limit]. */
+  stoppedAt: number;
+}
+
+/** Finite range of a tensor and what was left out of it ({@link HistogramKernels.finiteRange}). */
+export interface FiniteRange { min: number; max: number; nan: number; inf: number }
+
+/** The running sum of squares and min/max that {@link HistogramKernels.moment} continues. */
+export interface MomentTally { ss: number; lo: number; hi: number }
+
+/**
+ * The histogram collectors' per-value loops in WebAssembly. Each method is the twin of a JavaScript
+ * kernel that lives in its collector (named below) and gives the same bits; the collectors keep
+ * their JavaScript kernel as the reference and as the fallback when the module is not built.
+ * Counts are added to the caller's float64 counts (integer sums: exact in any order).
+ */
+export interface HistogramKernels {
+  /**
+   * collector-hfmg `histcRun(counts, data, from, to, lo, hi, range, 1)`: torch.histc's bins of
+   * `data[from..to)` over [lo, hi] until the first value outside; returns where it stopped.
+   * lo and hi must be float32 values and range `f32(hi − lo)` at most 2^110 (the caller keeps the
+   * JavaScript kernel otherwise); counts.length a power of two.
+   */
+  histc(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number): number;
+  /**
+   * collector-hfmg `finiteRange(data)` (and collector-ifmr's from an index): min and max of the
+   * values with |x| < 2^100 (min > max when there is none), how many are NaN, how many are
+   * ±Infinity or |x| >= 2^100. A zero extreme has the sign of the first zero, as the references'
+   * sequential `if (v < min) min = v` gives.
+   */
+  finiteRange(data: Float32Array): FiniteRange;
+  /**
+   * collector-ifmr `binRun`: lattice bins `x = v·inv − o` of `data[from..]` (count and float64 sum
+   * per bin, in value order) until x leaves [0, top) or is not above `bottom`; `tally` (sum of
+   * squares of the values binned by this call, running min/max) is updated. Returns where it stopped.
+   */
+  moment(count: Float64Array, sum: Float64Array, data: Float32Array, from: number, inv: number, o: number, top: number, bottom: number, tally: MomentTally): number;
+  /** collector-entropy `histogramInto(counts, edges, data)` (weight 1): returns the number of values binned. */
+  numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
+  /**
+   * collector-entropy `histogramScanInto(counts, edges, data, limit)`, except that when it stops
+   * (a finite value outside [−limit, limit]) `counts` are left unchanged: nothing to undo.
+   */
+  numpyScan(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): NumpyScanResult;
+}
+
+/** The parts of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface Exports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  histc(data: number, len: number, counts: number, nbins: number, lo: number, hi: number, range: number): number;
+  moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
+  numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
+  numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, state: number): number;
+  finiteRange(data: number, len: number, state: number): void;
+}
+
+/** Values copied into the module per call: small enough to stay in cache while the kernel reads them. */
+const CHUNK = 16384;
+/** Layout (bytes): static data (none) below BASE, then a 64-byte state block, the data chunk, uint32 counts, and edges or sums. */
+const BASE = 65536;
+const STATE = BASE;
+const DATA = STATE + 64;
+const COUNTS = DATA + 4 * CHUNK;
+
+let compiled: object | null | undefined;
+let enabled = !process.env.QCAL_NO_WASM;
+let kernels: HistogramKernels | null | undefined;
+
+/** The built module (dist/wasm/histograms.wasm), compiled once per thread; null when absent. */
+function wasmModule(): object | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  // From dist (built) or src (ts-jest): the module sits in dist/wasm.
+  const file = [join(__dirname, 'wasm', 'histograms.wasm'), join(__dirname, '..', 'dist', 'wasm', 'histograms.wasm')].find((f) => existsSync(f));
+  if (file) compiled = new WASM.Module(readFileSync(file));
+  return compiled;
+}
+
+/**
+ * The WebAssembly histogram kernels of this thread (one instance, its memory grown to the largest
+ * histogram seen), or null when the module is not built (`npm run build:wasm -w @qcal/kernels`),
+ * when `QCAL_NO_WASM` is set, or after `setWasmKernels(false)`.
+ */
+export function histogramKernels(): HistogramKernels | null {
+  if (!enabled) return null;
+  if (kernels === undefined) {
+    const mod = wasmModule();
+    kernels = mod ? instantiate(mod) : null;
+  }
+  return kernels;
+}
+
+/** Turns the WebAssembly kernels off (the collectors then run their JavaScript kernels) or back on; for tests and benchmarks. */
+export function setWasmKernels(on: boolean): void {
+  enabled = on && !process.env.QCAL_NO_WASM;
+}
+
+function instantiate(mod: object): HistogramKernels {
+  const ex = new WASM.Instance(mod, {}).exports as unknown as Exports;
+  let buf = ex.memory.buffer;
+  let f32 = new Float32Array(buf);
+  let f64 = new Float64Array(buf);
+  let u32 = new Uint32Array(buf);
+  /** Makes room for `bins` uint32 counts and `auxBytes` after them; returns the aux offset. */
+  const reserve = (bins: number, auxBytes: number): number => {
+    const aux = (COUNTS + 4 * bins + 15) & ~15;
+    const end = aux + auxBytes;
+    if (end > buf.byteLength) {
+      ex.memory.grow(Math.ceil((end - buf.byteLength) / 65536));
+      buf = ex.memory.buffer;
+      f32 = new Float32Array(buf);
+      f64 = new Float64Array(buf);
+      u32 = new Uint32Array(buf);
+    }
+    return aux;
+  };
+  /** Adds the uint32 counts to `counts` and zeroes them (the module's counts are zero between calls). */
+  reserve(0, 0); // the state block and the data chunk
+  const flush = (counts: Float64Array): void => {
+    const c0 = COUNTS >> 2;
+    for (let j = 0; j < counts.length; j++) {
+      const c = u32[c0 + j]!;
+      if (c !== 0) { counts[j] = counts[j]! + c; u32[c0 + j] = 0; }
+    }
+  };
+  const discard = (bins: number): void => { u32.fill(0, COUNTS >> 2, (COUNTS >> 2) + bins); };
+  const load = (data: Float32Array, i: number, len: number): void => { f32.set(data.subarray(i, i + len), DATA >> 2); };
+
+  /** The first zero of `data` (the sign a sequential min/max scan leaves on a zero extreme). */
+  const firstZero = (data: Float32Array): number => {
+    for (let i = 0; i < data.length; i++) if (data[i] === 0) return data[i]!;
+    return 0;
+  };
+
+  return {
+    finiteRange(data) {
+      const s = STATE >> 3;
+      f64[s] = Infinity;
+      f64[s + 1] = -Infinity;
+      f64[s + 2] = 0;
+      f64[s + 3] = 0;
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        ex.finiteRange(DATA, len, STATE);
+      }
+      let min = f64[s]!;
+      let max = f64[s + 1]!;
+      if (min === 0 || max === 0) {
+        const z = firstZero(data);
+        if (min === 0) min = z;
+        if (max === 0) max = z;
+      }
+      return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]! };
+    },
+
+    histc(counts, data, from, to, lo, hi, range) {
+      const nb = counts.length;
+      reserve(nb, 0);
+      let i = from;
+      while (i < to) {
+        const len = Math.min(CHUNK, to - i);
+        load(data, i, len);
+        const k = ex.histc(DATA, len, COUNTS, nb, lo, hi, range);
+        i += k;
+        if (k < len) break;
+      }
+      flush(counts);
+      return i;
+    },
+
+    moment(count, sum, data, from, inv, o, top, bottom, tally) {
+      const nb = count.length;
+      const pSum = reserve(nb, 8 * nb);
+      f64.set(sum, pSum >> 3);
+      const s = STATE >> 3;
+      f64[s] = 0;
+      f64[s + 1] = tally.lo;
+      f64[s + 2] = tally.hi;
+      const n = data.length;
+      let i = from;
+      while (i < n) {
+        const len = Math.min(CHUNK, n - i);
+        load(data, i, len);
+        const k = ex.moment(DATA, len, COUNTS, pSum, inv, o, top, bottom, STATE);
+        i += k;
+        if (k < len) break;
+      }
+      sum.set(f64.subarray(pSum >> 3, (pSum >> 3) + nb));
+      flush(count);
+      tally.ss += f64[s]!;
+      tally.lo = f64[s + 1]!;
+      tally.hi = f64[s + 2]!;
+      return i;
+    },
+
+    numpyFill(counts, edges, data) {
+      const n = counts.length;
+      const pEdges = reserve(n, 4 * (n + 1));
+      f32.set(edges.subarray(0, n + 1), pEdges >> 2);
+      let added = 0;
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        added += ex.numpyFill(DATA, len, COUNTS, pEdges, n);
+      }
+      flush(counts);
+      return added;
+    },
+
+    numpyScan(counts, edges, data, limit) {
+      const n = counts.length;
+      const pEdges = reserve(n, 4 * (n + 1));
+      f32.set(edges.subarray(0, n + 1), pEdges >> 2);
+      const s = STATE >> 3;
+      f64[s] = Infinity;
+      f64[s + 1] = -Infinity;
+      f64[s + 2] = 0;
+      f64[s + 3] = 0;
+      let stoppedAt = -1;
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        const k = ex.numpyScan(DATA, len, COUNTS, pEdges, n, limit, STATE);
+        if (k < len) { stoppedAt = i + k; break; }
+      }
+      if (stoppedAt < 0) flush(counts);
+      else discard(n);
+      return { min: f64[s]!, max: f64[s + 1]!, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
+    },
+  };
+}
