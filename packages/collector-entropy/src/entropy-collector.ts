@@ -6,6 +6,7 @@ import {
   type CalibrationCollector,
   type CollectorState,
   type EncodedArray,
+  type PostCollectContext,
   type TensorRange,
 } from '@qcal/plugin-kit';
 import { scanFinite, scanWithExtremes, type FiniteScan } from './finite-scan';
@@ -35,7 +36,7 @@ export interface EntropyOptions {
   startBin: number;
   /** tensorrt: candidate stride. */
   stride: number;
-  /** Worker threads for the threshold searches at postCollect (default: the machine's parallelism, at most 4; 1 = in-thread). */
+  /** Worker threads for the threshold searches at postCollect (default: the context's `threads`, else the machine's parallelism, at most 4; 1 = in-thread). */
   threads?: number;
 }
 
@@ -187,7 +188,7 @@ class EntropyCollector implements CalibrationCollector {
     return out;
   }
 
-  async postCollect(): Promise<Record<string, TensorRange>> {
+  async postCollect(ctx?: PostCollectContext): Promise<Record<string, TensorRange>> {
     if (this.options.mode === 'tpumlir') return this.postCollectTpumlir();
     const out: Record<string, TensorRange> = {};
     const { mode, quantizedDtype } = this.options;
@@ -208,7 +209,7 @@ class EntropyCollector implements CalibrationCollector {
         }) - 1);
       }
     }
-    const results = await runKlTasks(tasks, this.options.threads ?? defaultKlThreads());
+    const results = await runKlTasks(tasks, this.options.threads ?? ctx?.threads ?? defaultKlThreads());
     for (const [name, s] of this.stats) {
       const extras = { mode, nanCount: s.nan, infCount: s.inf };
       const unsignedOut = s.min >= 0 && quantizedDtype !== 'int8';
@@ -307,7 +308,7 @@ export const entropyCollector = defineCollector<EntropyOptions>({
     quantizedDtype: { type: 'string', enum: ['int8', 'uint8', 'auto'], description: 'auto: uint8 range (0, T) for non-negative tensors, as MXNet quantize_net' },
     startBin: { type: 'integer', min: 1, description: 'tensorrt: first candidate number of kept bins (128)' },
     stride: { type: 'integer', min: 1, description: 'tensorrt: candidate stride (1)' },
-    threads: { type: 'integer', min: 1, max: 64, description: 'worker threads for the threshold searches (default: available parallelism, at most 4; 1 = in-thread)' },
+    threads: { type: 'integer', min: 1, max: 64, description: 'worker threads for the threshold searches (default: available parallelism, at most 4, or a collect worker\'s share of it; 1 = in-thread)' },
   },
   defaultOptions: { mode: 'mxnet', numQuantizedBins: 255, quantizedDtype: 'auto', startBin: 128, stride: 1 },
   create: (options) => new EntropyCollector(options),

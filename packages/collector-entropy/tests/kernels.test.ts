@@ -160,6 +160,23 @@ describe('entropy collector edge cases', () => {
     }
   });
 
+  it('tensors with the same histogram (searched once) each get the range they get alone', async () => {
+    const r = rng(11);
+    const a = [gaussian(r, 3000), gaussian(r, 2000, 3)];
+    const c = [gaussian(r, 3000, 0.5), gaussian(r, 2000, 2)];
+    const relu = a.map((x) => x.map((v) => Math.max(v, 0)));
+    for (const mode of ['mxnet', 'tensorrt'] as const) {
+      // b, d: copies of a; e: a's non-negative part (another histogram and, in mxnet mode, another nq).
+      const together = await runCollector(entropyCollector, { options: { mode, threads: 1 }, batches: { c, a, e: relu, b: a.map((x) => x.slice()), d: a } });
+      for (const [name, batches] of [['a', a], ['c', c], ['e', relu]] as const) {
+        const alone = await runCollector(entropyCollector, { options: { mode, threads: 1 }, batches: { [name]: batches } });
+        expect(together[name]).toEqual(alone[name]);
+      }
+      expect([together.b, together.d]).toEqual([together.a, together.a]);
+      expect(together.c!.max).not.toBe(together.a!.max);
+    }
+  });
+
   it('rejects an even bin count in mxnet mode with a message that says what to do', () => {
     expect(() => entropyCollector.create({ ...entropyCollector.defaultOptions, numBins: 8000 }, { tensors: [], logger: console as never })).toThrow(/odd.*8001/);
   });

@@ -74,6 +74,11 @@ export interface PostCollectContext {
   readonly logger: Logger;
   /** Present only for collectors whose definition declares `needs.tuning`. */
   readonly tuning?: TuningContext;
+  /**
+   * How many threads this postCollect may keep busy. Set where the framework runs several
+   * postCollects at once (each collect worker's, for its own tensors); absent: the whole machine.
+   */
+  readonly threads?: number;
 }
 
 /** The JSON-serialisable state of a collector, for sharded calibration. */

@@ -15,7 +15,7 @@ export type PoolRequest =
   | { type: 'init'; cwd: string; collectors: { name: string; options: Record<string, unknown> }[]; tensors: TensorInfo[][]; record?: { settings: HistogramSettings; tensors: TensorInfo[] } }
   | { type: 'histograms' }
   | { type: 'batch'; seq: number; tensors: (PooledTensor & { name: string })[] }
-  | { type: 'post'; collector: number; samples: number; batches: number }
+  | { type: 'post'; collector: number; samples: number; batches: number; threads: number }
   | { type: 'snapshot'; collector: number };
 /** One tensor of a batch for the workers: its values (or fast mode's sample and exact extremes) and the plan indexes of its collectors. */
 export interface PooledTensor {
@@ -252,11 +252,14 @@ export class CollectPool {
   async postCollect(i: number, ctx: PostCollectContext): Promise<Record<string, TensorRange>> {
     await this.drain();
     const slot = this.eligible.indexOf(i);
+    // The workers' postCollects run at once: each may keep its share of the cores busy (with one
+    // worker per core, a KL search pool of its own in each only added threads and their start-up).
+    const threads = Math.max(1, Math.floor(availableParallelism() / this.n));
     const parts = await Promise.all(this.workers.map((w, k) => {
       if (this.failure) return Promise.reject(this.failure);
       const p = new Promise<Record<string, TensorRange>>((resolve, reject) => this.rangeWaits.set(`${k}:${slot}`, { resolve, reject }));
       this.refs();
-      w.postMessage({ type: 'post', collector: slot, samples: ctx.samples, batches: ctx.batches } satisfies PoolRequest);
+      w.postMessage({ type: 'post', collector: slot, samples: ctx.samples, batches: ctx.batches, threads } satisfies PoolRequest);
       return p;
     }));
     return Object.assign({}, ...parts) as Record<string, TensorRange>;

@@ -65,7 +65,7 @@ async function handle(m: PoolRequest): Promise<void> {
   } else if (m.type === 'post') {
     const c = instances[m.collector];
     const ranges: Record<string, TensorRange> = c
-      ? await c.postCollect({ tensors: owned[m.collector]!, samples: m.samples, batches: m.batches, logger })
+      ? await c.postCollect({ tensors: owned[m.collector]!, samples: m.samples, batches: m.batches, logger, threads: m.threads })
       : {};
     reply({ type: 'ranges', collector: m.collector, ranges });
   } else if (m.type === 'snapshot') {
