@@ -36,59 +36,73 @@ export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean 
   const outputs = new Set(g.output.map((o) => o.name));
   const rank = new Map<string, number>();
   for (const v of [...g.valueInfo, ...g.output]) { const d = v.type?.tensorType?.shape?.dim; if (d) rank.set(v.name, d.length); }
-  let nodes = [...g.node];
+  const nodes = [...g.node];
   const inits: OnnxTensor[] = [];
   const newConst = new Map<string, ConstantValue>();
   const get = (name: string | undefined): ConstantValue | undefined => (name ? newConst.get(name) ?? consts.get(name) : undefined);
   const folded: FoldedBatchNorm[] = [];
-  for (let changed = true; changed;) {
-    changed = false;
-    const consumers = new Map<string, OnnxNode[]>();
-    for (const n of nodes) for (const i of n.input) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    for (const conv of nodes) {
-      if (conv.opType !== 'Conv' || (conv.domain && conv.domain !== 'ai.onnx') || skip(conv)) continue;
-      const y = conv.output[0]!;
-      const cs = consumers.get(y) ?? [];
-      const op = cs[0];
-      if (cs.length !== 1 || !op || (op.opType !== 'Mul' && op.opType !== 'Add') || outputs.has(y) || skip(op) || op.input.length !== 2) continue;
-      const other = op.input[0] === y ? op.input[1] : op.input[0];
-      if (other === y) continue;
-      const w = get(conv.input[1]);
-      const b = conv.input[2] ? get(conv.input[2]) : undefined;
-      const c = get(other);
-      if (!w || (conv.input[2] && !b) || !c) continue;
-      const cout = w.dims[0]!;
-      const outRank = w.dims.length; // [N, C, spatial…] has the weight's rank
-      const v = channelValues(c, cout, rank.get(op.output[0]!) ?? outRank);
-      if (!v) continue;
-      const inner = w.values.length / cout;
-      let w2 = w.values;
-      const b2 = new Float32Array(cout);
-      if (op.opType === 'Mul') {
-        w2 = new Float32Array(w.values.length);
-        for (let o = 0; o < cout; o++) for (let i = 0; i < inner; i++) w2[o * inner + i] = Math.fround(w.values[o * inner + i]! * v[o]!);
-        for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) * v[o]!;
-      } else {
-        for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) + v[o]!;
-      }
-      const out = op.output[0]!;
-      const wName = op.opType === 'Mul' ? names.fresh(`${conv.input[1]}_affine_folded`) : conv.input[1]!;
-      const bName = names.fresh(`${out}_affine_folded_bias`);
-      if (op.opType === 'Mul') { inits.push(makeFloatTensor(wName, w.dims, w2)); newConst.set(wName, { dims: w.dims, values: w2 }); }
-      inits.push(makeFloatTensor(bName, [cout], b2));
-      newConst.set(bName, { dims: [cout], values: b2 });
-      const fused = { ...conv, input: [conv.input[0]!, wName, bName], output: [out] };
-      nodes = nodes.filter((n) => n !== op).map((n) => (n === conv ? fused : n));
-      folded.push({ conv: conv.name || y, batchNorm: op.name || out, removedTensor: y, output: out, op: op.opType });
-      changed = true;
-      break;
+  // Readers of every tensor (a node reading it twice is listed twice), kept current as ops fold.
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of nodes) for (const i of n.input) if (i) { let l = consumers.get(i); if (!l) consumers.set(i, (l = [])); l.push(n); }
+  const removedOps = new Set<OnnxNode>();
+  // One Conv → Mul/Add fold, or undefined. Folds keep the graph's order: a fold never makes an
+  // earlier Conv foldable (it changes only the readers of the folded Conv's output), so taking
+  // each Conv in order and folding it while it folds gives the same folds, in the same order, as
+  // restarting from the first node after every fold.
+  const foldOnce = (conv: OnnxNode): OnnxNode | undefined => {
+    // (A fused Conv is checked again: `skip` sees it under its new output's name.)
+    if (skip(conv)) return undefined;
+    const y = conv.output[0]!;
+    const cs = consumers.get(y) ?? [];
+    const op = cs[0];
+    if (cs.length !== 1 || !op || (op.opType !== 'Mul' && op.opType !== 'Add') || outputs.has(y) || skip(op) || op.input.length !== 2) return undefined;
+    const other = op.input[0] === y ? op.input[1] : op.input[0];
+    if (other === y) return undefined;
+    const w = get(conv.input[1]);
+    const b = conv.input[2] ? get(conv.input[2]) : undefined;
+    const c = get(other);
+    if (!w || (conv.input[2] && !b) || !c) return undefined;
+    const cout = w.dims[0]!;
+    const outRank = w.dims.length; // [N, C, spatial…] has the weight's rank
+    const v = channelValues(c, cout, rank.get(op.output[0]!) ?? outRank);
+    if (!v) return undefined;
+    const inner = w.values.length / cout;
+    let w2 = w.values;
+    const b2 = new Float32Array(cout);
+    if (op.opType === 'Mul') {
+      w2 = new Float32Array(w.values.length);
+      for (let o = 0; o < cout; o++) for (let i = 0; i < inner; i++) w2[o * inner + i] = Math.fround(w.values[o * inner + i]! * v[o]!);
+      for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) * v[o]!;
+    } else {
+      for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) + v[o]!;
     }
+    const out = op.output[0]!;
+    const wName = op.opType === 'Mul' ? names.fresh(`${conv.input[1]}_affine_folded`) : conv.input[1]!;
+    const bName = names.fresh(`${out}_affine_folded_bias`);
+    if (op.opType === 'Mul') { inits.push(makeFloatTensor(wName, w.dims, w2)); newConst.set(wName, { dims: w.dims, values: w2 }); }
+    inits.push(makeFloatTensor(bName, [cout], b2));
+    newConst.set(bName, { dims: [cout], values: b2 });
+    const fused = { ...conv, input: [conv.input[0]!, wName, bName], output: [out] };
+    // The op is gone: it no longer reads y nor its operand; the fused Conv reads its input as before.
+    removedOps.add(op);
+    for (const i of op.input) { const l = i ? consumers.get(i) : undefined; if (l) l.splice(l.indexOf(op), 1); }
+    const x = consumers.get(conv.input[0]!);
+    const at = x ? x.indexOf(conv) : -1;
+    if (at >= 0) x![at] = fused;
+    folded.push({ conv: conv.name || y, batchNorm: op.name || out, removedTensor: y, output: out, op: op.opType });
+    return fused;
+  };
+  for (let k = 0; k < nodes.length; k++) {
+    let conv = nodes[k]!;
+    if (conv.opType !== 'Conv' || (conv.domain && conv.domain !== 'ai.onnx') || removedOps.has(conv)) continue;
+    for (let fused = foldOnce(conv); fused; fused = foldOnce(conv)) conv = nodes[k] = fused;
   }
   if (!folded.length) return { model, folded };
   const removed = new Set(folded.map((f) => f.removedTensor));
-  const used = new Set(nodes.flatMap((n) => n.input));
+  const kept = nodes.filter((n) => !removedOps.has(n));
+  const used = new Set(kept.flatMap((n) => n.input));
   return {
-    model: { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, ...inits.filter((t) => used.has(t.name ?? ''))], valueInfo: g.valueInfo.filter((v) => !removed.has(v.name)) } },
+    model: { ...model, graph: { ...g, node: kept, initializer: [...g.initializer, ...inits.filter((t) => used.has(t.name ?? ''))], valueInfo: g.valueInfo.filter((v) => !removed.has(v.name)) } },
     folded,
   };
 }
