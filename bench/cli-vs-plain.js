@@ -12,8 +12,8 @@
  *
  * `default`: no flag (the CLI's default, fast mode, as the hidden check runs it); `exact`: every
  * value (`--fast-sample 0` = `--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
- * (e.g. `e-fast`) calibrates with entropy alone. As the hidden check runs it: the report is
- * written (no `--no-report`), output not quiet.
+ * (e.g. `e-fast`) calibrates with entropy alone, `m-` (`m-default`) with minmax alone. As the hidden
+ * check runs it: the report is written (no `--no-report`), output not quiet.
  */
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -36,11 +36,11 @@ for (const m of modes) {
   let r;
   if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
   else {
-    const entropyOnly = m.startsWith('e-');
-    const mode = entropyOnly ? m.slice(2) : m;
+    const only = /^[em]-/.test(m) ? m[0] : undefined;
+    const mode = only ? m.slice(2) : m;
     const flags = mode === 'fast' ? ['--fast'] : mode.startsWith('fast') ? ['--fast-sample', mode.slice(4)] : mode === 'exact' ? ['--fast-sample', '0'] : [];
-    const cols = entropyOnly ? ['entropy'] : ['entropy', 'hfmg', 'ifmr'];
-    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
+    const cols = only === 'e' ? ['entropy'] : only === 'm' ? ['minmax'] : ['entropy', 'hfmg', 'ifmr'];
+    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, process.env.QCAL_BIN ?? path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
   }
   const wall = (performance.now() - t) / 1000;
   const [user, sys, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);

@@ -4,7 +4,7 @@
  * `npm run bench` (after `tsc -b`): the qcal benchmark. See bench/README.md.
  *
  *   node bench/run.js [--quick] [--rec N] [--det M] [--reps R] [--collectors a,b] [--growth all,minmax] [--growth-n n]
- *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--all-tensors] [--fast-sample N]
+ *                     [--threads T] [--opt all|extended|basic|disabled] [--workers W] [--inference-workers W] [--all-tensors] [--fast-sample N]
  *                     [--extras sensitivity,target-cos|none] [--eval-samples n] [--autotune-scenes K] [--out FILE]
  *
  * --quick: CI size (a few recognizer samples, all collectors in one pass, < 60 s).
@@ -30,6 +30,7 @@ function benchOptions(argv) {
       threads: { type: 'string' },
       opt: { type: 'string' },
       workers: { type: 'string' },
+      'inference-workers': { type: 'string' },
       extras: { type: 'string' },
       'eval-samples': { type: 'string' },
       'autotune-scenes': { type: 'string' },
@@ -43,6 +44,7 @@ function benchOptions(argv) {
     ...(v.threads ? { intraOpNumThreads: Number(v.threads) } : {}),
     ...(v.opt ? { graphOptimizationLevel: v.opt } : {}),
     ...(v.workers !== undefined ? { collectWorkers: Number(v.workers) } : {}),
+    ...(v['inference-workers'] !== undefined ? { inferenceWorkers: Number(v['inference-workers']) } : {}),
   };
   const tensors = { ...(v['all-tensors'] ? { tensors: 'all' } : {}), ...(v['fast-sample'] ? { sampleValues: Number(v['fast-sample']) } : {}) };
   if (v.quick) {

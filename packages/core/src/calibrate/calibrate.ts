@@ -16,7 +16,8 @@ import { quantizedTensorNames } from '../qdq/quantized-tensors';
 import { CollectPool, defaultCollectWorkers, type PooledTensor } from './collect-pool';
 import { collectorFactory } from './collector-factory';
 import { sampledTensors, samplePlan, strided, type SamplePlan } from './sampling';
-import { createSession, hasQdqNodes, runBatch, type SessionSettings } from '../runner/session';
+import { createSession, hasQdqNodes, runBatch, sessionOptions, type SessionSettings } from '../runner/session';
+import { defaultInferenceWorkers, InferencePool } from '../runner/inference-pool';
 import { createActivationRecorder, type ActivationHistograms, type ActivationRecorder, type HistogramSettings } from '../runner/activation-recorder';
 import { openData, type DataOptions, type ModelInputSpec, type OpenedData } from '../data';
 import { planCollectors, type PlannedCollector } from './plan';
@@ -259,7 +260,18 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // QDQ transformers off where they have nothing to do (a float model): faster session creation.
   // Spinning off when collect workers need the cores (see SessionSettings.intraOpSpinning).
   const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...(pool ? { intraOpSpinning: false } : {}), ...opts.session };
-  const session = await createSession(encodeModel(instrumented.model), opts.model, collectSettings, instrumented.model);
+  const bytes = encodeModel(instrumented.model);
+  // Collectors that need only the in-graph min/max (nothing fetched but the packed statistics):
+  // whole batches inferred side by side on worker threads, one session each (see InferencePool).
+  const inferenceWorkers = opts.session?.inferenceWorkers ?? defaultInferenceWorkers();
+  const sideBySide = !pool && plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
+  const inferencePool = sideBySide ? await InferencePool.create(bytes, sessionOptions(collectSettings, instrumented.model), inferenceWorkers, opts.model) : undefined;
+  if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
+  const session = inferencePool ? undefined : await createSession(bytes, opts.model, collectSettings, instrumented.model);
+  // The pool's outputs carry the fields the runner reads (type, data, dims).
+  const infer = inferencePool
+    ? { depth: inferencePool.size, run: (...a: Parameters<InferencePool['run']>) => inferencePool.run(...a) as Promise<unknown> as ReturnType<typeof runBatch> }
+    : { depth: 1, run: (...a: Parameters<InferencePool['run']>) => runBatch(session!, ...a) };
   // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
   // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
   // values and count the non-finite ones element by element. Created on first need only.
@@ -277,7 +289,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
   };
   try {
-    const counts = await runAll(session, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
+    const counts = await runAll(infer, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
     if (!recorder) return { instances, counts };
     // Tensors a worker recorded: its histogram (the main thread's stayed empty); graph order kept.
     const here = recorder.result();
@@ -288,7 +300,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     pool?.close();
     throw e;
   } finally {
-    await session.release();
+    await session?.release();
+    await inferencePool?.close();
     await fallback?.release();
   }
 }
@@ -362,8 +375,14 @@ export async function finishCalibration(
   };
 }
 
+/** How the runner infers a batch; `depth` batches may be in flight at once. */
+interface BatchInference {
+  readonly depth: number;
+  readonly run: (feeds: Parameters<typeof runBatch>[1], fetches: readonly string[], where: string, runOptions?: Parameters<typeof runBatch>[4]) => ReturnType<typeof runBatch>;
+}
+
 async function runAll(
-  session: Awaited<ReturnType<typeof createSession>>,
+  infer: BatchInference,
   data: OpenedData,
   instrumented: ReturnType<typeof instrumentModel>,
   fullTargets: Map<string, Target[]>,
@@ -379,8 +398,9 @@ async function runAll(
   let collectMs = 0;
   const seen = new Set<string>();
   // Overlap: batch k+1's inference runs on onnxruntime's worker thread while collectors work on
-  // batch k on this thread. Collect calls stay in batch order; only `inFlight` and the batch
-  // being collected are referenced, so at most two batches of activations are alive.
+  // batch k on this thread (with inference workers, batches k+1 … k+depth). Collect calls stay in
+  // batch order; only `inFlight` and the batch being collected are referenced, so at most
+  // depth + 1 batches of activations are alive.
   const overlap = opts.session?.overlap ?? true;
   const fullList = [...fullTargets];
   // Main-graph range tensors in plan order (a derived tensor after its source), then those inside subgraphs.
@@ -441,25 +461,28 @@ async function runAll(
     if (guess) {
       try {
         // A refused guess is expected now and then: keep onnxruntime from logging it as an error.
-        out = await runBatch(session, withSteps(guess), fetches, where, { logSeverityLevel: 4 });
+        out = await infer.run(withSteps(guess), fetches, where, { logSeverityLevel: 4 });
         steps = guess;
         stepsByShape.set(shape, guess);
       } catch {
         // A guessed step does not divide a tensor's size in this shape: whole tensors this once.
-        out = await runBatch(session, withSteps(undefined), fetches, where);
+        out = await infer.run(withSteps(undefined), fetches, where);
       }
-    } else out = await runBatch(session, withSteps(steps), fetches, where);
+    } else out = await infer.run(withSteps(steps), fetches, where);
     // Sequence mode: the next step's state comes from this one's outputs (read before collection).
     data.sequence?.update(out as never);
     // The steps this batch ran with (the map may learn more while it is in flight).
     return { out, size: batch.size, ms: performance.now() - ti, feeds: batch.feeds, where, ...(steps ? { steps: new Map(steps) } : {}), shape };
   };
-  let inFlight: ReturnType<typeof start> | undefined = start();
+  // Batches being inferred, in batch order. A batch whose inference fails while an earlier one is
+  // collected is reported when its turn comes (not as an unhandled rejection meanwhile).
+  const inFlight: ReturnType<typeof start>[] = [];
+  const launch = (): void => { const p = start(); p.catch(() => undefined); inFlight.push(p); };
+  for (let k = 0; k < (overlap ? infer.depth : 1); k++) launch();
   try {
-    while (inFlight) {
+    while (inFlight.length) {
       const tw = performance.now();
-      const done = await inFlight;
-      inFlight = undefined;
+      const done = await inFlight.shift()!;
       if (!done) break;
       // Time spent waiting for inference (with overlap, only the part not hidden behind collection).
       inferenceMs += overlap ? performance.now() - tw : done.ms;
@@ -470,7 +493,7 @@ async function runAll(
         await pool.drain();
         collectMs += performance.now() - tp;
       }
-      if (overlap) inFlight = start();
+      if (overlap) while (inFlight.length < infer.depth) launch();
       const tc = performance.now();
       const out = done.out as { [name: string]: (typeof done.out)[string] };
       const toPool = pool ? new Map<string, PooledTensor>() : undefined;
@@ -604,7 +627,7 @@ async function runAll(
       samples += done.size;
       batches++;
       opts.onProgress?.({ samples, total: data.count, batches });
-      if (!overlap) inFlight = start();
+      if (!overlap) launch();
     }
     if (pool) {
       const tc = performance.now();
@@ -613,7 +636,7 @@ async function runAll(
     }
   } finally {
     // Never leave an inference running on a session that is about to be released.
-    if (inFlight) await inFlight.catch(() => undefined);
+    await Promise.all(inFlight.map((p) => p.catch(() => undefined)));
     await it.return?.();
   }
   if (samples === 0) throw new DataError(`${typeof opts.data.data === 'string' ? opts.data.data : 'data source'}: no samples to calibrate with`);

@@ -41,6 +41,13 @@ export interface SessionSettings {
    * workers, loaded 2-core machine: CPU of the pass 7.1–7.4 → 5.4–5.5 s in fast mode, 16.7 → 15.0 s exact).
    */
   intraOpSpinning?: boolean;
+  /**
+   * Inference worker threads for a collect pass whose collectors need only in-graph min/max
+   * (default: one per core, at most 4; 0 = one session on the main thread). Each worker holds a
+   * session of the instrumented model with `intraOpNumThreads` threads (default 1) and infers
+   * whole batches, side by side; collectors still see batches in order.
+   */
+  inferenceWorkers?: number;
 }
 
 /** Whether a model (its subgraphs included) holds QuantizeLinear or DequantizeLinear nodes. */
@@ -50,8 +57,11 @@ export function hasQdqNodes(model: OnnxModel): boolean {
   return model.graph ? visit(model.graph) : false;
 }
 
-/** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
-export async function createSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}, model?: OnnxModel): Promise<ort.InferenceSession> {
+/**
+ * The onnxruntime session options for `settings` (qcal's defaults filled in), external data of
+ * `model` included: what `createSession` passes, and what an inference worker gets.
+ */
+export function sessionOptions(settings: SessionSettings = {}, model?: OnnxModel): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
@@ -71,8 +81,13 @@ export async function createSession(bytes: Uint8Array, where: string, settings: 
     } : {}),
   };
   // External data: onnxruntime reads it from the model's folder itself.
+  return withExternalData(options, model);
+}
+
+/** Creates an onnxruntime-node session from model bytes; `where` names the model in errors. */
+export async function createSession(bytes: Uint8Array, where: string, settings: SessionSettings = {}, model?: OnnxModel): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, withExternalData(options, model));
+    return await ort.InferenceSession.create(bytes, sessionOptions(settings, model));
   } catch (err) {
     throw new ModelError(`${where}: onnxruntime could not load the model: ${messageOf(err)}`, { cause: err });
   }
