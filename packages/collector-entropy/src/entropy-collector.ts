@@ -11,7 +11,7 @@ import {
 } from '@qcal/plugin-kit';
 import { scanFinite, scanWithExtremes, type FiniteScan } from './finite-scan';
 import { addToSignedHistogram, signedHistogram, type SignedHistogram } from './mxnet-histogram';
-import { histogramInto, histogramScanInto, linspaceEdges32 } from './numpy-histogram';
+import { histogramScanInto, linspaceEdges32 } from './numpy-histogram';
 import { absHistogram, addToAbsHistogram, type AbsHistogram } from './abs-histogram';
 import type { KlResult } from './mxnet-kl';
 import type { KlTask } from './kl-task';
@@ -107,15 +107,12 @@ class EntropyCollector implements CalibrationCollector {
     let scan: FiniteScan;
     let filled = false;
     if (s.signed && !(ext && Math.max(-ext.min, ext.max) > s.signed.th)) {
-      // Most batches fit the grid: bin and scan in one pass; a value outside it undoes the partial
-      // fill, and the batch takes the scan-then-grow path below.
+      // Most batches fit the grid: bin and scan in one pass; at a value outside it the counts are
+      // left as they were, and the batch takes the scan-then-grow path below.
       const h = s.signed;
       const fused = histogramScanInto(h.counts, h.edges, data, h.th);
       if (fused.stoppedAt < 0) { scan = fused; filled = true; }
-      else {
-        histogramInto(h.counts, h.edges, data.subarray(0, fused.stoppedAt), -1);
-        scan = scanFinite(data);
-      }
+      else scan = scanFinite(data);
     } else scan = scanFinite(data);
     if (ext) scan = scanWithExtremes(scan, ext);
     s.nan += scan.nan;

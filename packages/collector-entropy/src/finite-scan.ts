@@ -1,3 +1,5 @@
+import { histogramKernels } from '@qcal/kernels';
+
 // Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
 const { max: M_max } = Math;
 const INF = Infinity;
@@ -29,6 +31,16 @@ const LIM = OVERFLOW_LIMIT;
  * reaches {@link OVERFLOW_LIMIT}), so the collector can report them.
  */
 export function scanFinite(data: Float32Array): FiniteScan {
+  const k = data.length >= 256 ? histogramKernels() : null;
+  if (!k) return scanFiniteJs(data);
+  // The same min/max/NaN/infinite split as the two loops below (collector-hfmg's finiteRange), in WebAssembly.
+  const r = k.finiteRange(data);
+  const finite = data.length - r.nan - r.inf;
+  return { min: r.min, max: r.max, absMax: finite > 0 ? M_max(-r.min, r.max) : 0, finite, nan: r.nan, inf: r.inf };
+}
+
+/** {@link scanFinite} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+export function scanFiniteJs(data: Float32Array): FiniteScan {
   let min = INF;
   let max = -INF;
   let nan = 0;

@@ -6,9 +6,9 @@ import { entropyCollector } from './entropy-collector';
 
 export { entropyCollector };
 export type { EntropyOptions, EntropyMode, QuantizedDtype } from './entropy-collector';
-export { scanFinite, scanWithExtremes, tallyBatch } from './finite-scan';
+export { scanFinite, scanFiniteJs, scanWithExtremes, tallyBatch } from './finite-scan';
 export type { FiniteScan, RangeTally } from './finite-scan';
-export { linspaceEdges32, histogramInto, histogramScanInto } from './numpy-histogram';
+export { linspaceEdges32, histogramInto, histogramIntoJs, histogramScanInto, histogramScanIntoJs } from './numpy-histogram';
 export type { HistogramScan } from './numpy-histogram';
 export { pythonFloorDiv } from './python-floor-div';
 export { signedHistogram, addToSignedHistogram, growthFor } from './mxnet-histogram';

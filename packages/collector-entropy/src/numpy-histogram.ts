@@ -1,3 +1,4 @@
+import { histogramKernels } from '@qcal/kernels';
 import type { FiniteScan } from './finite-scan';
 
 // Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
@@ -32,6 +33,24 @@ export function linspaceEdges32(lo: number, hi: number, n: number): Float32Array
  * @returns the number of values added.
  */
 export function histogramInto(counts: Float64Array, edges: Float32Array, data: Float32Array, weight = 1): number {
+  const k = weight === 1 && worthWasm(data.length, counts.length) ? histogramKernels() : null;
+  return k ? k.numpyFill(counts, edges, data) : histogramIntoJs(counts, edges, data, weight);
+}
+
+/**
+ * Whether a batch of `len` values pays for handing `bins` counts and edges to the WebAssembly
+ * kernels (@qcal/kernels): copying the edges and adding the counts back costs about as much as
+ * binning a quarter as many values.
+ */
+function worthWasm(len: number, bins: number): boolean {
+  return len >= 1024 + (bins >> 2);
+}
+
+/**
+ * {@link histogramInto} in JavaScript: the reference of the WebAssembly kernel (same bins), and its
+ * fallback when the module is not built.
+ */
+export function histogramIntoJs(counts: Float64Array, edges: Float32Array, data: Float32Array, weight = 1): number {
   const n = counts.length;
   const lo = edges[0]!;
   const hi = edges[n]!;
@@ -69,15 +88,33 @@ export interface HistogramScan extends FiniteScan {
 }
 
 /**
+ * {@link histogramScanIntoJs}, except that when it stops `counts` are left as they were (nothing
+ * to undo): in WebAssembly (@qcal/kernels) when built and worth it, else in JavaScript followed by
+ * the undo.
+ */
+export function histogramScanInto(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): HistogramScan {
+  const k = worthWasm(data.length, counts.length) ? histogramKernels() : null;
+  if (!k) {
+    const r = histogramScanIntoJs(counts, edges, data, limit);
+    if (r.stoppedAt >= 0) histogramIntoJs(counts, edges, data.subarray(0, r.stoppedAt), -1);
+    return r;
+  }
+  const r = k.numpyScan(counts, edges, data, limit);
+  if (r.stoppedAt >= 0) return { min: r.min, max: r.max, absMax: 0, finite: 0, nan: r.nan, inf: r.inf, stoppedAt: r.stoppedAt };
+  const finite = data.length - r.nan - r.inf;
+  return { min: r.min, max: r.max, absMax: finite > 0 ? M_max(-r.min, r.max) : 0, finite, nan: r.nan, inf: r.inf, stoppedAt: -1 };
+}
+
+/**
  * {@link histogramInto} and {@link scanFinite} in one pass, for a batch expected to fit the grid of
  * a signed histogram over `[-limit, limit]` (float64 `limit`, MXNet's `th`; the test is against it,
  * not the float32 edges, exactly as `combine_histogram` decides on growth): bins the values and
  * tracks min/max/NaN/±Infinity. At the first finite value outside `[-limit, limit]` it stops
  * (`stoppedAt`), leaving the values before it added to `counts`;
- * the caller undoes them (`histogramInto(counts, edges, data.subarray(0, stoppedAt), -1)`) and
- * grows the grid. When it runs through, the scan fields equal `scanFinite(data)`.
+ * the caller undoes them (`histogramIntoJs(counts, edges, data.subarray(0, stoppedAt), -1)`) and
+ * grows the grid. The JavaScript reference of {@link histogramScanInto}. When it runs through, the scan fields equal `scanFinite(data)`.
  */
-export function histogramScanInto(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): HistogramScan {
+export function histogramScanIntoJs(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): HistogramScan {
   const n = counts.length;
   const lo = edges[0]!;
   const hi = edges[n]!;

@@ -2,7 +2,7 @@ import { mulberry32 } from '@qcal/plugin-kit';
 import { expectClose } from '@qcal/plugin-kit/testkit';
 import {
   entropyCollector, histogramInto, linspaceEdges32, modeloptKlThreshold, mxnetKlThreshold, pythonFloorDiv, scanFinite,
-  signedHistogram, growthFor, histcAbsInto, histogramScanInto, addToSignedHistogram,
+  signedHistogram, growthFor, histcAbsInto, histogramScanInto, histogramScanIntoJs, histogramIntoJs, addToSignedHistogram,
 } from '@qcal/collector-entropy';
 import { decodeFloat64 } from '@qcal/plugin-kit';
 import { runCollector } from '@qcal/plugin-kit/testkit';
@@ -199,10 +199,14 @@ describe('fused histogram + scan (collect fast path)', () => {
     const e2 = linspaceEdges32(-th, th, 11);
     const d2 = Float32Array.from([0.05, -0.02, Math.fround(0.1), 0.01]);
     const c2 = new Float64Array(11);
-    const s2 = histogramScanInto(c2, e2, d2, th);
+    const s2 = histogramScanIntoJs(c2, e2, d2, th);
     expect(s2.stoppedAt).toBe(2);
-    histogramInto(c2, e2, d2.subarray(0, 2), -1);
+    histogramIntoJs(c2, e2, d2.subarray(0, 2), -1);
     expect(Array.from(c2).every((x) => x === 0)).toBe(true);
+    // histogramScanInto leaves the counts as they were when it stops
+    const c3 = new Float64Array(11);
+    expect(histogramScanInto(c3, e2, d2, th).stoppedAt).toBe(2);
+    expect(Array.from(c3).every((x) => x === 0)).toBe(true);
   });
 
   it('the collector keeps the same histograms as the scan-then-fill kernels (growing batches, NaN, zeros)', () => {

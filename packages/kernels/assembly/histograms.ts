@@ -148,21 +148,77 @@ function numpyBin(v: f64, lo: f64, scale: f64, delta: f64, last: i32, edges: usi
 }
 
 /**
+ * Four NumPy bin estimates `trunc((v − lo)·scale)` of the float32 lanes of `v`, exactly as the
+ * reference computes them one by one (float64); all four lanes are usable when none of their
+ * fractional parts lies within `delta` of 0 or 1 and none is at or past the last bin. Returns the
+ * bins, or a vector with a negative lane 0 when the four must go through the scalar code.
+ */
+// @ts-ignore: decorator
+@inline
+function numpyBins4(v: v128, vlo: v128, vs: v128, vd: v128, vd1: v128, vlast: v128): v128 {
+  const a = f64x2.promote_low_f32x4(v);
+  const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  const fa = f64x2.mul(f64x2.sub(a, vlo), vs);
+  const fb = f64x2.mul(f64x2.sub(b, vlo), vs);
+  const ia = i32x4.trunc_sat_f64x2_s_zero(fa);
+  const ib = i32x4.trunc_sat_f64x2_s_zero(fb);
+  const ra = f64x2.sub(fa, f64x2.convert_low_i32x4_s(ia));
+  const rb = f64x2.sub(fb, f64x2.convert_low_i32x4_s(ib));
+  const k = v128.shuffle<i32>(ia, ib, 0, 1, 4, 5);
+  const near = v128.or(
+    v128.or(v128.or(f64x2.lt(ra, vd), f64x2.gt(ra, vd1)), v128.or(f64x2.lt(rb, vd), f64x2.gt(rb, vd1))),
+    i32x4.ge_s(k, vlast),
+  );
+  return v128.any_true(near) ? i32x4.splat(-1) : k;
+}
+
+/**
  * The twin of collector-entropy's `histogramInto` with weight 1: NumPy's bin of every value of
  * `data[0..len)` within [edges[0], edges[n]] (float32 edges, n + 1 of them); others are skipped.
- * Returns how many values were binned.
+ * Returns how many values were binned. Four values at a time when all four are inside and none is
+ * near a bin edge (or in the last bin); otherwise the four take the scalar code, the reference's.
  */
 export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n: i32): i32 {
-  const lo = <f64>load<f32>(edges);
-  const hi = <f64>load<f32>(edges + (<usize>n << 2));
+  const lo32 = load<f32>(edges);
+  const hi32 = load<f32>(edges + (<usize>n << 2));
+  const lo = <f64>lo32;
+  const hi = <f64>hi32;
   const last = n - 1;
   const scale = hi > lo ? <f64>n / (hi - lo) : 0;
   const delta = <f64>n * 4.76837158203125e-7 + 1e-9; // n·2^-21
+  const vl32 = f32x4.splat(lo32);
+  const vh32 = f32x4.splat(hi32);
+  const vlo = f64x2.splat(lo);
+  const vs = f64x2.splat(scale);
+  const vd = f64x2.splat(delta);
+  const vd1 = f64x2.splat(1 - delta);
+  const vlast = i32x4.splat(last);
   let added = 0;
-  for (let i = 0; i < len; i++) {
-    const v = <f64>load<f32>(data + (<usize>i << 2));
-    if (!(v >= lo && v <= hi)) continue;
-    bump(counts, numpyBin(v, lo, scale, delta, last, edges));
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(data + (<usize>i << 2));
+    if (i32x4.all_true(v128.and(f32x4.ge(v, vl32), f32x4.le(v, vh32)))) {
+      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast);
+      if (i32x4.extract_lane(k, 0) >= 0) {
+        bump(counts, i32x4.extract_lane(k, 0));
+        bump(counts, i32x4.extract_lane(k, 1));
+        bump(counts, i32x4.extract_lane(k, 2));
+        bump(counts, i32x4.extract_lane(k, 3));
+        added += 4;
+        continue;
+      }
+    }
+    for (let j = i; j < i + 4; j++) {
+      const x = <f64>load<f32>(data + (<usize>j << 2));
+      if (!(x >= lo && x <= hi)) continue;
+      bump(counts, numpyBin(x, lo, scale, delta, last, edges));
+      added++;
+    }
+  }
+  for (; i < len; i++) {
+    const x = <f64>load<f32>(data + (<usize>i << 2));
+    if (!(x >= lo && x <= hi)) continue;
+    bump(counts, numpyBin(x, lo, scale, delta, last, edges));
     added++;
   }
   return added;
@@ -171,8 +227,9 @@ export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n:
 /**
  * The twin of collector-entropy's `histogramScanInto`: bins values within [−limit, limit] and tracks
  * min/max/NaN/±Infinity; stops at the first finite value outside. `state` holds (min, max) as
- * float64 and then (nan, inf) as float64 counts, in and out. Returns the index where it stopped,
- * `len` when it ran through.
+ * float64 and then (nan, inf) as float64 counts, in and out, and 32 bytes of scratch. Returns the
+ * index where it stopped, `len` when it ran through. The vector part keeps four min/max lanes, each
+ * with its own first zero: the loader settles the sign of a zero extreme.
  */
 export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n: i32, limit: f64, state: usize): i32 {
   const lo = <f64>load<f32>(edges);
@@ -181,20 +238,70 @@ export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n:
   const scale = hi > lo ? <f64>n / (hi - lo) : 0;
   const delta = <f64>n * 4.76837158203125e-7 + 1e-9;
   const neg = -limit;
+  const vneg = f64x2.splat(neg);
+  const vlim = f64x2.splat(limit);
+  const vlo = f64x2.splat(lo);
+  const vs = f64x2.splat(scale);
+  const vd = f64x2.splat(delta);
+  const vd1 = f64x2.splat(1 - delta);
+  const vlast = i32x4.splat(last);
+  let vmn = f32x4.splat(Infinity);
+  let vmx = f32x4.splat(-Infinity);
   let mn = load<f64>(state);
   let mx = load<f64>(state, 8);
   let nan = load<f64>(state, 16);
   let inf = load<f64>(state, 24);
   let i = 0;
-  for (; i < len; i++) {
-    const v = <f64>load<f32>(data + (<usize>i << 2));
-    if (v >= neg && v <= limit) {
-      mn = v < mn ? v : mn;
-      mx = v > mx ? v : mx;
-      bump(counts, numpyBin(v, lo, scale, delta, last, edges));
-    } else if (v != v) nan += 1;
-    else if (v == Infinity || v == -Infinity) inf += 1;
-    else break;
+  let stopped = false;
+  while (i + 4 <= len) {
+    const v = v128.load(data + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    if (i64x2.all_true(v128.and(v128.and(f64x2.ge(a, vneg), f64x2.le(a, vlim)), v128.and(f64x2.ge(b, vneg), f64x2.le(b, vlim))))) {
+      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast);
+      if (i32x4.extract_lane(k, 0) >= 0) {
+        vmn = v128.bitselect(v, vmn, f32x4.lt(v, vmn));
+        vmx = v128.bitselect(v, vmx, f32x4.gt(v, vmx));
+        bump(counts, i32x4.extract_lane(k, 0));
+        bump(counts, i32x4.extract_lane(k, 1));
+        bump(counts, i32x4.extract_lane(k, 2));
+        bump(counts, i32x4.extract_lane(k, 3));
+        i += 4;
+        continue;
+      }
+    }
+    const e = i + 4;
+    for (; i < e; i++) {
+      const v = <f64>load<f32>(data + (<usize>i << 2));
+      if (v >= neg && v <= limit) {
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        bump(counts, numpyBin(v, lo, scale, delta, last, edges));
+      } else if (v != v) nan += 1;
+      else if (v == Infinity || v == -Infinity) inf += 1;
+      else { stopped = true; break; }
+    }
+    if (stopped) break;
+  }
+  if (!stopped) {
+    for (; i < len; i++) {
+      const v = <f64>load<f32>(data + (<usize>i << 2));
+      if (v >= neg && v <= limit) {
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        bump(counts, numpyBin(v, lo, scale, delta, last, edges));
+      } else if (v != v) nan += 1;
+      else if (v == Infinity || v == -Infinity) inf += 1;
+      else break;
+    }
+  }
+  v128.store(state, vmn, 32);
+  v128.store(state, vmx, 48);
+  for (let l = 0; l < 4; l++) {
+    const a = <f64>load<f32>(state + (<usize>l << 2), 32);
+    const b = <f64>load<f32>(state + (<usize>l << 2), 48);
+    mn = a < mn ? a : mn;
+    mx = b > mx ? b : mx;
   }
   store<f64>(state, mn);
   store<f64>(state, mx, 8);

@@ -44,11 +44,12 @@ export interface HistogramKernels {
    * squares of the values binned by this call, running min/max) is updated. Returns where it stopped.
    */
   moment(count: Float64Array, sum: Float64Array, data: Float32Array, from: number, inv: number, o: number, top: number, bottom: number, tally: MomentTally): number;
-  /** collector-entropy `histogramInto(counts, edges, data)` (weight 1): returns the number of values binned. */
+  /** collector-entropy `histogramIntoJs(counts, edges, data)` (weight 1): returns the number of values binned. */
   numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /**
-   * collector-entropy `histogramScanInto(counts, edges, data, limit)`, except that when it stops
-   * (a finite value outside [−limit, limit]) `counts` are left unchanged: nothing to undo.
+   * collector-entropy `histogramScanIntoJs(counts, edges, data, limit)`, except that when it stops
+   * (a finite value outside [−limit, limit]) `counts` are left unchanged: nothing to undo. A zero
+   * extreme has the sign of the first zero, as the reference's sequential scan gives.
    */
   numpyScan(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): NumpyScanResult;
 }
@@ -116,9 +117,14 @@ function instantiate(mod: object): HistogramKernels {
   let f32 = new Float32Array(buf);
   let f64 = new Float64Array(buf);
   let u32 = new Uint32Array(buf);
+  // The uint32 counts are zero between calls; their region only grows (zeroed when it does), so
+  // the edges or sums after it never leave values where later counts will be.
+  let capBins = 0;
   /** Makes room for `bins` uint32 counts and `auxBytes` after them; returns the aux offset. */
   const reserve = (bins: number, auxBytes: number): number => {
-    const aux = (COUNTS + 4 * bins + 15) & ~15;
+    const grow = bins > capBins;
+    const cap = grow ? bins : capBins;
+    const aux = (COUNTS + 4 * cap + 15) & ~15;
     const end = aux + auxBytes;
     if (end > buf.byteLength) {
       ex.memory.grow(Math.ceil((end - buf.byteLength) / 65536));
@@ -127,9 +133,12 @@ function instantiate(mod: object): HistogramKernels {
       f64 = new Float64Array(buf);
       u32 = new Uint32Array(buf);
     }
+    if (grow) {
+      u32.fill(0, COUNTS >> 2, (COUNTS >> 2) + cap);
+      capBins = cap;
+    }
     return aux;
   };
-  /** Adds the uint32 counts to `counts` and zeroes them (the module's counts are zero between calls). */
   reserve(0, 0); // the state block and the data chunk
   const flush = (counts: Float64Array): void => {
     const c0 = COUNTS >> 2;
@@ -239,9 +248,19 @@ function instantiate(mod: object): HistogramKernels {
         const k = ex.numpyScan(DATA, len, COUNTS, pEdges, n, limit, STATE);
         if (k < len) { stoppedAt = i + k; break; }
       }
-      if (stoppedAt < 0) flush(counts);
-      else discard(n);
-      return { min: f64[s]!, max: f64[s + 1]!, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
+      if (stoppedAt >= 0) {
+        discard(n);
+        return { min: f64[s]!, max: f64[s + 1]!, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
+      }
+      flush(counts);
+      let min = f64[s]!;
+      let max = f64[s + 1]!;
+      if (min === 0 || max === 0) {
+        const z = firstZero(data);
+        if (min === 0) min = z;
+        if (max === 0) max = z;
+      }
+      return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
     },
   };
 }
