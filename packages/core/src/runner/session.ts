@@ -19,9 +19,9 @@ export interface SessionSettings {
    */
   overlap?: boolean;
   /**
-   * Worker threads for the built-in collectors' collect work (default: one per core, at most 4;
-   * 0 = on the main thread). Each tensor is collected by one worker, batches in order, buffers
-   * transferred without copies; plugins and auto-tune stay on the main thread.
+   * Worker threads for the built-in collectors' collect work (default: one per core but the main
+   * thread's, at least 1, at most 4; 0 = on the main thread). Each tensor is collected by one worker,
+   * batches in order, buffers transferred without copies; plugins and auto-tune stay on the main thread.
    */
   collectWorkers?: number;
   /** onnxruntime's CPU memory arena (default true). */
