@@ -1,3 +1,4 @@
+import { histogramKernels } from '@qcal/kernels';
 import { OVERFLOW_LIMIT } from './float32';
 
 /**
@@ -90,6 +91,24 @@ function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Ui
   // likewise below) wherever the limit is near the window.
   const top = Math.min(h.bins, LIM * inv - o);
   const bottom = -LIM * inv - o;
+  // In WebAssembly (@qcal/kernels: the same lattice positions, and the sums added in the same
+  // order) when built and the run pays for handing the counts and sums over; counts then go
+  // straight to h.count.
+  const k = data.length - from >= 1024 + (h.bins >> 1) ? histogramKernels() : null;
+  if (k) {
+    const tally = { ss: h.sumSq, lo: h.min, hi: h.max };
+    const i = k.moment(h.count, h.sum, data, from, inv, o, top, bottom, tally);
+    h.sumSq = tally.ss;
+    h.min = tally.lo;
+    h.max = tally.hi;
+    h.n += i - from;
+    return i;
+  }
+  return binRunJs(h, data, from, counts, inv, o, top, bottom);
+}
+
+/** {@link binRun} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: Uint32Array, inv: number, o: number, top: number, bottom: number): number {
   const sum = h.sum;
   let ss = 0;
   let lo = h.min;
@@ -124,6 +143,12 @@ function flush(h: MomentHistogram, counts: Uint32Array): void {
 
 /** Finite min/max of data[from..], counting NaN and ±Infinity (|x| >= {@link OVERFLOW_LIMIT} counts as infinite). */
 function finiteRange(data: Float32Array, from: number): { lo: number; hi: number; nan: number; inf: number } {
+  const k = data.length - from >= 256 ? histogramKernels() : null;
+  if (k) {
+    // The same split in WebAssembly (@qcal/kernels, collector-hfmg's finiteRange twin).
+    const r = k.finiteRange(data.subarray(from));
+    return { lo: r.min, hi: r.max, nan: r.nan, inf: r.inf };
+  }
   let lo = Infinity;
   let hi = -Infinity;
   let nan = 0;

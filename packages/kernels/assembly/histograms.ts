@@ -104,25 +104,70 @@ export function finiteRange(data: usize, len: i32, state: usize): void {
   store<f64>(state, load<f64>(state, 24) + nBad - nNan, 24);
 }
 
+// @ts-ignore: decorator
+@inline
+function momentAdd(counts: usize, sums: usize, j: i32, v: f64): void {
+  bump(counts, j);
+  const p = sums + (<usize>j << 3);
+  store<f64>(p, load<f64>(p) + v);
+}
+
 /**
  * The twin of collector-ifmr's `binRun`: bins values on the power-of-two lattice (x = v·inv − o)
  * until one falls outside [0, top) or not above `bottom`; per bin a count and a float64 value sum,
  * plus the sum of squares and the min/max, all in value order. `state` holds (ss, lo, hi) as
- * float64 in and out. Returns how many values were binned.
+ * float64 in and out. Returns how many values were binned. The lattice positions and the window
+ * test run four values at a time; the sums, the sum of squares and the min/max are added value by
+ * value in order, as the reference does (float64 sums depend on the order).
  */
 export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f64, o: f64, top: f64, bottom: f64, state: usize): i32 {
   let ss = load<f64>(state);
   let lo = load<f64>(state, 8);
   let hi = load<f64>(state, 16);
+  const vinv = f64x2.splat(inv);
+  const vo = f64x2.splat(o);
+  const vtop = f64x2.splat(top);
+  const vbot = f64x2.splat(bottom);
+  const zero = f64x2.splat(0);
   let i = 0;
+  while (i + 4 <= len) {
+    const v = v128.load(data + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    const xa = f64x2.sub(f64x2.mul(a, vinv), vo);
+    const xb = f64x2.sub(f64x2.mul(b, vinv), vo);
+    const okA = v128.and(v128.and(f64x2.ge(xa, zero), f64x2.lt(xa, vtop)), f64x2.gt(xa, vbot));
+    const okB = v128.and(v128.and(f64x2.ge(xb, zero), f64x2.lt(xb, vtop)), f64x2.gt(xb, vbot));
+    if (!i64x2.all_true(v128.and(okA, okB))) break; // the scalar loop below stops at the value
+    const ja = i32x4.trunc_sat_f64x2_s_zero(xa);
+    const jb = i32x4.trunc_sat_f64x2_s_zero(xb);
+    const v0 = f64x2.extract_lane(a, 0);
+    const v1 = f64x2.extract_lane(a, 1);
+    const v2 = f64x2.extract_lane(b, 0);
+    const v3 = f64x2.extract_lane(b, 1);
+    momentAdd(counts, sums, i32x4.extract_lane(ja, 0), v0);
+    momentAdd(counts, sums, i32x4.extract_lane(ja, 1), v1);
+    momentAdd(counts, sums, i32x4.extract_lane(jb, 0), v2);
+    momentAdd(counts, sums, i32x4.extract_lane(jb, 1), v3);
+    ss += v0 * v0;
+    ss += v1 * v1;
+    ss += v2 * v2;
+    ss += v3 * v3;
+    lo = v0 < lo ? v0 : lo;
+    hi = v0 > hi ? v0 : hi;
+    lo = v1 < lo ? v1 : lo;
+    hi = v1 > hi ? v1 : hi;
+    lo = v2 < lo ? v2 : lo;
+    hi = v2 > hi ? v2 : hi;
+    lo = v3 < lo ? v3 : lo;
+    hi = v3 > hi ? v3 : hi;
+    i += 4;
+  }
   for (; i < len; i++) {
     const v = <f64>load<f32>(data + (<usize>i << 2));
     const x = v * inv - o;
     if (!(x >= 0 && x < top && x > bottom)) break;
-    const j = <i32>x;
-    bump(counts, j);
-    const p = sums + (<usize>j << 3);
-    store<f64>(p, load<f64>(p) + v);
+    momentAdd(counts, sums, <i32>x, v);
     ss += v * v;
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
