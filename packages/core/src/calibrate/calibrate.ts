@@ -260,12 +260,14 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   // QDQ transformers off where they have nothing to do (a float model): faster session creation.
   // Spinning off when collect workers need the cores (see SessionSettings.intraOpSpinning).
   const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...(pool ? { intraOpSpinning: false } : {}), ...opts.session };
-  const bytes = encodeModel(instrumented.model);
   // Collectors that need only the in-graph min/max (nothing fetched but the packed statistics):
-  // whole batches inferred side by side on worker threads, one session each (see InferencePool).
+  // whole batches inferred side by side on worker threads, one session each (see InferencePool);
+  // the threads start first, loading onnxruntime while the model is encoded.
   const inferenceWorkers = opts.session?.inferenceWorkers ?? defaultInferenceWorkers();
   const sideBySide = !pool && plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
-  const inferencePool = sideBySide ? await InferencePool.create(bytes, sessionOptions(collectSettings, instrumented.model), inferenceWorkers, opts.model) : undefined;
+  const inferencePool = sideBySide ? InferencePool.start(inferenceWorkers) : undefined;
+  const bytes = encodeModel(instrumented.model);
+  await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model);
   if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
   const session = inferencePool ? undefined : await createSession(bytes, opts.model, collectSettings, instrumented.model);
   // The pool's outputs carry the fields the runner reads (type, data, dims).

@@ -71,38 +71,51 @@ export class InferencePool {
   }
 
   /**
-   * Starts `workers` workers, each creating the session (in parallel), and resolves as soon as one
-   * is ready: batches start on it while the others finish loading and join. Undefined when there
-   * is no built worker script or fewer than 2 workers are asked for. A model onnxruntime refuses
-   * throws ModelError, as `createSession` does.
+   * Starts `workers` worker threads, which load onnxruntime at once (so that this overlaps whatever
+   * the caller does before it has the model bytes); `load` then gives them the model. Undefined
+   * when there is no built worker script or fewer than 2 workers are asked for.
    */
-  static async create(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, workers: number, where: string): Promise<InferencePool | undefined> {
+  static start(workers: number): InferencePool | undefined {
     const script = workerScript();
     if (!script || workers < 2) return undefined;
-    const pool = new InferencePool(script, workers);
+    return new InferencePool(script, workers);
+  }
+
+  /** `start` then `load`. */
+  static async create(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, workers: number, where: string): Promise<InferencePool | undefined> {
+    const pool = InferencePool.start(workers);
+    await pool?.load(bytes, options, where);
+    return pool;
+  }
+
+  /**
+   * Creates the session in every worker (in parallel) and resolves as soon as one is ready:
+   * batches start on it while the others finish loading and join. A model onnxruntime refuses
+   * throws ModelError, as `createSession` does (the pool is then closed).
+   */
+  async load(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, where: string): Promise<void> {
     const perWorker = { ...options, intraOpNumThreads: options.intraOpNumThreads || 1 };
-    const loaded = pool.workers.map((w, k) => new Promise<void>((resolve, reject) => {
+    const loaded = this.workers.map((w, k) => new Promise<void>((resolve, reject) => {
       const onExit = (code: number): void => reject(new CalibrationError(`inference worker ${k} exited with code ${code} while loading the model`));
       w.once('exit', onExit);
       w.once('message', (m: InferenceReply) => {
         w.off('exit', onExit);
         if (m.type !== 'ready') { reject(new ModelError(`${where}: onnxruntime could not load the model: ${m.type === 'failed' ? m.message : m.type}`)); return; }
-        w.on('message', (r: InferenceReply) => pool.onMessage(k, r));
-        pool.idle.push(k);
-        pool.dispatch();
+        w.on('message', (r: InferenceReply) => this.onMessage(k, r));
+        this.idle.push(k);
+        this.dispatch();
         resolve();
       });
       w.postMessage({ type: 'init', bytes, options: perWorker } satisfies InferenceRequest);
     }));
     // A worker that fails to load after the first one is ready fails the pool (pending runs reject).
-    for (const p of loaded) p.catch((e: Error) => pool.fail(e));
+    for (const p of loaded) p.catch((e: Error) => this.fail(e));
     try {
       await Promise.any(loaded);
     } catch (e) {
-      await pool.close();
+      await this.close();
       throw (e as AggregateError).errors?.[0] ?? e;
     }
-    return pool;
   }
 
   /** How many batches can be inferred at once. */
