@@ -174,6 +174,8 @@ export function tensorDims(t: OnnxTensor): number[] {
   return (t.dims ?? []).map(toNumber);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /**
  * The values of a float or integer TensorProto as a Float32Array/Float64Array-compatible number
  * array (copied: raw_data views are often unaligned). int64 values beyond 2^53 lose precision.
@@ -188,6 +190,8 @@ export function tensorToFloat32(t: OnnxTensor, where = t.name ?? 'tensor'): Floa
     const size = ({ 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 4: 2, 12: 4, 13: 8 } as Record<number, number>)[dt];
     if (size === undefined) throw new ModelError(`${where}: unsupported tensor data type ${dt}`);
     if (buf.length < n * size) throw new ModelError(`${where}: raw_data holds ${buf.length} bytes, expected ${n * size}`);
+    // float32 on a little-endian machine (raw_data is little-endian): the bytes as they are.
+    if (dt === 1 && LITTLE_ENDIAN) { new Uint8Array(out.buffer).set(raw.subarray(0, n * 4)); return out; }
     for (let i = 0; i < n; i++) {
       const o = i * size;
       switch (dt) {

@@ -71,7 +71,9 @@ export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     const b2 = new Float32Array(cout);
     if (op.opType === 'Mul') {
       w2 = new Float32Array(w.values.length);
-      for (let o = 0; o < cout; o++) for (let i = 0; i < inner; i++) w2[o * inner + i] = Math.fround(w.values[o * inner + i]! * v[o]!);
+      // (The store rounds to float32, as Math.fround would.)
+      const wv = w.values;
+      for (let o = 0; o < cout; o++) { const a = v[o]!; for (let i = o * inner, end = i + inner; i < end; i++) w2[i] = wv[i]! * a; }
       for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) * v[o]!;
     } else {
       for (let o = 0; o < cout; o++) b2[o] = (b ? b.values[o]! : 0) + v[o]!;
