@@ -6,8 +6,8 @@
  *
  * Identity with JavaScript: every value is a float32 widened to float64 and the arithmetic is the
  * same float64 (or float32, where the reference rounds through a Float32Array) operations in the
- * same order, so results are the same bits. Counts go to uint32 bins (one call never sees 2^32
- * values) that the loader adds to the collector's float64 counts: integer sums, exact in any order.
+ * same order, so results are the same bits. Counts are the collector's float64 counts, copied in and
+ * out by the loader; adding 1 to an integer below 2^53 is exact.
  * Truncations use the saturating conversion (NaN gives 0, as JavaScript's `| 0`); the loader only
  * calls in where every truncated quantity is a small non-negative number.
  *
@@ -17,8 +17,8 @@
 // @ts-ignore: decorator
 @inline
 function bump(counts: usize, b: i32): void {
-  const p = counts + (<usize>b << 2);
-  store<u32>(p, load<u32>(p) + 1);
+  const p = counts + (<usize>b << 3);
+  store<f64>(p, load<f64>(p) + 1);
 }
 
 /**

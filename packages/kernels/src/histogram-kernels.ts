@@ -21,7 +21,8 @@ export interface MomentTally { ss: number; lo: number; hi: number }
  * The histogram collectors' per-value loops in WebAssembly. Each method is the twin of a JavaScript
  * kernel that lives in its collector (named below) and gives the same bits; the collectors keep
  * their JavaScript kernel as the reference and as the fallback when the module is not built.
- * Counts are added to the caller's float64 counts (integer sums: exact in any order).
+ * The caller's float64 counts are copied into the module and back (a stop that must leave them
+ * unchanged just does not copy them back).
  */
 export interface HistogramKernels {
   /**
@@ -72,7 +73,7 @@ interface Exports {
 
 /** Values copied into the module per call: small enough to stay in cache while the kernel reads them. */
 const CHUNK = 16384;
-/** Layout (bytes): static data (none) below BASE, then a 64-byte state block, the data chunk, uint32 counts, and edges or sums. */
+/** Layout (bytes): static data (none) below BASE, then a 64-byte state block, the data chunk, float64 counts, and edges or sums. */
 const BASE = 65536;
 const STATE = BASE;
 const DATA = STATE + 64;
@@ -116,38 +117,22 @@ function instantiate(mod: object): HistogramKernels {
   let buf = ex.memory.buffer;
   let f32 = new Float32Array(buf);
   let f64 = new Float64Array(buf);
-  let u32 = new Uint32Array(buf);
-  // The uint32 counts are zero between calls; their region only grows (zeroed when it does), so
-  // the edges or sums after it never leave values where later counts will be.
-  let capBins = 0;
-  /** Makes room for `bins` uint32 counts and `auxBytes` after them; returns the aux offset. */
+  /** Makes room for `bins` float64 counts and `auxBytes` after them; returns the aux offset. */
   const reserve = (bins: number, auxBytes: number): number => {
-    const grow = bins > capBins;
-    const cap = grow ? bins : capBins;
-    const aux = (COUNTS + 4 * cap + 15) & ~15;
+    const aux = (COUNTS + 8 * bins + 15) & ~15;
     const end = aux + auxBytes;
     if (end > buf.byteLength) {
       ex.memory.grow(Math.ceil((end - buf.byteLength) / 65536));
       buf = ex.memory.buffer;
       f32 = new Float32Array(buf);
       f64 = new Float64Array(buf);
-      u32 = new Uint32Array(buf);
-    }
-    if (grow) {
-      u32.fill(0, COUNTS >> 2, (COUNTS >> 2) + cap);
-      capBins = cap;
     }
     return aux;
   };
   reserve(0, 0); // the state block and the data chunk
-  const flush = (counts: Float64Array): void => {
-    const c0 = COUNTS >> 2;
-    for (let j = 0; j < counts.length; j++) {
-      const c = u32[c0 + j]!;
-      if (c !== 0) { counts[j] = counts[j]! + c; u32[c0 + j] = 0; }
-    }
-  };
-  const discard = (bins: number): void => { u32.fill(0, COUNTS >> 2, (COUNTS >> 2) + bins); };
+  /** The caller's counts into the module (a copy), and back. */
+  const countsIn = (counts: Float64Array): void => { f64.set(counts, COUNTS >> 3); };
+  const countsOut = (counts: Float64Array): void => { counts.set(f64.subarray(COUNTS >> 3, (COUNTS >> 3) + counts.length)); };
   const load = (data: Float32Array, i: number, len: number): void => { f32.set(data.subarray(i, i + len), DATA >> 2); };
 
   /** The first zero of `data` (the sign a sequential min/max scan leaves on a zero extreme). */
@@ -181,6 +166,7 @@ function instantiate(mod: object): HistogramKernels {
     histc(counts, data, from, to, lo, hi, range) {
       const nb = counts.length;
       reserve(nb, 0);
+      countsIn(counts);
       let i = from;
       while (i < to) {
         const len = Math.min(CHUNK, to - i);
@@ -189,13 +175,14 @@ function instantiate(mod: object): HistogramKernels {
         i += k;
         if (k < len) break;
       }
-      flush(counts);
+      countsOut(counts);
       return i;
     },
 
     moment(count, sum, data, from, inv, o, top, bottom, tally) {
       const nb = count.length;
       const pSum = reserve(nb, 8 * nb);
+      countsIn(count);
       f64.set(sum, pSum >> 3);
       const s = STATE >> 3;
       f64[s] = 0;
@@ -211,7 +198,7 @@ function instantiate(mod: object): HistogramKernels {
         if (k < len) break;
       }
       sum.set(f64.subarray(pSum >> 3, (pSum >> 3) + nb));
-      flush(count);
+      countsOut(count);
       tally.ss += f64[s]!;
       tally.lo = f64[s + 1]!;
       tally.hi = f64[s + 2]!;
@@ -222,13 +209,14 @@ function instantiate(mod: object): HistogramKernels {
       const n = counts.length;
       const pEdges = reserve(n, 4 * (n + 1));
       f32.set(edges.subarray(0, n + 1), pEdges >> 2);
+      countsIn(counts);
       let added = 0;
       for (let i = 0; i < data.length; i += CHUNK) {
         const len = Math.min(CHUNK, data.length - i);
         load(data, i, len);
         added += ex.numpyFill(DATA, len, COUNTS, pEdges, n);
       }
-      flush(counts);
+      countsOut(counts);
       return added;
     },
 
@@ -236,6 +224,7 @@ function instantiate(mod: object): HistogramKernels {
       const n = counts.length;
       const pEdges = reserve(n, 4 * (n + 1));
       f32.set(edges.subarray(0, n + 1), pEdges >> 2);
+      countsIn(counts);
       const s = STATE >> 3;
       f64[s] = Infinity;
       f64[s + 1] = -Infinity;
@@ -249,10 +238,10 @@ function instantiate(mod: object): HistogramKernels {
         if (k < len) { stoppedAt = i + k; break; }
       }
       if (stoppedAt >= 0) {
-        discard(n);
+        // the counts in the module are dropped: the caller's stay as they were
         return { min: f64[s]!, max: f64[s + 1]!, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
       }
-      flush(counts);
+      countsOut(counts);
       let min = f64[s]!;
       let max = f64[s + 1]!;
       if (min === 0 || max === 0) {
