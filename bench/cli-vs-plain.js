@@ -13,7 +13,9 @@
  * `default`: no flag (the CLI's default, fast mode, as the hidden check runs it); `exact`: every
  * value (`--fast-sample 0` = `--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
  * (e.g. `e-fast`) calibrates with entropy alone, `m-` (`m-default`) with minmax alone. As the hidden
- * check runs it: the report is written (no `--no-report`), output not quiet.
+ * check runs it: the report is written (no `--no-report`), output not quiet. A suffix `:js` (e.g.
+ * `exact:js`) runs the CLI with QCAL_NO_WASM=1: the collectors' JavaScript kernels instead of the
+ * WebAssembly ones of @qcal/kernels (the before/after of those kernels in one run).
  */
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -36,11 +38,12 @@ for (const m of modes) {
   let r;
   if (m === 'plain') r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, '-e', plainSrc], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
   else {
+    const js = m.endsWith(':js');
     const only = /^[em]-/.test(m) ? m[0] : undefined;
-    const mode = only ? m.slice(2) : m;
+    const mode = (only ? m.slice(2) : m).replace(/:js$/, '');
     const flags = mode === 'fast' ? ['--fast'] : mode.startsWith('fast') ? ['--fast-sample', mode.slice(4)] : mode === 'exact' ? ['--fast-sample', '0'] : [];
     const cols = only === 'e' ? ['entropy'] : only === 'm' ? ['minmax'] : ['entropy', 'hfmg', 'ifmr'];
-    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, process.env.QCAL_BIN ?? path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m}`), '--force', ...flags], { encoding: 'utf8' });
+    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, process.env.QCAL_BIN ?? path.join(__dirname, '..', 'packages/cli/dist/bin.js'), 'calibrate', '--model', model, '--data', list, ...cols.flatMap((c) => ['--collector', c]), '--out', path.join(require('node:os').tmpdir(), `qcal-cli-vs-plain-${m.replace(':', '-')}`), '--force', ...flags], { encoding: 'utf8', env: js ? { ...process.env, QCAL_NO_WASM: '1' } : process.env });
   }
   const wall = (performance.now() - t) / 1000;
   const [user, sys, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
@@ -48,7 +51,7 @@ for (const m of modes) {
   const cpu = user + sys;
   if (r.status !== 0) { console.log(m, 'failed', r.stderr.slice(-500)); continue; }
   (res[m] ??= []).push({ wall, rss, cpu });
-  console.log(`${m.padEnd(6)} wall ${wall.toFixed(1)} s  CPU ${cpu.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
+  console.log(`${m.padEnd(10)} wall ${wall.toFixed(1)} s  CPU ${cpu.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
 }
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 const p = med(res.plain.map((x) => x.wall));
