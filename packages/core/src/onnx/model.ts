@@ -226,7 +226,8 @@ export function tensorToFloat32(t: OnnxTensor, where = t.name ?? 'tensor'): Floa
 
 /** A float32 TensorProto with raw_data. */
 export function makeFloatTensor(name: string, dims: readonly number[], values: ArrayLike<number>): OnnxTensor {
-  const f = Float32Array.from(values as ArrayLike<number>);
+  // (A Float32Array is copied as it is: the same values, without an element-by-element conversion.)
+  const f = values instanceof Float32Array ? values.slice() : Float32Array.from(values as ArrayLike<number>);
   return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: new Uint8Array(f.buffer) };
 }
 

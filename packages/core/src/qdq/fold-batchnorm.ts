@@ -28,7 +28,7 @@ export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean 
   const names = new NameScope(g);
   const outputs = new Set(g.output.map((o) => o.name));
   const consumers = new Map<string, OnnxNode[]>();
-  for (const n of g.node) for (const i of n.input) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of g.node) for (const i of n.input) if (i) { let l = consumers.get(i); if (!l) consumers.set(i, (l = [])); l.push(n); }
   const replace = new Map<OnnxNode, OnnxNode>();
   const drop = new Set<OnnxNode>();
   const inits: OnnxTensor[] = [];
@@ -52,7 +52,8 @@ export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     const b2 = new Float32Array(cout);
     for (let c = 0; c < cout; c++) {
       const k = gamma.values[c]! / Math.sqrt(vari.values[c]! + eps);
-      for (let i = 0; i < inner; i++) w2[c * inner + i] = w.values[c * inner + i]! * k;
+      const wv = w.values;
+      for (let i = c * inner, end = i + inner; i < end; i++) w2[i] = wv[i]! * k;
       b2[c] = ((b ? b.values[c]! : 0) - mean.values[c]!) * k + beta.values[c]!;
     }
     const out = bn.output[0]!;
