@@ -9,6 +9,7 @@
  * other jobs from setting the pace.
  *
  *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
+ *   QCAL_BIN=<other checkout>/packages/cli/dist/bin.js node bench/cli-vs-plain.js LIST …   (another build's CLI, for A/B)
  *
  * `default`: no flag (the CLI's default, fast mode, as the hidden check runs it); `exact`: every
  * value (`--fast-sample 0` = `--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
