@@ -78,6 +78,8 @@ function cover(h: MomentHistogram, lo: number, hi: number): void {
 }
 
 let scratch = new Uint32Array(0);
+/** Whether {@link binRunJs} counted into `scratch` since the last {@link flush}. */
+let scratchUsed = false;
 
 /**
  * Bins `data[from..]` into the current window until a value falls outside it (or is not finite).
@@ -109,6 +111,7 @@ function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Ui
 
 /** {@link binRun} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
 function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: Uint32Array, inv: number, o: number, top: number, bottom: number): number {
+  scratchUsed = true;
   const sum = h.sum;
   let ss = 0;
   let lo = h.min;
@@ -134,6 +137,8 @@ function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: 
 }
 
 function flush(h: MomentHistogram, counts: Uint32Array): void {
+  if (!scratchUsed) return; // the WebAssembly kernel adds to h.count itself
+  scratchUsed = false;
   const count = h.count;
   for (let j = 0; j < h.bins; j++) {
     const c = counts[j]!;
