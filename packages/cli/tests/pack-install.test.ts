@@ -42,7 +42,7 @@ afterAll(() => { fs.rmSync(root, { recursive: true, force: true }); });
 const tensorsOf = (file: string) => readJson<{ tensors: Record<string, { min: number; max: number }> }>(file).tensors;
 
 test('npm pack gives every package, each with its build and nothing of the monorepo', () => {
-  expect(Object.keys(tarballs).sort()).toEqual(['cli', 'collector-autotune', 'collector-entropy', 'collector-hfmg', 'collector-ifmr', 'collector-minmax', 'collector-mse', 'collector-percentile', 'core', 'example-qcal-collector-percentile', 'plugin-kit', 'report']);
+  expect(Object.keys(tarballs).sort()).toEqual(['cli', 'collector-autotune', 'collector-entropy', 'collector-hfmg', 'collector-ifmr', 'collector-minmax', 'collector-mse', 'collector-percentile', 'core', 'example-qcal-collector-percentile', 'kernels', 'plugin-kit', 'report']);
   const listing = run('tar', ['-tzf', tarballs['plugin-kit']!], root).stdout.split('\n');
   expect(listing).toEqual(expect.arrayContaining(['package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/testkit/index.js']));
   expect(listing.filter((f) => /tests\/|tsbuildinfo|tsconfig/.test(f))).toEqual([]);
@@ -70,7 +70,7 @@ test('installed into an empty project, `npx qcal calibrate` runs with a plugin k
   const project = path.join(root, 'project');
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true }));
-  const ours = ['plugin-kit', 'core', 'collector-minmax', 'collector-entropy', 'collector-ifmr', 'collector-hfmg', 'collector-percentile', 'collector-mse', 'collector-autotune', 'report', 'cli'];
+  const ours = ['plugin-kit', 'kernels', 'core', 'collector-minmax', 'collector-entropy', 'collector-ifmr', 'collector-hfmg', 'collector-percentile', 'collector-mse', 'collector-autotune', 'report', 'cli'];
   run('npm', [...NPM_INSTALL, ...ours.map((p) => tarballs[p]!)], project);
 
   // `npx qcal` and a plain `qcal` on PATH, with no npm warning.
