@@ -93,7 +93,7 @@ export interface HistogramScan extends FiniteScan {
  * the undo.
  */
 export function histogramScanInto(counts: Float64Array, edges: Float32Array, data: Float32Array, limit: number): HistogramScan {
-  const k = worthWasm(data.length, counts.length) ? histogramKernels() : null;
+  const k = worthWasm(data.length, counts.length) && limit >= 0 && limit < 2 ** 127 ? histogramKernels() : null;
   if (!k) {
     const r = histogramScanIntoJs(counts, edges, data, limit);
     if (r.stoppedAt >= 0) histogramIntoJs(counts, edges, data.subarray(0, r.stoppedAt), -1);

@@ -271,20 +271,20 @@ export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n:
 
 /**
  * The twin of collector-entropy's `histogramScanInto`: bins values within [−limit, limit] and tracks
- * min/max/NaN/±Infinity; stops at the first finite value outside. `state` holds (min, max) as
+ * min/max/NaN/±Infinity; stops at the first finite value outside. `inner` is the largest float32
+ * not above `limit` (a float32 is within [−limit, limit] exactly when |v| <= inner). `state` holds (min, max) as
  * float64 and then (nan, inf) as float64 counts, in and out, and 32 bytes of scratch. Returns the
  * index where it stopped, `len` when it ran through. The vector part keeps four min/max lanes, each
  * with its own first zero: the loader settles the sign of a zero extreme.
  */
-export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n: i32, limit: f64, state: usize): i32 {
+export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n: i32, limit: f64, inner: f32, state: usize): i32 {
   const lo = <f64>load<f32>(edges);
   const hi = <f64>load<f32>(edges + (<usize>n << 2));
   const last = n - 1;
   const scale = hi > lo ? <f64>n / (hi - lo) : 0;
   const delta = <f64>n * 4.76837158203125e-7 + 1e-9;
   const neg = -limit;
-  const vneg = f64x2.splat(neg);
-  const vlim = f64x2.splat(limit);
+  const vin = f32x4.splat(inner);
   const vlo = f64x2.splat(lo);
   const vs = f64x2.splat(scale);
   const vd = f64x2.splat(delta);
@@ -300,13 +300,12 @@ export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n:
   let stopped = false;
   while (i + 4 <= len) {
     const v = v128.load(data + (<usize>i << 2));
-    const a = f64x2.promote_low_f32x4(v);
-    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-    if (i64x2.all_true(v128.and(v128.and(f64x2.ge(a, vneg), f64x2.le(a, vlim)), v128.and(f64x2.ge(b, vneg), f64x2.le(b, vlim))))) {
+    // |v| <= inner, the largest float32 not above limit: v in [−limit, limit] (false for NaN)
+    if (i32x4.all_true(f32x4.le(f32x4.abs(v), vin))) {
       const k = numpyBins4(v, vlo, vs, vd, vd1, vlast);
       if (i32x4.extract_lane(k, 0) >= 0) {
-        vmn = v128.bitselect(v, vmn, f32x4.lt(v, vmn));
-        vmx = v128.bitselect(v, vmx, f32x4.gt(v, vmx));
+        vmn = f32x4.pmin(vmn, v); // v < vmn ? v : vmn, lane by lane
+        vmx = f32x4.pmax(vmx, v); // vmx < v ? v : vmx
         bump(counts, i32x4.extract_lane(k, 0));
         bump(counts, i32x4.extract_lane(k, 1));
         bump(counts, i32x4.extract_lane(k, 2));

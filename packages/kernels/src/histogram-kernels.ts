@@ -48,7 +48,7 @@ export interface HistogramKernels {
   /** collector-entropy `histogramIntoJs(counts, edges, data)` (weight 1): returns the number of values binned. */
   numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /**
-   * collector-entropy `histogramScanIntoJs(counts, edges, data, limit)`, except that when it stops
+   * collector-entropy `histogramScanIntoJs(counts, edges, data, limit)` (0 <= limit < 2^127), except that when it stops
    * (a finite value outside [−limit, limit]) `counts` are left unchanged: nothing to undo. A zero
    * extreme has the sign of the first zero, as the reference's sequential scan gives.
    */
@@ -67,7 +67,7 @@ interface Exports {
   histc(data: number, len: number, counts: number, nbins: number, lo: number, hi: number, range: number): number;
   moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
-  numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, state: number): number;
+  numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
   finiteRange(data: number, len: number, state: number): void;
 }
 
@@ -110,6 +110,16 @@ export function histogramKernels(): HistogramKernels | null {
 /** Turns the WebAssembly kernels off (the collectors then run their JavaScript kernels) or back on; for tests and benchmarks. */
 export function setWasmKernels(on: boolean): void {
   enabled = on && !process.env.QCAL_NO_WASM;
+}
+
+const BITS = new Float32Array(1);
+const BITS_I = new Int32Array(BITS.buffer);
+
+/** The largest float32 not above x (x finite and >= 0). */
+function float32AtMost(x: number): number {
+  BITS[0] = x;
+  if (BITS[0]! > x) BITS_I[0] = BITS_I[0]! - 1; // rounded up: one ulp down (x >= 0, so the bits are positive)
+  return BITS[0]!;
 }
 
 function instantiate(mod: object): HistogramKernels {
@@ -225,6 +235,7 @@ function instantiate(mod: object): HistogramKernels {
       const pEdges = reserve(n, 4 * (n + 1));
       f32.set(edges.subarray(0, n + 1), pEdges >> 2);
       countsIn(counts);
+      const inner = float32AtMost(limit);
       const s = STATE >> 3;
       f64[s] = Infinity;
       f64[s + 1] = -Infinity;
@@ -234,7 +245,7 @@ function instantiate(mod: object): HistogramKernels {
       for (let i = 0; i < data.length; i += CHUNK) {
         const len = Math.min(CHUNK, data.length - i);
         load(data, i, len);
-        const k = ex.numpyScan(DATA, len, COUNTS, pEdges, n, limit, STATE);
+        const k = ex.numpyScan(DATA, len, COUNTS, pEdges, n, limit, inner, STATE);
         if (k < len) { stoppedAt = i + k; break; }
       }
       if (stoppedAt >= 0) {
