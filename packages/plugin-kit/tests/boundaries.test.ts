@@ -31,6 +31,14 @@ test('the kit has no dependency and imports nothing but its own files', () => {
 // engine (@qcal/core, @qcal/cli, @qcal/report).
 const allowed = (s: string) => s === '@qcal/plugin-kit' || s === '@qcal/kernels' || s.startsWith('@qcal/collector-');
 
+test('@qcal/kernels, which collectors may use, depends on nothing and imports only Node built-ins', () => {
+  const p = pkg('packages/kernels');
+  expect(p.dependencies ?? {}).toEqual({});
+  expect(p.peerDependencies ?? {}).toEqual({});
+  const outside = sources(path.join(REPO_ROOT, 'packages/kernels/src')).flatMap((f) => specifiers(f).filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map((s) => `${path.basename(f)}: ${s}`));
+  expect(outside).toEqual([]);
+});
+
 test('built-in collectors and the example plugin import only @qcal/plugin-kit (and other collectors), never the engine', () => {
   const dirs = fs.readdirSync(path.join(REPO_ROOT, 'packages')).filter((d) => d.startsWith('collector-')).map((d) => `packages/${d}`);
   expect(dirs.length).toBeGreaterThanOrEqual(5);
