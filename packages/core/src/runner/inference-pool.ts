@@ -57,6 +57,7 @@ export class InferencePool {
   private readonly idle: number[] = [];
   private readonly queue: { feeds: Record<string, FeedTensor>; fetches: string[]; where: string; runOptions?: Record<string, unknown>; resolve: (o: Record<string, PlainOutput>) => void; reject: (e: Error) => void }[] = [];
   private readonly waits = new Map<number, { worker: number; where: string; resolve: (o: Record<string, PlainOutput>) => void; reject: (e: Error) => void }>();
+  private readonly exited = new Set<number>();
   private seq = 0;
   private failure: Error | undefined;
 
@@ -65,7 +66,7 @@ export class InferencePool {
       const w = new Worker(script);
       w.unref();
       w.on('error', (e) => this.fail(new CalibrationError(`inference worker ${k} failed: ${e.message}`, { cause: e })));
-      w.on('exit', (code) => { if (code !== 0) this.fail(new CalibrationError(`inference worker ${k} exited with code ${code}`)); });
+      w.on('exit', (code) => { this.exited.add(k); if (code !== 0) this.fail(new CalibrationError(`inference worker ${k} exited with code ${code}`)); });
       this.workers.push(w);
     }
   }
@@ -139,7 +140,8 @@ export class InferencePool {
    */
   async close(): Promise<void> {
     this.fail(new CalibrationError('the inference pool was closed'));
-    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+    // (A worker that already ended, e.g. crashed, has nothing left to wait for.)
+    await Promise.all(this.workers.filter((_, k) => !this.exited.has(k)).map((w) => new Promise<void>((resolve) => {
       w.once('exit', () => resolve());
       w.ref();
       w.postMessage({ type: 'close' } satisfies InferenceRequest);

@@ -114,3 +114,15 @@ test('closing the pool while a worker is still creating its session ends cleanly
     await expect(pool.run({ x: { type: 'float32', data: new Float32Array(W), dims: [1, W] } }, ['z'], 'late')).rejects.toThrow(/closed/);
   }
 });
+
+test('a worker that ends on its own fails the pending runs, and closing the pool still returns', async () => {
+  const pool = (await InferencePool.create(encodeModel(model()), sessionOptions(), 2, 'm.onnx'))!;
+  // Both workers loaded and idle, then one thread ends from outside onnxruntime (ending it inside
+  // a session creation would abort the process: wait until both are idle).
+  const x = { x: { type: 'float32' as const, data: new Float32Array(W), dims: [1, W] } };
+  const inside = pool as unknown as { workers: { terminate(): Promise<number> }[]; idle: number[] };
+  while (inside.idle.length < 2) await new Promise((r) => setTimeout(r, 10));
+  await inside.workers[0]!.terminate();
+  await expect(pool.run(x, ['z'], 'after')).rejects.toThrow(/inference worker 0 exited/);
+  await pool.close();
+});
