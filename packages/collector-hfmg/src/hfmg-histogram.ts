@@ -1,5 +1,5 @@
 import { f32, FLT_EPSILON } from './float32';
-import { finiteRange, histcInto, histcRun, histcRunFast } from './histc';
+import { finiteRange, histcInto, histcRunFast } from './histc';
 
 /** AMCT HFMG's running histogram: `nbins` counts over [min, max] (float32 bounds). */
 export interface HfmgHistogram {
@@ -141,7 +141,7 @@ export function hfmgCollectBatch(h: HfmgHistogram, data: Float32Array, bad: { na
     }
     return;
   }
-  histcRun(h.counts, data, 0, stop, lo, hi, range, -1); // take the optimistic counts back
+  histcRunFast(h.counts, data, 0, stop, lo, hi, range, -1); // take the optimistic counts back
   hfmgAddBatch(h, data, r.min < lo ? r.min : lo, r.max > hi ? r.max : hi);
 }
 

@@ -43,12 +43,12 @@ export function histcRun(counts: Float64Array, data: Float32Array, from: number,
 }
 
 /**
- * {@link histcRun} with delta 1, in WebAssembly (@qcal/kernels, the same bins) when the module is
+ * {@link histcRun} (delta 1 or −1), in WebAssembly (@qcal/kernels, the same bins) when the module is
  * built and the run is long enough to pay for handing the counts over; in JavaScript otherwise.
  */
-export function histcRunFast(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number): number {
+export function histcRunFast(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number, delta = 1): number {
   const k = to - from >= 1024 + (counts.length >> 2) && range <= 2 ** 110 && f32(lo) === lo && f32(hi) === hi ? histogramKernels() : null;
-  return k ? k.histc(counts, data, from, to, lo, hi, range) : histcRun(counts, data, from, to, lo, hi, range, 1);
+  return k ? k.histc(counts, data, from, to, lo, hi, range, delta) : histcRun(counts, data, from, to, lo, hi, range, delta);
 }
 
 /**

@@ -80,6 +80,24 @@ describe('histc kernel (WebAssembly) vs histcRun (JavaScript)', () => {
     expect(r.stopWasm).toBe(r.stopJs);
   });
 
+  it('delta −1 (the collector taking optimistic counts back) removes what delta 1 added, as the reference', () => {
+    const data = new Float32Array(3001).map((_, i) => Math.sin(i) * 3);
+    const lo = -3;
+    const hi = 3;
+    const range = f32(hi - lo);
+    const js = new Float64Array(4096);
+    const wasm = new Float64Array(4096);
+    histcRun(js, data, 0, data.length, lo, hi, range, 1);
+    k.histc(wasm, data, 0, data.length, lo, hi, range, 1);
+    const before = Float64Array.from(wasm);
+    histcRun(js, data, 0, 1777, lo, hi, range, -1);
+    expect(k.histc(wasm, data, 0, 1777, lo, hi, range, -1)).toBe(1777);
+    expect(firstDiff(wasm, js)).toBe(-1);
+    k.histc(wasm, data, 1777, data.length, lo, hi, range, -1);
+    expect(wasm.every((c) => c === 0)).toBe(true);
+    expect(before.reduce((a, b) => a + b, 0)).toBe(3001);
+  });
+
   it('property: any float32 data and any float32 range give the reference\'s counts and stop', () => {
     fc.assert(fc.property(
       fc.float32Array({ minLength: 0, maxLength: 300 }),

@@ -21,8 +21,15 @@ function bump(counts: usize, b: i32): void {
   store<f64>(p, load<f64>(p) + 1);
 }
 
+// @ts-ignore: decorator
+@inline
+function add(counts: usize, b: i32, delta: f64): void {
+  const p = counts + (<usize>b << 3);
+  store<f64>(p, load<f64>(p) + delta);
+}
+
 /**
- * torch.histc's bins: the twin of collector-hfmg's `histcRun` (see there) with delta 1. Bins values
+ * torch.histc's bins: the twin of collector-hfmg's `histcRun` (see there): adds `delta` (±1) to the bin of each value
  * of `data[0..len)` until the first one outside [lo, hi] (or NaN); returns how many were binned.
  * The bin is torch's float32 formula `trunc(f32(f32(x − lo)·nbins) / range)` itself, four values at a
  * time: the JavaScript kernel computes it in float64 and goes to float32 only near bin edges,
@@ -30,7 +37,7 @@ function bump(counts: usize, b: i32): void {
  * nbins a power of two and range·nbins below 2^128 (the product is then exact in float32, as it is in
  * the reference's float64).
  */
-export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32, hi: f32, range: f32): i32 {
+export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32, hi: f32, range: f32, delta: f64): i32 {
   const last = nbins - 1;
   const fn = <f32>nbins;
   const vlo = f32x4.splat(lo);
@@ -43,17 +50,17 @@ export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32,
     const v = v128.load(data + (<usize>i << 2));
     if (!i32x4.all_true(v128.and(f32x4.ge(v, vlo), f32x4.le(v, vhi)))) break;
     const idx = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.mul(f32x4.sub(v, vlo), vn), vr)), vlast);
-    bump(counts, i32x4.extract_lane(idx, 0));
-    bump(counts, i32x4.extract_lane(idx, 1));
-    bump(counts, i32x4.extract_lane(idx, 2));
-    bump(counts, i32x4.extract_lane(idx, 3));
+    add(counts, i32x4.extract_lane(idx, 0), delta);
+    add(counts, i32x4.extract_lane(idx, 1), delta);
+    add(counts, i32x4.extract_lane(idx, 2), delta);
+    add(counts, i32x4.extract_lane(idx, 3), delta);
     i += 4;
   }
   for (; i < len; i++) {
     const x = load<f32>(data + (<usize>i << 2));
     if (!(x >= lo && x <= hi)) return i;
     const b = <i32>(((x - lo) * fn) / range);
-    bump(counts, b > last ? last : b);
+    add(counts, b > last ? last : b, delta);
   }
   return i;
 }

@@ -26,12 +26,12 @@ export interface MomentTally { ss: number; lo: number; hi: number }
  */
 export interface HistogramKernels {
   /**
-   * collector-hfmg `histcRun(counts, data, from, to, lo, hi, range, 1)`: torch.histc's bins of
-   * `data[from..to)` over [lo, hi] until the first value outside; returns where it stopped.
+   * collector-hfmg `histcRun(counts, data, from, to, lo, hi, range, delta)` (delta 1 or −1, default 1):
+   * torch.histc's bins of `data[from..to)` over [lo, hi] until the first value outside; returns where it stopped.
    * lo and hi must be float32 values and range `f32(hi − lo)` at most 2^110 (the caller keeps the
    * JavaScript kernel otherwise); counts.length a power of two.
    */
-  histc(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number): number;
+  histc(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number, delta?: number): number;
   /**
    * collector-hfmg `finiteRange(data)` (and collector-ifmr's from an index): min and max of the
    * values with |x| < 2^100 (min > max when there is none), how many are NaN, how many are
@@ -64,7 +64,7 @@ const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface Exports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  histc(data: number, len: number, counts: number, nbins: number, lo: number, hi: number, range: number): number;
+  histc(data: number, len: number, counts: number, nbins: number, lo: number, hi: number, range: number, delta: number): number;
   moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
   numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
@@ -173,7 +173,7 @@ function instantiate(mod: object): HistogramKernels {
       return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]! };
     },
 
-    histc(counts, data, from, to, lo, hi, range) {
+    histc(counts, data, from, to, lo, hi, range, delta = 1) {
       const nb = counts.length;
       reserve(nb, 0);
       countsIn(counts);
@@ -181,7 +181,7 @@ function instantiate(mod: object): HistogramKernels {
       while (i < to) {
         const len = Math.min(CHUNK, to - i);
         load(data, i, len);
-        const k = ex.histc(DATA, len, COUNTS, nb, lo, hi, range);
+        const k = ex.histc(DATA, len, COUNTS, nb, lo, hi, range, delta);
         i += k;
         if (k < len) break;
       }
