@@ -200,14 +200,16 @@ function numpyBin(v: f64, lo: f64, scale: f64, delta: f64, last: i32, edges: usi
 }
 
 /**
- * Four NumPy bin estimates `trunc((v − lo)·scale)` of the float32 lanes of `v`, exactly as the
- * reference computes them one by one (float64); all four lanes are usable when none of their
- * fractional parts lies within `delta` of 0 or 1 and none is at or past the last bin. Returns the
- * bins, or a vector with a negative lane 0 when the four must go through the scalar code.
+ * NumPy's bins of the four float32 lanes of `v` (all inside the edges), exactly as the reference
+ * computes them one by one: the float64 estimate `trunc((v − lo)·scale)`, and for a lane whose
+ * fractional part lies within `delta` of 0 or 1, or whose estimate is at or past the last bin, the
+ * correction against the float32 edges (clamp to the last bin, one down if below its left edge,
+ * else one up if at or past its right edge, except in the last bin). Lanes not near an edge keep
+ * the estimate uncorrected, as in the reference.
  */
 // @ts-ignore: decorator
 @inline
-function numpyBins4(v: v128, vlo: v128, vs: v128, vd: v128, vd1: v128, vlast: v128): v128 {
+function numpyBins4(v: v128, vlo: v128, vs: v128, vd: v128, vd1: v128, vlast: v128, edges: usize): v128 {
   const a = f64x2.promote_low_f32x4(v);
   const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
   const fa = f64x2.mul(f64x2.sub(a, vlo), vs);
@@ -217,18 +219,36 @@ function numpyBins4(v: v128, vlo: v128, vs: v128, vd: v128, vd1: v128, vlast: v1
   const ra = f64x2.sub(fa, f64x2.convert_low_i32x4_s(ia));
   const rb = f64x2.sub(fb, f64x2.convert_low_i32x4_s(ib));
   const k = v128.shuffle<i32>(ia, ib, 0, 1, 4, 5);
-  const near = v128.or(
-    v128.or(v128.or(f64x2.lt(ra, vd), f64x2.gt(ra, vd1)), v128.or(f64x2.lt(rb, vd), f64x2.gt(rb, vd1))),
-    i32x4.ge_s(k, vlast),
-  );
-  return v128.any_true(near) ? i32x4.splat(-1) : k;
+  const nearA = v128.or(f64x2.lt(ra, vd), f64x2.gt(ra, vd1));
+  const nearB = v128.or(f64x2.lt(rb, vd), f64x2.gt(rb, vd1));
+  // 64-bit lane masks narrowed to the four 32-bit lanes of k, or'ed with "at or past the last bin"
+  const near = v128.or(v128.shuffle<i32>(nearA, nearB, 0, 2, 4, 6), i32x4.ge_s(k, vlast));
+  if (!v128.any_true(near)) return k;
+  const kc = i32x4.min_s(k, vlast);
+  const k0 = <usize>i32x4.extract_lane(kc, 0) << 2;
+  const k1 = <usize>i32x4.extract_lane(kc, 1) << 2;
+  const k2 = <usize>i32x4.extract_lane(kc, 2) << 2;
+  const k3 = <usize>i32x4.extract_lane(kc, 3) << 2;
+  let left = f32x4.splat(load<f32>(edges + k0));
+  left = f32x4.replace_lane(left, 1, load<f32>(edges + k1));
+  left = f32x4.replace_lane(left, 2, load<f32>(edges + k2));
+  left = f32x4.replace_lane(left, 3, load<f32>(edges + k3));
+  let right = f32x4.splat(load<f32>(edges + k0, 4));
+  right = f32x4.replace_lane(right, 1, load<f32>(edges + k1, 4));
+  right = f32x4.replace_lane(right, 2, load<f32>(edges + k2, 4));
+  right = f32x4.replace_lane(right, 3, load<f32>(edges + k3, 4));
+  const down = f32x4.lt(v, left); // all ones (−1) where one bin down
+  const up = v128.andnot(v128.and(f32x4.ge(v, right), i32x4.ne(kc, vlast)), down); // −1 where one bin up
+  const fixed = i32x4.add(i32x4.sub(kc, up), down);
+  return v128.bitselect(fixed, k, near);
 }
 
 /**
  * The twin of collector-entropy's `histogramInto` with weight 1: NumPy's bin of every value of
  * `data[0..len)` within [edges[0], edges[n]] (float32 edges, n + 1 of them); others are skipped.
- * Returns how many values were binned. Four values at a time when all four are inside and none is
- * near a bin edge (or in the last bin); otherwise the four take the scalar code, the reference's.
+ * Returns how many values were binned. Four values at a time when all four are inside (lanes near a
+ * bin edge corrected against the edges in the vector code too); otherwise the four take the scalar
+ * code, the reference's.
  */
 export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n: i32): i32 {
   const lo32 = load<f32>(edges);
@@ -250,15 +270,13 @@ export function numpyFill(data: usize, len: i32, counts: usize, edges: usize, n:
   for (; i + 4 <= len; i += 4) {
     const v = v128.load(data + (<usize>i << 2));
     if (i32x4.all_true(v128.and(f32x4.ge(v, vl32), f32x4.le(v, vh32)))) {
-      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast);
-      if (i32x4.extract_lane(k, 0) >= 0) {
-        bump(counts, i32x4.extract_lane(k, 0));
-        bump(counts, i32x4.extract_lane(k, 1));
-        bump(counts, i32x4.extract_lane(k, 2));
-        bump(counts, i32x4.extract_lane(k, 3));
-        added += 4;
-        continue;
-      }
+      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast, edges);
+      bump(counts, i32x4.extract_lane(k, 0));
+      bump(counts, i32x4.extract_lane(k, 1));
+      bump(counts, i32x4.extract_lane(k, 2));
+      bump(counts, i32x4.extract_lane(k, 3));
+      added += 4;
+      continue;
     }
     for (let j = i; j < i + 4; j++) {
       const x = <f64>load<f32>(data + (<usize>j << 2));
@@ -309,17 +327,15 @@ export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n:
     const v = v128.load(data + (<usize>i << 2));
     // |v| <= inner, the largest float32 not above limit: v in [−limit, limit] (false for NaN)
     if (i32x4.all_true(f32x4.le(f32x4.abs(v), vin))) {
-      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast);
-      if (i32x4.extract_lane(k, 0) >= 0) {
-        vmn = f32x4.pmin(vmn, v); // v < vmn ? v : vmn, lane by lane
-        vmx = f32x4.pmax(vmx, v); // vmx < v ? v : vmx
-        bump(counts, i32x4.extract_lane(k, 0));
-        bump(counts, i32x4.extract_lane(k, 1));
-        bump(counts, i32x4.extract_lane(k, 2));
-        bump(counts, i32x4.extract_lane(k, 3));
-        i += 4;
-        continue;
-      }
+      const k = numpyBins4(v, vlo, vs, vd, vd1, vlast, edges);
+      vmn = f32x4.pmin(vmn, v); // v < vmn ? v : vmn, lane by lane
+      vmx = f32x4.pmax(vmx, v); // vmx < v ? v : vmx
+      bump(counts, i32x4.extract_lane(k, 0));
+      bump(counts, i32x4.extract_lane(k, 1));
+      bump(counts, i32x4.extract_lane(k, 2));
+      bump(counts, i32x4.extract_lane(k, 3));
+      i += 4;
+      continue;
     }
     const e = i + 4;
     for (; i < e; i++) {
