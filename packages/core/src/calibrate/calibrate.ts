@@ -267,7 +267,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const sideBySide = !pool && plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
   const inferencePool = sideBySide ? InferencePool.start(inferenceWorkers) : undefined;
   const bytes = encodeModel(instrumented.model);
-  await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model);
+  // (The pool takes the bytes over: no copy for its last worker; the main thread needs none.)
+  await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model, true);
   if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
   const session = inferencePool ? undefined : await createSession(bytes, opts.model, collectSettings, instrumented.model);
   // The pool's outputs carry the fields the runner reads (type, data, dims).

@@ -92,10 +92,15 @@ export class InferencePool {
   /**
    * Creates the session in every worker (in parallel) and resolves as soon as one is ready:
    * batches start on it while the others finish loading and join. A model onnxruntime refuses
-   * throws ModelError, as `createSession` does (the pool is then closed).
+   * throws ModelError, as `createSession` does (the pool is then closed). `handOver`: the caller
+   * gives `bytes` up — when they fill their whole buffer, it moves to the last worker instead of
+   * being copied (the others get copies); the caller's array is then empty (detached).
    */
-  async load(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, where: string): Promise<void> {
+  async load(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, where: string, handOver = false): Promise<void> {
     const perWorker = { ...options, intraOpNumThreads: options.intraOpNumThreads || 1 };
+    // (A model of ~10 MB: each structured-clone copy costs the main thread 10–50 ms under load.)
+    const movable = handOver && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const last = this.workers.length - 1;
     const loaded = this.workers.map((w, k) => new Promise<void>((resolve, reject) => {
       const onExit = (code: number): void => reject(new CalibrationError(`inference worker ${k} exited with code ${code} while loading the model`));
       w.once('exit', onExit);
@@ -107,7 +112,7 @@ export class InferencePool {
         this.dispatch();
         resolve();
       });
-      w.postMessage({ type: 'init', bytes, options: perWorker } satisfies InferenceRequest);
+      w.postMessage({ type: 'init', bytes, options: perWorker } satisfies InferenceRequest, movable && k === last ? [bytes.buffer as ArrayBuffer] : []);
     }));
     // A worker that fails to load after the first one is ready fails the pool (pending runs reject).
     for (const p of loaded) p.catch((e: Error) => this.fail(e));

@@ -105,6 +105,35 @@ test('the pool infers like a session, names the batch when a run fails, and the 
   await expect(InferencePool.create(encodeModel(broken), sessionOptions(), 2, 'broken.onnx')).rejects.toThrow(/broken\.onnx: onnxruntime could not load the model/);
 });
 
+test('handed-over model bytes move to the last worker (every worker still infers); bytes sharing a buffer are copied', async () => {
+  const x = Float32Array.of(1, -2, 3, -4, 5, -6, 7, -8);
+  const want = Array.from(x, (v) => Math.fround(v * v));
+  const bytes = Uint8Array.from(encodeModel(model()));
+  const n = bytes.length;
+  const pool = InferencePool.start(3)!;
+  try {
+    await pool.load(bytes, sessionOptions(), 'm.onnx', true);
+    expect(bytes.byteLength).toBe(0);
+    // Three batches at once: each worker gets one (the last worker's session is from the moved bytes).
+    const outs = await Promise.all([0, 1, 2].map((k) => pool.run({ x: { type: 'float32', data: x, dims: [1, W] } }, ['z'], `batch ${k}`)));
+    for (const o of outs) expect(Array.from(o.z!.data as Float32Array)).toEqual(want);
+  } finally {
+    await pool.close();
+  }
+  // A view into a larger buffer cannot move: it is copied and stays the caller's.
+  const shared = new Uint8Array(n + 16);
+  shared.set(encodeModel(model()), 8);
+  const view = shared.subarray(8, 8 + n);
+  const pool2 = InferencePool.start(2)!;
+  try {
+    await pool2.load(view, sessionOptions(), 'm.onnx', true);
+    expect(view.byteLength).toBe(n);
+    expect(Array.from((await pool2.run({ x: { type: 'float32', data: x, dims: [1, W] } }, ['z'], 'b')).z!.data as Float32Array)).toEqual(want);
+  } finally {
+    await pool2.close();
+  }
+});
+
 test('closing the pool while a worker is still creating its session ends cleanly', async () => {
   // The pool resolves when the first worker is ready; closing at once must wait for the others'
   // sessions (ending a thread inside onnxruntime aborts the process).
