@@ -231,6 +231,14 @@ export function makeFloatTensor(name: string, dims: readonly number[], values: A
   return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: new Uint8Array(f.buffer) };
 }
 
+/**
+ * A float TensorProto whose raw_data is a view of `values` (no copy; the caller must not change
+ * them): for structure-only work on a model (placeholder constants of the right shape).
+ */
+export function placeholderTensor(name: string, dims: readonly number[], values: Float32Array): OnnxTensor {
+  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
 /** An integer TensorProto (int8, uint8, int32) with raw_data. */
 export function makeIntTensor(name: string, dims: readonly number[], dataType: 2 | 3 | 5 | 6 | 7, values: ArrayLike<number>): OnnxTensor {
   let bytes: Uint8Array;

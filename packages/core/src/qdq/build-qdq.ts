@@ -145,7 +145,16 @@ export function prepareQdqWork(model: OnnxModel, opts: QdqOptions = {}): Prepare
 type PreparedWork = { up: ReturnType<typeof upgradeOpset>; fold: { model: OnnxModel; folded: FoldedBatchNorm[] } };
 const preparedCache = new WeakMap<OnnxModel, Map<string, PreparedWork>>();
 
-function prepareUncached(model: OnnxModel, opts: QdqOptions): PreparedWork {
+/**
+ * {@link prepareQdqWork}'s graph without its weight arithmetic (not memoized): the same nodes,
+ * tensors and folds, but folded weights and biases are placeholders of the right shape. For
+ * questions about which tensors the writer quantizes (quantizedTensorNames), never for writing.
+ */
+export function prepareQdqShape(model: OnnxModel, opts: Pick<QdqOptions, 'exclude' | 'foldBatchNorm' | 'foldAffine'> = {}): PreparedWork {
+  return prepareUncached(model, opts, true);
+}
+
+function prepareUncached(model: OnnxModel, opts: QdqOptions, shapeOnly = false): PreparedWork {
   const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
   const origIdx = indexGraph(model);
   const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
@@ -154,9 +163,9 @@ function prepareUncached(model: OnnxModel, opts: QdqOptions): PreparedWork {
     return patterns.some((p) => p.test({ name, opName: name, opType: n.opType, consumers: [] }));
   };
   const up = upgradeOpset(model, 13);
-  const bn = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode);
+  const bn = opts.foldBatchNorm === false ? { model: up.model, folded: [] } : foldBatchNorms(up.model, excludedNode, shapeOnly);
   if (opts.foldAffine === false) return { up, fold: bn };
-  const affine = foldConvAffine(bn.model, excludedNode);
+  const affine = foldConvAffine(bn.model, excludedNode, shapeOnly);
   return { up, fold: { model: affine.model, folded: [...bn.folded, ...affine.folded] } };
 }
 

@@ -1,4 +1,4 @@
-import { makeFloatTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { makeFloatTensor, placeholderTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
 import { NameScope } from '../onnx/graph-builder';
 import { Constants, type ConstantValue } from './constants';
 import type { FoldedBatchNorm } from './fold-batchnorm';
@@ -28,8 +28,12 @@ function channelValues(c: ConstantValue, cout: number, outRank: number): Float64
  * is not a graph output, the Conv's weights are constant, the operand is constant. The Conv then
  * writes the Mul/Add output under its name; its own output disappears (reported like a folded
  * BatchNormalization). `skip(node)` leaves a node alone. The input model is not modified.
+ * `shapeOnly`: the same folds and graph, but the folded weights and biases keep placeholder values
+ * of the right shape (the weights unscaled, biases 0): for questions about the structure only (which
+ * tensors exist; see quantizedTensorNames), without the weight arithmetic. No fold decision depends
+ * on values, only on shapes.
  */
-export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean = () => false): { model: OnnxModel; folded: FoldedBatchNorm[] } {
+export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean = () => false, shapeOnly = false): { model: OnnxModel; folded: FoldedBatchNorm[] } {
   const g = model.graph!;
   const consts = new Constants(g);
   const names = new NameScope(g);
@@ -69,7 +73,9 @@ export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     const inner = w.values.length / cout;
     let w2 = w.values;
     const b2 = new Float32Array(cout);
-    if (op.opType === 'Mul') {
+    if (shapeOnly) {
+      // (Placeholders: see the doc comment.)
+    } else if (op.opType === 'Mul') {
       w2 = new Float32Array(w.values.length);
       // (The store rounds to float32, as Math.fround would.)
       const wv = w.values;
@@ -81,8 +87,9 @@ export function foldConvAffine(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     const out = op.output[0]!;
     const wName = op.opType === 'Mul' ? names.fresh(`${conv.input[1]}_affine_folded`) : conv.input[1]!;
     const bName = names.fresh(`${out}_affine_folded_bias`);
-    if (op.opType === 'Mul') { inits.push(makeFloatTensor(wName, w.dims, w2)); newConst.set(wName, { dims: w.dims, values: w2 }); }
-    inits.push(makeFloatTensor(bName, [cout], b2));
+    const tensor = shapeOnly ? placeholderTensor : makeFloatTensor;
+    if (op.opType === 'Mul') { inits.push(tensor(wName, w.dims, w2)); newConst.set(wName, { dims: w.dims, values: w2 }); }
+    inits.push(tensor(bName, [cout], b2));
     newConst.set(bName, { dims: [cout], values: b2 });
     const fused = { ...conv, input: [conv.input[0]!, wName, bName], output: [out] };
     // The op is gone: it no longer reads y nor its operand; the fused Conv reads its input as before.

@@ -1,4 +1,4 @@
-import { attrFloat, makeFloatTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
+import { attrFloat, makeFloatTensor, placeholderTensor, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model';
 import { NameScope } from '../onnx/graph-builder';
 import { Constants } from './constants';
 
@@ -21,8 +21,10 @@ export interface FoldedBatchNorm {
  * quantization pre-processing applies). The Conv then produces the BN's output tensor under the
  * BN output's name, so table entries for that name still apply; the Conv's own output tensor
  * disappears. `skip(node)` leaves a pair unfolded (excluded ops). The input model is not modified.
+ * `shapeOnly`: the same folds and graph with placeholder weights and biases of the right shape (as
+ * foldConvAffine's): no fold decision depends on values.
  */
-export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean = () => false): { model: OnnxModel; folded: FoldedBatchNorm[] } {
+export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean = () => false, shapeOnly = false): { model: OnnxModel; folded: FoldedBatchNorm[] } {
   const g = model.graph!;
   const consts = new Constants(g);
   const names = new NameScope(g);
@@ -48,9 +50,9 @@ export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     if ([gamma, beta, mean, vari].some((v) => v.values.length !== cout) || (b && b.values.length !== cout)) continue;
     const eps = attrFloat(bn, 'epsilon', 1e-5);
     const inner = w.values.length / cout;
-    const w2 = new Float32Array(w.values.length);
+    const w2 = shapeOnly ? w.values : new Float32Array(w.values.length);
     const b2 = new Float32Array(cout);
-    for (let c = 0; c < cout; c++) {
+    for (let c = 0; c < (shapeOnly ? 0 : cout); c++) {
       const k = gamma.values[c]! / Math.sqrt(vari.values[c]! + eps);
       const wv = w.values;
       for (let i = c * inner, end = i + inner; i < end; i++) w2[i] = wv[i]! * k;
@@ -59,7 +61,8 @@ export function foldBatchNorms(model: OnnxModel, skip: (n: OnnxNode) => boolean 
     const out = bn.output[0]!;
     const wName = names.fresh(`${conv.input[1]}_bn_folded`);
     const bName = names.fresh(`${out}_bn_folded_bias`);
-    inits.push(makeFloatTensor(wName, w.dims, w2), makeFloatTensor(bName, [cout], b2));
+    const tensor = shapeOnly ? placeholderTensor : makeFloatTensor;
+    inits.push(tensor(wName, w.dims, w2), tensor(bName, [cout], b2));
     replace.set(conv, { ...conv, input: [conv.input[0]!, wName, bName], output: [out] });
     drop.add(bn);
     folded.push({ conv: conv.name || y, batchNorm: bn.name || out, removedTensor: y, output: out });
