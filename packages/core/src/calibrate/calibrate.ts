@@ -9,7 +9,7 @@ import { instantiateCollector, isBuiltinCollectorName, loadCollectors } from '..
 import { validateOptions } from '../options-schema';
 import { PluginError } from '../errors';
 import { createTuningContext } from '../tuning';
-import { loadModel, encodeModel } from '../onnx/model';
+import { loadModel, encodeEditedModel } from '../onnx/model';
 import { indexGraph, elementTypeName, valueInfoDims, type GraphIndex } from '../onnx/graph-index';
 import { instrumentModel } from '../onnx/instrument';
 import { quantizedTensorNames } from '../qdq/quantized-tensors';
@@ -266,7 +266,8 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const inferenceWorkers = opts.session?.inferenceWorkers ?? defaultInferenceWorkers();
   const sideBySide = !pool && plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
   const inferencePool = sideBySide ? InferencePool.start(inferenceWorkers) : undefined;
-  const bytes = encodeModel(instrumented.model);
+  // (The original model's nodes are copied from its file's bytes, not encoded again.)
+  const bytes = encodeEditedModel(instrumented.model, model);
   // (The pool takes the bytes over: no copy for its last worker; the main thread needs none.)
   await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model, true);
   if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
@@ -284,7 +285,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
     if (!fallback) {
       logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
       exposed = instrumentModel(model, { full: [...plan.range, ...sampled], range: [] });
-      fallback = await createSession(encodeModel(exposed.model), opts.model, collectSettings, exposed.model);
+      fallback = await createSession(encodeEditedModel(exposed.model, model), opts.model, collectSettings, exposed.model);
     }
     // Tensors inside If/Loop/Scan bodies come out under their lifted names.
     const lifted = names.map((n) => exposed!.fullOutputs.get(n) ?? n);
