@@ -206,107 +206,116 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   const per = opts.sampleValues ?? 0;
   const sampled = per > 0 ? sampledTensors(plan, index) : [];
   const sampledSet = new Set(sampled);
-  const instrumented = instrumentModel(model, { full: plan.full.filter((t) => !sampledSet.has(t)), range: plan.range, sampled });
-  const derived = instrumented.packedRange?.entries.filter((e) => e.derived && !instrumented.sampledDerived.has(e.tensor)).length ?? 0;
-  const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
-  logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
-  if (sampled.length) {
-    const set = new Set(sampled);
-    const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
-    logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph)${instrumented.sampledDerived.size ? `; ${instrumented.sampledDerived.size} of them computed from another sampled tensor through a monotone op: their sample and extremes are derived from its` : ''}; --exact (--fast-sample 0) for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
-  }
-  // Built-in collectors run on worker threads (both cores busy: they collect batch k while
-  // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
-  // need snapshots) or asks for none.
-  const nWorkers = opts.session?.collectWorkers ?? defaultCollectWorkers();
-  // A tuning collector (auto-tune) collects in the workers too when its state can move: its
-  // main-thread instance, made here, takes the workers' snapshots at postCollect (which needs
-  // this thread's tuning context).
-  const home = new Map<number, CalibrationCollector>();
-  const movable = (i: number): boolean => {
-    const c = createInstances({ opts, plan: { ...plan, collectors: [plan.collectors[i]!] } })[0]!;
-    home.set(i, c);
-    if (!c.snapshot || !c.merge) return false;
-    try { c.snapshot(); } catch { return false; } // e.g. a base without snapshot (entropy tpumlir)
-    return true;
-  };
-  const fullSet = new Set(plan.full);
-  const recorded = plan.selected.filter((t) => fullSet.has(t.name));
-  // The report's histograms of tensors collected in a worker are kept there too: the main thread
-  // runs inference (onnxruntime-node's run is synchronous), so work taken off it shortens the run.
-  const pool = given || nWorkers < 1 ? undefined
-    : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd(), movable, opts.histograms ? { settings: opts.histograms, tensors: recorded } : undefined);
-  if (pool) {
-    const moved = pool.eligible.filter((i) => plan.collectors[i]!.resolved.definition.needs?.tuning).map((i) => plan.collectors[i]!.label);
-    logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)${moved.length ? ` (${moved.join(', ')}: state merged back on this thread for postCollect)` : ''}`);
-  }
-  const instances = given ?? plan.collectors.map((p, i) => (pool?.handles(i) ? pool.proxy(i, home.get(i)) : home.get(i) ?? createInstances({ opts, plan: { ...plan, collectors: [p] } })[0]!));
-  // Who gets each fetched tensor (`pooled`: the collector with that plan index runs in a worker).
-  const rangeOnly = new Set(plan.range);
-  const fullTargets = new Map<string, Target[]>();
-  const rangeTargets = new Map<string, Target[]>();
-  plan.collectors.forEach((p, i) => {
-    for (const t of p.tensors) {
-      const target = rangeOnly.has(t.name) ? rangeTargets : fullTargets;
-      let list = target.get(t.name);
-      if (!list) target.set(t.name, (list = []));
-      list.push({ c: instances[i]!, opName: t.opName, ...(pool?.handles(i) ? { pooled: i } : {}) });
-    }
-  });
-  const recorder = opts.histograms ? createActivationRecorder(recorded, opts.histograms) : undefined;
-  // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
-  // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
-  // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
-  // QDQ transformers off where they have nothing to do (a float model): faster session creation.
-  // Spinning off when collect workers need the cores (see SessionSettings.intraOpSpinning).
-  const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...(pool ? { intraOpSpinning: false } : {}), ...opts.session };
   // Collectors that need only the in-graph min/max (nothing fetched but the packed statistics):
-  // whole batches inferred side by side on worker threads, one session each (see InferencePool);
-  // the threads start first, loading onnxruntime while the model is encoded.
+  // whole batches inferred side by side on worker threads, one session each (see InferencePool).
+  // The threads start first, loading onnxruntime while this thread instruments and encodes the model.
   const inferenceWorkers = opts.session?.inferenceWorkers ?? defaultInferenceWorkers();
-  const sideBySide = !pool && plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
-  const inferencePool = sideBySide ? InferencePool.start(inferenceWorkers) : undefined;
-  // (The original model's nodes are copied from its file's bytes, not encoded again.)
-  const bytes = encodeEditedModel(instrumented.model, model);
-  // (The pool takes the bytes over: no copy for its last worker; the main thread needs none.)
-  await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model, true);
-  if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
-  const session = inferencePool ? undefined : await createSession(bytes, opts.model, collectSettings, instrumented.model);
-  // The pool's outputs carry the fields the runner reads (type, data, dims).
-  const infer = inferencePool
-    ? { depth: inferencePool.size, run: (...a: Parameters<InferencePool['run']>) => inferencePool.run(...a) as Promise<unknown> as ReturnType<typeof runBatch> }
-    : { depth: 1, run: (...a: Parameters<InferencePool['run']>) => runBatch(session!, ...a) };
-  // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
-  // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
-  // values and count the non-finite ones element by element. Created on first need only.
-  let fallback: Awaited<ReturnType<typeof createSession>> | undefined;
-  let exposed: ReturnType<typeof instrumentModel> | undefined;
-  const fullValues = async (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => {
-    if (!fallback) {
-      logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
-      exposed = instrumentModel(model, { full: [...plan.range, ...sampled], range: [] });
-      fallback = await createSession(encodeEditedModel(exposed.model, model), opts.model, collectSettings, exposed.model);
-    }
-    // Tensors inside If/Loop/Scan bodies come out under their lifted names.
-    const lifted = names.map((n) => exposed!.fullOutputs.get(n) ?? n);
-    const got = await runBatch(fallback, feeds, lifted, where);
-    return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
-  };
+  const wantsSideBySide = plan.full.length === 0 && sampled.length === 0 && !data.sequence && opts.session?.overlap !== false && inferenceWorkers >= 2;
+  const started = wantsSideBySide ? InferencePool.start(inferenceWorkers) : undefined;
   try {
-    const counts = await runAll(infer, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
-    if (!recorder) return { instances, counts };
-    // Tensors a worker recorded: its histogram (the main thread's stayed empty); graph order kept.
-    const here = recorder.result();
-    const parts = pool ? await pool.histograms() : [];
-    const tensors = Object.fromEntries(Object.entries(here.tensors).map(([t, h]) => [t, parts.find((p) => p.tensors[t])?.tensors[t] ?? h]));
-    return { instances, counts, histograms: { ...here, ms: here.ms + parts.reduce((a, p) => a + p.ms, 0), tensors } };
+    const instrumented = instrumentModel(model, { full: plan.full.filter((t) => !sampledSet.has(t)), range: plan.range, sampled });
+    const derived = instrumented.packedRange?.entries.filter((e) => e.derived && !instrumented.sampledDerived.has(e.tensor)).length ?? 0;
+    const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
+    logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
+    if (sampled.length) {
+      const set = new Set(sampled);
+      const others = plan.collectors.filter((p) => p.tensors.some((t) => plan.full.includes(t.name) && !set.has(t.name)));
+      logger.info(`qcal: fast mode: ${sampled.length} of ${plan.full.length} fetched tensors are histogrammed from a sample of about ${per} values per tensor and batch (every k-th block of 16 values, cut out in-graph) plus their exact min and max (in-graph)${instrumented.sampledDerived.size ? `; ${instrumented.sampledDerived.size} of them computed from another sampled tensor through a monotone op: their sample and extremes are derived from its` : ''}; --exact (--fast-sample 0) for every value${others.length ? `; full tensors for ${others.map((p) => p.label).join(', ')}` : ''}`);
+    }
+    // Built-in collectors run on worker threads (both cores busy: they collect batch k while
+    // onnxruntime infers batch k+1) unless the caller hands its own instances (sharded runs, which
+    // need snapshots) or asks for none.
+    const nWorkers = opts.session?.collectWorkers ?? defaultCollectWorkers();
+    // A tuning collector (auto-tune) collects in the workers too when its state can move: its
+    // main-thread instance, made here, takes the workers' snapshots at postCollect (which needs
+    // this thread's tuning context).
+    const home = new Map<number, CalibrationCollector>();
+    const movable = (i: number): boolean => {
+      const c = createInstances({ opts, plan: { ...plan, collectors: [plan.collectors[i]!] } })[0]!;
+      home.set(i, c);
+      if (!c.snapshot || !c.merge) return false;
+      try { c.snapshot(); } catch { return false; } // e.g. a base without snapshot (entropy tpumlir)
+      return true;
+    };
+    const fullSet = new Set(plan.full);
+    const recorded = plan.selected.filter((t) => fullSet.has(t.name));
+    // The report's histograms of tensors collected in a worker are kept there too: the main thread
+    // runs inference (onnxruntime-node's run is synchronous), so work taken off it shortens the run.
+    const pool = given || nWorkers < 1 ? undefined
+      : CollectPool.create(plan.collectors, nWorkers, logger, opts.cwd ?? process.cwd(), movable, opts.histograms ? { settings: opts.histograms, tensors: recorded } : undefined);
+    if (pool) {
+      const moved = pool.eligible.filter((i) => plan.collectors[i]!.resolved.definition.needs?.tuning).map((i) => plan.collectors[i]!.label);
+      logger.info(`qcal: ${pool.eligible.map((i) => plan.collectors[i]!.label).join(', ')} collecting on ${nWorkers} worker thread(s)${moved.length ? ` (${moved.join(', ')}: state merged back on this thread for postCollect)` : ''}`);
+    }
+    const instances = given ?? plan.collectors.map((p, i) => (pool?.handles(i) ? pool.proxy(i, home.get(i)) : home.get(i) ?? createInstances({ opts, plan: { ...plan, collectors: [p] } })[0]!));
+    // Who gets each fetched tensor (`pooled`: the collector with that plan index runs in a worker).
+    const rangeOnly = new Set(plan.range);
+    const fullTargets = new Map<string, Target[]>();
+    const rangeTargets = new Map<string, Target[]>();
+    plan.collectors.forEach((p, i) => {
+      for (const t of p.tensors) {
+        const target = rangeOnly.has(t.name) ? rangeTargets : fullTargets;
+        let list = target.get(t.name);
+        if (!list) target.set(t.name, (list = []));
+        list.push({ c: instances[i]!, opName: t.opName, ...(pool?.handles(i) ? { pooled: i } : {}) });
+      }
+    });
+    const recorder = opts.histograms ? createActivationRecorder(recorded, opts.histograms) : undefined;
+    // No memory pattern by default: with hundreds of exposed or reduced tensors onnxruntime's
+    // pre-planned block is far larger than what dynamic arena allocation needs (measured on the
+    // PP-OCRv4 recognizer, min/max in-graph: peak RSS 540 → 345 MB, same speed).
+    // QDQ transformers off where they have nothing to do (a float model): faster session creation.
+    // Spinning off when collect workers need the cores (see SessionSettings.intraOpSpinning).
+    const collectSettings = { enableMemPattern: false, ...(hasQdqNodes(model) ? {} : { qdqTransformers: false }), ...(pool ? { intraOpSpinning: false } : {}), ...opts.session };
+    // (Not with collect workers: those need the cores.)
+    if (pool) await started?.close();
+    const inferencePool = pool ? undefined : started;
+    // (The original model's nodes are copied from its file's bytes, not encoded again.)
+    const bytes = encodeEditedModel(instrumented.model, model);
+    // (The pool takes the bytes over: no copy for its last worker; the main thread needs none.)
+    await inferencePool?.load(bytes, sessionOptions(collectSettings, instrumented.model), opts.model, true);
+    if (inferencePool) logger.info(`qcal: ${inferencePool.size} batches inferred side by side (${inferencePool.size} inference worker threads, ${opts.session?.intraOpNumThreads || 1} onnxruntime thread(s) each)`);
+    const session = inferencePool ? undefined : await createSession(bytes, opts.model, collectSettings, instrumented.model);
+    // The pool's outputs carry the fields the runner reads (type, data, dims).
+    const infer = inferencePool
+      ? { depth: inferencePool.size, run: (...a: Parameters<InferencePool['run']>) => inferencePool.run(...a) as Promise<unknown> as ReturnType<typeof runBatch> }
+      : { depth: 1, run: (...a: Parameters<InferencePool['run']>) => runBatch(session!, ...a) };
+    // A batch whose in-graph min/max/sum of a tensor is not finite (NaN, ±Infinity, or an overflowing
+    // sum) is re-run on a second session that exposes such tensors in full, so that collectors see the
+    // values and count the non-finite ones element by element. Created on first need only.
+    let fallback: Awaited<ReturnType<typeof createSession>> | undefined;
+    let exposed: ReturnType<typeof instrumentModel> | undefined;
+    const fullValues = async (feeds: Parameters<typeof runBatch>[1], names: string[], where: string) => {
+      if (!fallback) {
+        logger.info(`qcal: ${where}: non-finite values in tensor(s) ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? ', …' : ''}: re-running such batches with the full tensors to count them`);
+        exposed = instrumentModel(model, { full: [...plan.range, ...sampled], range: [] });
+        fallback = await createSession(encodeEditedModel(exposed.model, model), opts.model, collectSettings, exposed.model);
+      }
+      // Tensors inside If/Loop/Scan bodies come out under their lifted names.
+      const lifted = names.map((n) => exposed!.fullOutputs.get(n) ?? n);
+      const got = await runBatch(fallback, feeds, lifted, where);
+      return Object.fromEntries(names.map((n, i) => [n, got[lifted[i]!]!])) as typeof got;
+    };
+    try {
+      const counts = await runAll(infer, data, instrumented, fullTargets, rangeTargets, opts, fullValues, pool, recorder);
+      if (!recorder) return { instances, counts };
+      // Tensors a worker recorded: its histogram (the main thread's stayed empty); graph order kept.
+      const here = recorder.result();
+      const parts = pool ? await pool.histograms() : [];
+      const tensors = Object.fromEntries(Object.entries(here.tensors).map(([t, h]) => [t, parts.find((p) => p.tensors[t])?.tensors[t] ?? h]));
+      return { instances, counts, histograms: { ...here, ms: here.ms + parts.reduce((a, p) => a + p.ms, 0), tensors } };
+    } catch (e) {
+      pool?.close();
+      throw e;
+    } finally {
+      await session?.release();
+      await inferencePool?.close();
+      await fallback?.release();
+    }
   } catch (e) {
-    pool?.close();
+    // (Workers started above end cleanly, whatever failed before or during the pass.)
+    await started?.close();
     throw e;
-  } finally {
-    await session?.release();
-    await inferencePool?.close();
-    await fallback?.release();
   }
 }
 

@@ -75,6 +75,16 @@ test('min/max with inference workers: the tables of one main-thread session, bat
   expect([plain.y!.nanCount, plain.y!.infCount]).toEqual([1, 2]);
 });
 
+test('the inference workers start before the model is instrumented: a failure before the pass still ends them, and the error is the collector\'s', async () => {
+  const { collectors, registry } = loadCollectors(['minmax' as never], { configDir: dir, cwd: dir });
+  const broken = collectors.map((c) => ({ ...c, definition: { ...c.definition, create: () => { throw new Error('no instance today'); } } }));
+  const run = calibrate({ model: file, data: { data: source(), batchSize: 1 }, collectors: broken, registry, tensors: 'all', session: { inferenceWorkers: 2 } });
+  await expect(run).rejects.toThrow(/no instance today/);
+  // The same run with a working collector right after: nothing was left behind.
+  const ok = await calibrate({ model: file, data: { data: source(), batchSize: 1 }, collectors, registry, tensors: 'all', session: { inferenceWorkers: 2 } });
+  expect(ok.samples).toBe(BATCHES.length);
+});
+
 test('the pool infers like a session, names the batch when a run fails, and the model when onnxruntime refuses it', async () => {
   const bytes = encodeModel(model());
   const pool = (await InferencePool.create(bytes, sessionOptions(), 2, 'm.onnx'))!;
