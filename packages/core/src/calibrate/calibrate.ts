@@ -138,7 +138,7 @@ export interface PreparedCalibration {
 export async function prepareCalibration(opts: CalibrateOptions): Promise<PreparedCalibration> {
   const { model, bytes } = loadModel(opts.model);
   const index = indexGraph(model);
-  const scope = defaultScope(model, opts);
+  const scope = defaultScope(model, opts, index);
   const plan = planCollectors(index, opts.collectors, { include: opts.include, exclude: opts.exclude, ...(scope ? { scope } : {}) }, opts.model);
   const data = await openData(opts.data, modelInputs(index, model), opts.cwd, model.graph!.output.map((o) => o.name));
   const modelSha256 = sha256(bytes);
@@ -151,9 +151,9 @@ export async function prepareCalibration(opts: CalibrateOptions): Promise<Prepar
  * the caller asks for all, the QDQ mode is `full`, or nothing the writer would quantize (inside
  * If/Loop/Scan bodies too). undefined = every calibratable tensor.
  */
-function defaultScope(model: ReturnType<typeof loadModel>['model'], opts: CalibrateOptions): Set<string> | undefined {
+function defaultScope(model: ReturnType<typeof loadModel>['model'], opts: CalibrateOptions, index: GraphIndex): Set<string> | undefined {
   if (opts.tensors === 'all' || opts.include?.length || opts.quantizeMode === 'full') return undefined;
-  const names = quantizedTensorNames(model, 'smart', { foldAffine: opts.foldAffine, fuseActivations: opts.fuseActivations });
+  const names = quantizedTensorNames(model, 'smart', { foldAffine: opts.foldAffine, fuseActivations: opts.fuseActivations, index });
   return names?.size ? names : undefined;
 }
 

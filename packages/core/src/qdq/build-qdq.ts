@@ -156,9 +156,11 @@ export function prepareQdqShape(model: OnnxModel, opts: Pick<QdqOptions, 'exclud
 
 function prepareUncached(model: OnnxModel, opts: QdqOptions, shapeOnly = false): PreparedWork {
   const patterns = compilePatterns(opts.exclude ?? [], 'exclude');
-  const origIdx = indexGraph(model);
-  const nodeName = new Map(origIdx.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
+  // (Node names only matter to exclusion patterns: no index without any.)
+  const origIdx = patterns.length ? indexGraph(model) : undefined;
+  const nodeName = new Map(origIdx?.nodes.map((n, i) => [n.output[0] ?? '', origIdx.nodeNames[i]!]));
   const excludedNode = (n: OnnxNode): boolean => {
+    if (!patterns.length) return false;
     const name = nodeName.get(n.output[0] ?? '') ?? n.name ?? '';
     return patterns.some((p) => p.test({ name, opName: name, opType: n.opType, consumers: [] }));
   };

@@ -1,5 +1,5 @@
 import { DataType, type OnnxModel } from '../onnx/model';
-import { indexGraph } from '../onnx/graph-index';
+import { indexGraph, type GraphIndex } from '../onnx/graph-index';
 import { Constants } from './constants';
 import { prepareQdqShape, type QdqOptions } from './build-qdq';
 import { findActivationChains } from './passes/fuse-activations';
@@ -17,9 +17,9 @@ import { planQdq, type QuantizeMode } from './qdq-plan';
  * original model's (the passes keep them; a tensor removed by folding is not in the set: the
  * folded op's output is).
  * Returns undefined when the writer cannot handle the model (e.g. an opset upgrade it refuses):
- * then every tensor should be calibrated.
+ * then every tensor should be calibrated. `index`: the model's own indexGraph, when the caller has it.
  */
-export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMode = 'smart', opts: Pick<QdqOptions, 'foldAffine' | 'fuseActivations'> = {}): Set<string> | undefined {
+export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMode = 'smart', opts: Pick<QdqOptions, 'foldAffine' | 'fuseActivations'> & { index?: GraphIndex } = {}): Set<string> | undefined {
   let work: OnnxModel;
   try {
     // The writer's graph without its weight arithmetic (every calibrate run computes this set:
@@ -32,7 +32,7 @@ export function quantizedTensorNames(model: OnnxModel, quantizeMode: QuantizeMod
 }
 
 /** quantizedTensorNames from the writer's prepared float model `work` (exported for tests: with `prepareQdqWork`'s, the set is the same). */
-export function quantizedTensorsOf(model: OnnxModel, work: OnnxModel, quantizeMode: QuantizeMode = 'smart', opts: Pick<QdqOptions, 'fuseActivations'> = {}): Set<string> {
+export function quantizedTensorsOf(model: OnnxModel, work: OnnxModel, quantizeMode: QuantizeMode = 'smart', opts: Pick<QdqOptions, 'fuseActivations'> & { index?: GraphIndex } = {}): Set<string> {
   const chains = opts.fuseActivations === false ? [] : findActivationChains(work);
   const inner = new Set(chains.flatMap((c) => c.internal));
   const chainNodes = new Set(chains.flatMap((c) => [...c.nodes, ...c.affine]));
@@ -45,6 +45,6 @@ export function quantizedTensorsOf(model: OnnxModel, work: OnnxModel, quantizeMo
   for (const nodes of [idx.nodes, ...idx.subgraphs.map((s) => s.graph.node)]) {
     for (const t of planQdq({ ...idx, nodes }, consts, ranged, quantizeMode, (n) => chainNodes.has(n)).tensors) chosen.add(t);
   }
-  const original = new Set(indexGraph(model).calibratable.map((t) => t.name));
+  const original = new Set((opts.index ?? indexGraph(model)).calibratable.map((t) => t.name));
   return new Set([...chosen].filter((t) => original.has(t)));
 }
