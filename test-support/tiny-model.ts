@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeModel, writeNpy, DataType, type OnnxModel } from '@qcal/core';
+import { encodeModel, writeNpy, DataType, type OnnxModel, type OnnxNode } from '@qcal/core';
 
 /** y = Relu(x · W) with x: [1, 4], W: 4×4 (0.5 on the diagonal, -0.25 elsewhere). A few hundred bytes. */
 export function tinyModel(): OnnxModel {
@@ -19,6 +19,19 @@ export function tinyModel(): OnnxModel {
       output: [{ name: 'y', type: { tensorType: { elemType: DataType.FLOAT } } }],
       valueInfo: [],
     },
+  } as OnnxModel;
+}
+
+/** A node of the test graphs below (named after its op and first output). */
+export const opNode = (opType: string, input: string[], output: string[]): OnnxNode => ({ opType, input, output, name: `${opType}_${output[0]}`, attribute: [] });
+
+/** x [1, w] → y = x·x (1e20² overflows float32 to +Infinity) → z = Relu(y): non-finite activations on demand. */
+export function squareReluModel(w: number): OnnxModel {
+  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: w }] } } } });
+  return {
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'g', node: [opNode('Mul', ['x', 'x'], ['y']), opNode('Relu', ['y'], ['z'])], initializer: [], input: [vi('x')], output: [vi('z')], valueInfo: [] },
   } as OnnxModel;
 }
 

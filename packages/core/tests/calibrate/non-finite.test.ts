@@ -3,22 +3,14 @@
  * and counted per element, also on the in-graph min/max path (onnxruntime's ReduceMin/ReduceMax
  * skip a NaN that is not the first value and return ±Infinity as an extreme).
  */
-import { DataType, calibrate, loadCollectors, encodeModel, type OnnxModel, type OnnxNode, type DataSource } from '@qcal/core';
+import { calibrate, loadCollectors, encodeModel, type OnnxModel, type DataSource } from '@qcal/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { squareReluModel } from '../../../../test-support/tiny-model';
 
 const W = 8;
-const node = (opType: string, input: string[], output: string[]): OnnxNode => ({ opType, input, output, name: `${opType}_${output[0]}`, attribute: [] });
-/** x → y = x·x (1e20² overflows float32 to +Infinity) → z = Relu(y). */
-function model(): OnnxModel {
-  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: W }] } } } });
-  return {
-    irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: { name: 'g', node: [node('Mul', ['x', 'x'], ['y']), node('Relu', ['y'], ['z'])], initializer: [], input: [vi('x')], output: [vi('z')], valueInfo: [] },
-  } as OnnxModel;
-}
+const model = (): OnnxModel => squareReluModel(W);
 
 const BATCHES = [
   [0.5, -4.5, 1, 2, -3, 0.25, 1.5, -1],

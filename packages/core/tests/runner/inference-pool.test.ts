@@ -4,27 +4,20 @@
  * on it; NaN/±Infinity still re-run and counted per element); the pool's own contract (outputs,
  * errors naming the batch or the model, closing while a worker is still loading).
  */
-import { DataType, calibrate, loadCollectors, encodeModel, CalibrationError, ModelError, type OnnxModel, type OnnxNode, type DataSource } from '@qcal/core';
+import { calibrate, loadCollectors, encodeModel, CalibrationError, ModelError, type OnnxModel, type DataSource } from '@qcal/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferencePool } from '../../src/runner/inference-pool';
 import { sessionOptions } from '../../src/runner/session';
+import { opNode, squareReluModel } from '../../../../test-support/tiny-model';
 
 // The workers run the built script (dist/runner/inference-worker.js; `tsc -b` runs before jest).
 process.env.QCAL_TEST_INFERENCE_WORKERS = '1';
 
 const W = 8;
-const node = (opType: string, input: string[], output: string[]): OnnxNode => ({ opType, input, output, name: `${opType}_${output[0]}`, attribute: [] });
-/** x [1, W] → y = x·x (1e20² overflows float32 to +Infinity) → z = Relu(y). */
-function model(): OnnxModel {
-  const vi = (n: string) => ({ name: n, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: W }] } } } });
-  return {
-    irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: { name: 'g', node: [node('Mul', ['x', 'x'], ['y']), node('Relu', ['y'], ['z'])], initializer: [], input: [vi('x')], output: [vi('z')], valueInfo: [] },
-  } as OnnxModel;
-}
+const node = opNode;
+const model = (): OnnxModel => squareReluModel(W);
 
 // Ranges that move from batch to batch (a moving average sees the order), and non-finite values
 // in two of them (NaN not first: onnxruntime's ReduceMin/Max would skip it; 1e20² = +Inf).
