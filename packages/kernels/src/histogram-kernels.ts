@@ -150,6 +150,17 @@ function instantiate(mod: object): HistogramKernels {
     for (let i = 0; i < data.length; i++) if (data[i] === 0) return data[i]!;
     return 0;
   };
+  /** The scan's extremes from the state block, a zero extreme given the sign of the first zero of `data`. */
+  const extremes = (s: number, data: Float32Array): { min: number; max: number } => {
+    let min = f64[s]!;
+    let max = f64[s + 1]!;
+    if (min === 0 || max === 0) {
+      const z = firstZero(data);
+      if (min === 0) min = z;
+      if (max === 0) max = z;
+    }
+    return { min, max };
+  };
 
   return {
     finiteRange(data) {
@@ -163,13 +174,7 @@ function instantiate(mod: object): HistogramKernels {
         load(data, i, len);
         ex.finiteRange(DATA, len, STATE);
       }
-      let min = f64[s]!;
-      let max = f64[s + 1]!;
-      if (min === 0 || max === 0) {
-        const z = firstZero(data);
-        if (min === 0) min = z;
-        if (max === 0) max = z;
-      }
+      const { min, max } = extremes(s, data);
       return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]! };
     },
 
@@ -253,13 +258,7 @@ function instantiate(mod: object): HistogramKernels {
         return { min: f64[s]!, max: f64[s + 1]!, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
       }
       countsOut(counts);
-      let min = f64[s]!;
-      let max = f64[s + 1]!;
-      if (min === 0 || max === 0) {
-        const z = firstZero(data);
-        if (min === 0) min = z;
-        if (max === 0) max = z;
-      }
+      const { min, max } = extremes(s, data);
       return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
     },
   };
