@@ -1,19 +1,16 @@
 import fc from 'fast-check';
-import { histogramKernels, setWasmKernels, type HistogramKernels } from '@qcal/kernels';
+import { setWasmKernels, type HistogramKernels } from '@qcal/kernels';
 import { silentLogger } from '@qcal/plugin-kit';
 import {
   entropyCollector, histogramIntoJs, histogramScanInto, histogramScanIntoJs, linspaceEdges32, scanFinite, scanFiniteJs,
 } from '@qcal/collector-entropy';
+import { builtKernels } from '../../../test-support/wasm-kernels';
 
 // The WebAssembly kernels (@qcal/kernels, built by `npm run build`) against the JavaScript kernels
 // they replace, which stay the reference: same bins, same stop index, same extremes and counts.
 
 let k: HistogramKernels;
-beforeAll(() => {
-  const kernels = histogramKernels();
-  if (!kernels) throw new Error('the WebAssembly kernels are not built: run `npm run build` (or `npm run build:wasm -w @qcal/kernels`)');
-  k = kernels;
-});
+beforeAll(() => { k = builtKernels(); });
 afterAll(() => setWasmKernels(true));
 
 function firstDiff(a: Float64Array, b: Float64Array): number {

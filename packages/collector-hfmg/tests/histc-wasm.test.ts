@@ -1,19 +1,16 @@
 import fc from 'fast-check';
-import { histogramKernels, setWasmKernels, type HistogramKernels } from '@qcal/kernels';
+import { setWasmKernels, type HistogramKernels } from '@qcal/kernels';
 import { hfmgCollector } from '@qcal/collector-hfmg';
 import { silentLogger } from '@qcal/plugin-kit';
 import { finiteRangeJs, histcRun } from '../src/histc';
+import { builtKernels } from '../../../test-support/wasm-kernels';
 
 // The WebAssembly kernels (@qcal/kernels, built by `npm run build`) against the JavaScript
 // kernels they replace, which stay the reference: same bins, same stop index, same extremes.
 
 const f32 = Math.fround;
 let k: HistogramKernels;
-beforeAll(() => {
-  const kernels = histogramKernels();
-  if (!kernels) throw new Error('the WebAssembly kernels are not built: run `npm run build` (or `npm run build:wasm -w @qcal/kernels`)');
-  k = kernels;
-});
+beforeAll(() => { k = builtKernels(); });
 
 /** The first index where two count arrays differ, -1 when they agree (faster than toEqual on 8192 bins). */
 function firstDiff(a: Float64Array, b: Float64Array): number {

@@ -1,18 +1,15 @@
 import fc from 'fast-check';
-import { histogramKernels, setWasmKernels, type HistogramKernels } from '@qcal/kernels';
+import { setWasmKernels, type HistogramKernels } from '@qcal/kernels';
 import { silentLogger } from '@qcal/plugin-kit';
 import { ifmrCollector } from '@qcal/collector-ifmr';
 import { addToMomentHistogram, createMomentHistogram, type MomentHistogram } from '../src/moment-histogram';
+import { builtKernels } from '../../../test-support/wasm-kernels';
 
 // The WebAssembly moment kernel (@qcal/kernels, built by `npm run build`) against the JavaScript
 // binRun it replaces, which stays the reference: same counts, same float64 sums bit for bit.
 
 let k: HistogramKernels;
-beforeAll(() => {
-  const kernels = histogramKernels();
-  if (!kernels) throw new Error('the WebAssembly kernels are not built: run `npm run build` (or `npm run build:wasm -w @qcal/kernels`)');
-  k = kernels;
-});
+beforeAll(() => { k = builtKernels(); });
 afterAll(() => setWasmKernels(true));
 
 describe('moment kernel (WebAssembly), hand-worked', () => {
