@@ -61,19 +61,33 @@ function widthFor(lo: number, hi: number, bins: number, atLeast: number): number
 }
 
 /**
- * Re-grids `h` so that its bins cover [lo, hi], with a width of at least `atLeast` (exact: old bins
- * nest into the new ones, since both widths are powers of two).
+ * The width `h`'s data pins down: its grid's once two distinct finite values were binned. While
+ * every finite value is one constant c (or none), the grid is provisional — its counts all sit at c,
+ * so any finer grid holds them exactly — and the constant rule's width (see widthFor) must not
+ * outlive the constant: a later tiny spread (or a shard that saw it) would otherwise get a
+ * coarser grid than one pass over the data in another order.
  */
-function regrid(h: ActivationHistogram, lo: number, hi: number, atLeast = h.width): void {
-  const w = widthFor(lo, hi, h.bins, Math.max(atLeast, h.width));
+function pinnedWidth(h: ActivationHistogram): number {
+  return h.max > h.min ? h.width : 0;
+}
+
+/**
+ * Re-grids `h` so that its bins cover [lo, hi], with a width of at least `atLeast` and of the one
+ * its data pinned (exact: old bins nest into the new ones, since both widths are powers of two;
+ * a provisional constant's counts move to the constant's bin).
+ */
+function regrid(h: ActivationHistogram, lo: number, hi: number, atLeast = 0): void {
+  const w = widthFor(lo, hi, h.bins, Math.max(atLeast, pinnedWidth(h)));
   const offset = Math.floor(lo / w);
   const next = new Float64Array(h.bins);
-  if (h.width > 0) {
+  if (h.width > 0 && h.max > h.min) {
     const factor = w / h.width;
     for (let k = 0; k < h.bins; k++) {
       const c = h.counts[k]!;
       if (c !== 0) next[Math.floor((h.offset + k) / factor) - offset]! += c;
     }
+  } else if (h.width > 0) {
+    next[Math.floor(h.min / w) - offset] = h.counts.reduce((a, b) => a + b, 0);
   }
   h.counts = next;
   h.width = w;
@@ -100,7 +114,7 @@ export function addToHistogram(h: ActivationHistogram, data: Float32Array, strid
   if (stride <= 1) return addSpans(h, data, n, n);
   const step = SAMPLE_BLOCK * stride;
   // Usually every sampled value falls inside the grid: the blocks are binned where they are.
-  const i = h.width > 0 ? binRun(h, data, 0, step, SAMPLE_BLOCK) : 0;
+  const i = pinnedWidth(h) > 0 ? binRun(h, data, 0, step, SAMPLE_BLOCK) : 0;
   if (i >= n) return;
   // The rest of the sample from index i, gathered (without a view per block: allocating 16-value
   // subarrays was most of this function's time), takes the re-gridding path. Counts do not depend
@@ -127,7 +141,7 @@ function addSpans(h: ActivationHistogram, data: Float32Array, step: number, bloc
   const n = data.length;
   if (n === 0) return;
   let i = 0;
-  if (h.width > 0) i = binRun(h, data, 0, step, block);
+  if (pinnedWidth(h) > 0) i = binRun(h, data, 0, step, block);
   if (i >= n) return;
   // Slow path from index i: scan the rest for its finite range, widen the grid once, bin again.
   let lo = h.min;
@@ -138,7 +152,7 @@ function addSpans(h: ActivationHistogram, data: Float32Array, step: number, bloc
       if (v > hi) hi = v;
     }
   });
-  if (lo <= hi && !holds(h, lo, hi)) regrid(h, lo, hi);
+  if (lo <= hi && (!holds(h, lo, hi) || (hi > lo && pinnedWidth(h) === 0))) regrid(h, lo, hi);
   const done = h.width > 0 ? binRun(h, data, i, step, block) : i;
   // Whatever remains is non-finite (or nothing had a finite value yet): count it.
   forSpans(data, done, step, block, (v) => countOne(h, v));
@@ -218,18 +232,23 @@ function binRun(h: ActivationHistogram, data: Float32Array, start: number, step:
   return stop;
 }
 
-/** Adds `src` into `dst` (same bin capacity); exact on the common (coarser) grid. */
+/** Adds `src` into `dst` (same bin capacity); exact on the common (coarser) grid, the same grid one pass over both would end on. */
 export function mergeActivationHistograms(dst: ActivationHistogram, src: ActivationHistogram): void {
   if (src.bins !== dst.bins) throw new RangeError(`cannot merge histograms of ${src.bins} and ${dst.bins} bins`);
   if (src.width > 0) {
     const lo = Math.min(dst.min, src.min);
     const hi = Math.max(dst.max, src.max);
-    const target = Math.max(dst.width, src.width);
-    if (dst.width < target || !holds(dst, lo, hi)) regrid(dst, lo, hi, target);
-    const factor = dst.width / src.width;
-    for (let k = 0; k < src.bins; k++) {
-      const c = src.counts[k]!;
-      if (c !== 0) dst.counts[Math.floor((src.offset + k) / factor) - dst.offset]! += c;
+    const target = Math.max(pinnedWidth(dst), pinnedWidth(src));
+    if (dst.width < target || !holds(dst, lo, hi) || (hi > lo && pinnedWidth(dst) === 0)) regrid(dst, lo, hi, target);
+    if (src.max > src.min) {
+      const factor = dst.width / src.width;
+      for (let k = 0; k < src.bins; k++) {
+        const c = src.counts[k]!;
+        if (c !== 0) dst.counts[Math.floor((src.offset + k) / factor) - dst.offset]! += c;
+      }
+    } else {
+      // A constant shard: its counts all sit at the constant.
+      dst.counts[Math.floor(src.min / dst.width) - dst.offset]! += src.counts.reduce((a, b) => a + b, 0);
     }
   }
   dst.count += src.count;

@@ -65,6 +65,8 @@ describe('activation histogram (report)', () => {
           const u = r();
           a[i] = u < 0.02 ? NaN : u < 0.03 ? Infinity : u < 0.2 ? 0 : shift + (r() - 0.5) * scale;
         }
+        // Now and then a constant batch (padding, a dead channel), also first.
+        if (r() < 0.25) a.fill(a[0]!);
         batches.push(a);
         all.push(...a);
       }
@@ -83,6 +85,42 @@ describe('activation histogram (report)', () => {
       expect([s1.width, s1.offset, s1.count, s1.nan, s1.posInf, s1.min, s1.max]).toEqual([h.width, h.offset, h.count, h.nan, h.posInf, h.min, h.max]);
       expect(Array.from(s1.counts)).toEqual(Array.from(h.counts));
     }
+  });
+
+  it('a constant first batch does not coarsen the grid: either order, and shards merged, end on one grid', () => {
+    // Hand-worked, 8 bins. 1 alone gets the constant rule's width 2^(0−16) (grid [1, 1 + 2^-13)).
+    // 1 and 1 + 3·2^-16 need only 2^-17: floor((1 + 3·2^-16)/w) − floor(1/w) + 1 is 13 bins at
+    // 2^-18 and 7 at 2^-17; so bins [1 + k·2^-17, …): 1 in bin 0, 1 + 3·2^-16 = 1 + 6·2^-17 in bin 6.
+    // (Before the fix, a constant first batch kept 2^-16 — the spread fits in its grid — and the
+    // result depended on the order of the batches and on how a run was sharded.)
+    const c = Float32Array.of(1, 1);
+    const spread = Float32Array.of(1 + 3 * 2 ** -16, 1);
+    const alone = createActivationHistogram(8);
+    addToHistogram(alone, c);
+    expect(alone.width).toBe(2 ** -16);
+    for (const [a, b] of [[c, spread], [spread, c]] as const) {
+      const one = createActivationHistogram(8);
+      addToHistogram(one, a);
+      addToHistogram(one, b);
+      expect([one.width, one.offset, one.count, one.min, one.max]).toEqual([2 ** -17, 2 ** 17, 4, 1, 1 + 3 * 2 ** -16]);
+      expect(Array.from(one.counts)).toEqual([3, 0, 0, 0, 0, 0, 1, 0]);
+      const s1 = createActivationHistogram(8);
+      const s2 = createActivationHistogram(8);
+      addToHistogram(s1, a);
+      addToHistogram(s2, b);
+      mergeActivationHistograms(s1, s2);
+      expect([s1.width, s1.offset, s1.count]).toEqual([one.width, one.offset, one.count]);
+      expect(Array.from(s1.counts)).toEqual(Array.from(one.counts));
+    }
+    // Two different constants, merged either way round, and a constant added to a constant.
+    const two = createActivationHistogram(8);
+    addToHistogram(two, Float32Array.of(2, 2));
+    const merged = createActivationHistogram(8);
+    addToHistogram(merged, Float32Array.of(1));
+    mergeActivationHistograms(merged, two);
+    const direct2 = createActivationHistogram(8);
+    addToHistogram(direct2, Float32Array.of(2, 1, 2));
+    expect([merged.width, merged.offset, Array.from(merged.counts)]).toEqual([direct2.width, direct2.offset, Array.from(direct2.counts)]);
   });
 
   it('with a stride looks at every n-th block of 16 values only', () => {
