@@ -6,13 +6,21 @@
  * thread and reports ns per value (median of reps), next to a plain sum loop (the JS floor), and
  * the steady state: lines 2.. after the first line created the collectors' grids.
  *
- * Each histogram collector runs twice: with its JavaScript kernels (`name js`, the reference) and
- * with the WebAssembly ones of @qcal/kernels (`name`, when built: `npm run build`).
+ * Each collector runs twice: with its JavaScript kernels (`name js`, the reference) and with the
+ * WebAssembly ones of @qcal/kernels (`name`, when built: `npm run build`); `absmax` is autotune's
+ * per-value scan (its base collector's work is the base's row). `--no-js` leaves out the JS rows.
  *
- *   node bench/kernels.js [--lines 2] [--reps 3] [--collectors minmax,entropy,ifmr,hfmg] [--kind rec|det]
+ * The machine's limit, measured on the same tensors: `wasm read` sums them with a float32x4
+ * WebAssembly loop from a copy already in WebAssembly memory (the read bandwidth of a wasm loop:
+ * the tensors come from DRAM, 400 MB for two lines), `wasm copy+read` copies each into
+ * WebAssembly memory 16384 values at a time first, as the kernels must (the floor of any kernel
+ * that reads a tensor handed over from JavaScript), `sum loop` is the same sum in plain JavaScript.
+ *
+ *   node bench/kernels.js [--lines 2] [--reps 3] [--collectors minmax,absmax,entropy,ifmr,hfmg] [--kind rec|det] [--no-js]
  */
 const { parseArgs } = require('node:util');
 const core = require('@qcal/core');
+const { finiteAbsMax } = require('@qcal/collector-autotune');
 const kernels = require('@qcal/kernels');
 const ort = require('onnxruntime-node');
 const { makeSample, SHAPES } = require('./lib/data');
@@ -42,11 +50,11 @@ function sumLoop(batches) {
 }
 
 async function main() {
-  const { values: v } = parseArgs({ options: { lines: { type: 'string' }, reps: { type: 'string' }, collectors: { type: 'string' }, kind: { type: 'string' } } });
+  const { values: v } = parseArgs({ options: { lines: { type: 'string' }, reps: { type: 'string' }, collectors: { type: 'string' }, kind: { type: 'string' }, 'no-js': { type: 'boolean' } } });
   const kind = v.kind ?? 'rec';
   const lines = Number(v.lines ?? 2);
   const reps = Number(v.reps ?? 3);
-  const list = (v.collectors ?? 'minmax,entropy,ifmr,hfmg').split(',');
+  const list = (v.collectors ?? 'minmax,absmax,entropy,ifmr,hfmg').split(',');
   const { index, batches } = await capture(kind, lines);
   const values = batches.reduce((s, b) => s + b.reduce((t, [, , d]) => t + d.length, 0), 0);
   const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -64,16 +72,32 @@ async function main() {
     }
     const ns = (med(ts) * 1e6) / values;
     const st = ss.length && later ? `; steady state ${((med(ss) * 1e6) / later).toFixed(2)} ns/value (lines 2..${lines})` : '';
-    process.stdout.write(`${label.padEnd(13)} ${ns.toFixed(2)} ns/value  (${med(ts).toFixed(0)} ms for ${(values / 1e6).toFixed(1)} M values${st})\n`);
+    process.stdout.write(`${label.padEnd(15)} ${ns.toFixed(2)} ns/value  (${med(ts).toFixed(0)} ms for ${(values / 1e6).toFixed(1)} M values${st})\n`);
   };
   process.stdout.write(`${kind}: ${lines} line(s), ${batches[0].length} tensors, ${(values / 1e6).toFixed(1)} M values; load ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-  row('sum loop', () => sumLoop(batches));
+  row('sum loop', () => { sumLoop(batches); });
+  const probe = kernels.readProbe(batches.flat().map(([, , d]) => d));
+  if (probe) {
+    row('wasm read', () => { probe.resident(); });
+    row('wasm copy+read', () => { probe.copied(); });
+  } else process.stdout.write('(wasm read: WebAssembly kernels not built)\n');
   const variants = [];
   for (const name of list) {
-    if (name !== 'minmax') variants.push([`${name} js`, name, false]);
+    if (!v['no-js']) variants.push([`${name} js`, name, false]);
     variants.push([name, name, true]);
   }
   for (const [label, name, wasm] of variants) {
+    if (name === 'absmax') {
+      kernels.setWasmKernels(wasm);
+      row(label, () => {
+        const m = new Map();
+        for (const [n, , d] of batches[0]) m.set(n, finiteAbsMax(d, m.get(n) ?? 0));
+        const t = performance.now();
+        for (const b of batches.slice(1)) for (const [n, , d] of b) m.set(n, finiteAbsMax(d, m.get(n) ?? 0));
+        return performance.now() - t;
+      });
+      continue;
+    }
     const loaded = core.loadCollectors([name], { configDir: process.cwd(), cwd: process.cwd() });
     const r = loaded.collectors[0];
     kernels.setWasmKernels(wasm);

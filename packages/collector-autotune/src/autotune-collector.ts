@@ -10,6 +10,7 @@ import {
   type PostCollectContext,
   type TensorRange,
 } from '@qcal/plugin-kit';
+import { histogramKernels } from '@qcal/kernels';
 import { firstMinIndex, tuneCandidates } from './candidates';
 
 export interface AutotuneOptions {
@@ -53,13 +54,7 @@ class AutotuneCollector implements CalibrationCollector {
 
   async collect(name: string, opName: string, tensor: ActivationTensor): Promise<void> {
     // Before the base: the data belongs to the runner and stays valid for this whole call.
-    const d = tensor.data;
-    let m = this.absMax.get(name) ?? 0;
-    for (let i = 0; i < d.length; i++) {
-      const a = Math.abs(d[i]!);
-      if (a > m && a !== Infinity) m = a; // NaN fails `a > m`
-    }
-    this.absMax.set(name, m);
+    this.absMax.set(name, finiteAbsMax(tensor.data, this.absMax.get(name) ?? 0));
     await this.base.collect(name, opName, tensor);
   }
 
@@ -127,6 +122,29 @@ class AutotuneCollector implements CalibrationCollector {
     for (const [name, m] of Object.entries(st.absMax)) this.absMax.set(name, Math.max(this.absMax.get(name) ?? 0, m));
     this.base.merge(st.base);
   }
+}
+
+/**
+ * The largest |x| of the finite values of `data` and `m` (NaN and ±Infinity left out). In
+ * WebAssembly (@qcal/kernels `finiteRange` with limit +Infinity: |x| ≤ max(−min, max)) when built
+ * and `data` is long enough to pay for the call; else {@link finiteAbsMaxJs}, the reference.
+ */
+export function finiteAbsMax(data: Float32Array, m: number): number {
+  const k = data.length >= 256 ? histogramKernels() : null;
+  if (!k) return finiteAbsMaxJs(data, m);
+  const r = k.finiteRange(data, Infinity);
+  if (-r.min > m) m = -r.min; // min > max (nothing finite): −Infinity here and below, m stays
+  if (r.max > m) m = r.max;
+  return m;
+}
+
+/** {@link finiteAbsMax} in JavaScript: the reference of the WebAssembly path, and its fallback. */
+export function finiteAbsMaxJs(data: Float32Array, m: number): number {
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]!);
+    if (a > m && a !== Infinity) m = a; // NaN fails `a > m`
+  }
+  return m;
 }
 
 function mean(xs: readonly number[]): number {

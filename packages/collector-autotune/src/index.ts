@@ -4,5 +4,6 @@ import { autotuneCollector } from './autotune-collector';
 export { autotuneCollector };
 export type { AutotuneOptions, ConsumerTuning } from './autotune-collector';
 export { tuneCandidates, firstMinIndex } from './candidates';
+export { finiteAbsMax, finiteAbsMaxJs } from './autotune-collector';
 export const collectors = [autotuneCollector];
 export default autotuneCollector;

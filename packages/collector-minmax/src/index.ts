@@ -3,6 +3,6 @@ import { minmaxCollector } from './minmax-collector';
 
 export { minmaxCollector };
 export type { MinMaxOptions } from './minmax-collector';
-export { finiteMinMax } from './min-max';
+export { finiteMinMax, finiteMinMaxJs } from './min-max';
 export const collectors = [minmaxCollector];
 export default minmaxCollector;

@@ -66,14 +66,15 @@ export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32,
 }
 
 /**
- * Finite min and max of `data[0..len)` and the numbers of NaN and of infinite values (±Infinity and
- * |x| >= 2^100, overflowed activations): the twin of collector-hfmg's `finiteRange` and of
- * collector-ifmr's, except for the sign of a zero extreme (four lanes each keep their first zero;
- * the loader settles it). `state` holds (min, max, nan, inf) as float64, in and out, and
- * 32 bytes of scratch after them.
+ * Min and max of the values of `data[0..len)` with |x| < `limit`, and the numbers of NaN and of the
+ * others (±Infinity and |x| >= limit): with limit 2^100 (overflowed activations count as infinite)
+ * the twin of collector-hfmg's `finiteRange` and of collector-ifmr's, with limit +Infinity of
+ * collector-minmax's `finiteMinMax`, except for the sign of a zero extreme (four lanes each keep
+ * their first zero; the loader settles it). `state` holds (min, max, nan, inf) as float64, in and
+ * out, and 32 bytes of scratch after them.
  */
-export function finiteRange(data: usize, len: i32, state: usize): void {
-  const LIM = f32x4.splat(1.2676506002282294e30); // 2^100
+export function finiteRange(data: usize, len: i32, state: usize, limit: f32): void {
+  const LIM = f32x4.splat(limit);
   let mn = f32x4.splat(Infinity);
   let mx = f32x4.splat(-Infinity);
   let nan = i32x4.splat(0);
@@ -101,7 +102,7 @@ export function finiteRange(data: usize, len: i32, state: usize): void {
   let nBad = <f64>(i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3));
   for (; i < len; i++) {
     const v = <f64>load<f32>(data + (<usize>i << 2));
-    if (!(abs(v) < 1.2676506002282294e30)) { nBad += 1; if (v != v) nNan += 1; continue; }
+    if (!(abs(v) < <f64>limit)) { nBad += 1; if (v != v) nNan += 1; continue; }
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
@@ -375,4 +376,28 @@ export function numpyScan(data: usize, len: i32, counts: usize, edges: usize, n:
   store<f64>(state, nan, 16);
   store<f64>(state, inf, 24);
   return i;
+}
+
+/**
+ * The sum of `data[0..len)` in four float32x4 accumulators (16 values per step): not a collector's
+ * kernel but the reference loop of bench/kernels.js, reading values as fast as the machine lets a
+ * WebAssembly loop read them (memory or cache bandwidth).
+ */
+export function sum(data: usize, len: i32): f64 {
+  let a = f32x4.splat(0);
+  let b = f32x4.splat(0);
+  let c = f32x4.splat(0);
+  let d = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const p = data + (<usize>i << 2);
+    a = f32x4.add(a, v128.load(p));
+    b = f32x4.add(b, v128.load(p, 16));
+    c = f32x4.add(c, v128.load(p, 32));
+    d = f32x4.add(d, v128.load(p, 48));
+  }
+  const t = f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
+  let s = <f64>f32x4.extract_lane(t, 0) + <f64>f32x4.extract_lane(t, 1) + <f64>f32x4.extract_lane(t, 2) + <f64>f32x4.extract_lane(t, 3);
+  for (; i < len; i++) s += <f64>load<f32>(data + (<usize>i << 2));
+  return s;
 }

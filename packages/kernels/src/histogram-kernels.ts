@@ -34,11 +34,12 @@ export interface HistogramKernels {
   histc(counts: Float64Array, data: Float32Array, from: number, to: number, lo: number, hi: number, range: number, delta?: number): number;
   /**
    * collector-hfmg `finiteRange(data)` (and collector-ifmr's from an index): min and max of the
-   * values with |x| < 2^100 (min > max when there is none), how many are NaN, how many are
-   * ±Infinity or |x| >= 2^100. A zero extreme has the sign of the first zero, as the references'
-   * sequential `if (v < min) min = v` gives.
+   * values with |x| < `limit` (default 2^100; min > max when there is none), how many are NaN, how
+   * many are ±Infinity or |x| >= limit. With limit +Infinity, collector-minmax's `finiteMinMax`.
+   * A zero extreme has the sign of the first zero, as the references' sequential
+   * `if (v < min) min = v` gives. `limit` must be a float32 value (2^100 and +Infinity are).
    */
-  finiteRange(data: Float32Array): FiniteRange;
+  finiteRange(data: Float32Array, limit?: number): FiniteRange;
   /**
    * collector-ifmr `binRun`: lattice bins `x = v·inv − o` of `data[from..]` (count and float64 sum
    * per bin, in value order) until x leaves [0, top) or is not above `bottom`; `tally` (sum of
@@ -68,7 +69,8 @@ interface Exports {
   moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
   numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
-  finiteRange(data: number, len: number, state: number): void;
+  finiteRange(data: number, len: number, state: number, limit: number): void;
+  sum(data: number, len: number): number;
 }
 
 /** Values copied into the module per call: small enough to stay in cache while the kernel reads them. */
@@ -111,6 +113,9 @@ export function histogramKernels(): HistogramKernels | null {
 export function setWasmKernels(on: boolean): void {
   enabled = on && !process.env.QCAL_NO_WASM;
 }
+
+/** 2^100: finiteRange's default limit (the collectors count |x| >= 2^100 as overflowed, infinite). */
+const OVERFLOW = 2 ** 100;
 
 const BITS = new Float32Array(1);
 const BITS_I = new Int32Array(BITS.buffer);
@@ -163,7 +168,7 @@ function instantiate(mod: object): HistogramKernels {
   };
 
   return {
-    finiteRange(data) {
+    finiteRange(data, limit = OVERFLOW) {
       const s = STATE >> 3;
       f64[s] = Infinity;
       f64[s + 1] = -Infinity;
@@ -172,7 +177,7 @@ function instantiate(mod: object): HistogramKernels {
       for (let i = 0; i < data.length; i += CHUNK) {
         const len = Math.min(CHUNK, data.length - i);
         load(data, i, len);
-        ex.finiteRange(DATA, len, STATE);
+        ex.finiteRange(DATA, len, STATE, limit);
       }
       const { min, max } = extremes(s, data);
       return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]! };
@@ -260,6 +265,55 @@ function instantiate(mod: object): HistogramKernels {
       countsOut(counts);
       const { min, max } = extremes(s, data);
       return { min, max, nan: f64[s + 2]!, inf: f64[s + 3]!, stoppedAt };
+    },
+  };
+}
+
+/** A WebAssembly read loop over given tensors: bench/kernels.js's measure of what reading a value costs. */
+export interface ReadProbe {
+  /** Sums every tensor from a copy of all of them in the probe's own memory (made once, not timed): the read bandwidth of a WebAssembly loop. */
+  resident(): number;
+  /** Sums every tensor copied into the probe's memory 16384 values at a time, as the kernels read a tensor: the floor of a kernel call. */
+  copied(): number;
+}
+
+/**
+ * A {@link ReadProbe} over `arrays` (the float32x4 `sum` loop of the kernels' module, in an instance
+ * of its own so the kernels' memory does not grow); null when the module is not built. For
+ * benchmarks: holds a copy of every array.
+ */
+export function readProbe(arrays: readonly Float32Array[]): ReadProbe | null {
+  const mod = wasmModule();
+  if (!mod) return null;
+  const ex = new WASM.Instance(mod, {}).exports as unknown as Exports;
+  const total = arrays.reduce((s, a) => s + a.length, 0);
+  const base = DATA + 4 * CHUNK;
+  const need = base + 4 * total + 64 * arrays.length;
+  if (need > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((need - ex.memory.buffer.byteLength) / 65536));
+  const f32 = new Float32Array(ex.memory.buffer);
+  const at: number[] = [];
+  let p = base;
+  for (const a of arrays) {
+    at.push(p);
+    f32.set(a, p >> 2);
+    p = (p + 4 * a.length + 63) & ~63;
+  }
+  return {
+    resident() {
+      let s = 0;
+      for (let t = 0; t < arrays.length; t++) s += ex.sum(at[t]!, arrays[t]!.length);
+      return s;
+    },
+    copied() {
+      let s = 0;
+      for (const a of arrays) {
+        for (let i = 0; i < a.length; i += CHUNK) {
+          const len = Math.min(CHUNK, a.length - i);
+          f32.set(a.subarray(i, i + len), DATA >> 2);
+          s += ex.sum(DATA, len);
+        }
+      }
+      return s;
     },
   };
 }

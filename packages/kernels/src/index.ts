@@ -1,2 +1,2 @@
-export { histogramKernels, setWasmKernels } from './histogram-kernels';
-export type { HistogramKernels, MomentTally, NumpyScanResult } from './histogram-kernels';
+export { histogramKernels, readProbe, setWasmKernels } from './histogram-kernels';
+export type { FiniteRange, HistogramKernels, MomentTally, NumpyScanResult, ReadProbe } from './histogram-kernels';
