@@ -113,3 +113,116 @@ export function sqErrors(kind: i32, role: i32, x: usize, o: usize, ref: usize, n
     default: body(5, 0, x, o, ref, n, scales, k, acc, tail, lo, hi); break;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stacked candidates for ops onnxruntime runs (see src/tuning/stack-kernel.ts): the fake
+// quantization of the tuned input at every candidate, and the distance of the op's stacked output
+// to the FP32 reference, each in one pass, so onnxruntime runs only the op.
+
+/** out[j·n + i] = fq(x[i], scales[j]) for j < k, i < n: the k candidates stacked, blocks of x kept in cache. */
+export function fakeQuantStack(x: usize, n: i32, scales: usize, k: i32, out: usize): void {
+  const n4 = n & ~3;
+  for (let b = 0; b < n4; b += BLOCK) {
+    const e = min(n4, b + BLOCK);
+    for (let j = 0; j < k; j++) {
+      const s = f32x4.splat(load<f32>(scales + (<usize>j << 2)));
+      const dst = out + ((<usize>j * <usize>n) << 2);
+      for (let i = b; i < e; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(dst + off, fq(v128.load(x + off), s));
+      }
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const s = load<f32>(scales + (<usize>j << 2));
+    const dst = out + ((<usize>j * <usize>n) << 2);
+    for (let i = n4; i < n; i++) {
+      const off = <usize>i << 2;
+      store<f32>(dst + off, fq1(load<f32>(x + off), s));
+    }
+  }
+}
+
+/**
+ * For j < k: Σᵢ (ref[i] − out[j·m + i])² over i < m, in double, lanes as in `body` (acc[j]: two
+ * f64x2, tail[j]: the values past the last multiple of 4).
+ */
+export function sqDiffStack(ref: usize, out: usize, m: i32, k: i32, acc: usize, tail: usize): void {
+  const m4 = m & ~3;
+  for (let b = 0; b < m4; b += BLOCK) {
+    const e = min(m4, b + BLOCK);
+    for (let j = 0; j < k; j++) {
+      const src = out + ((<usize>j * <usize>m) << 2);
+      const at = acc + (<usize>j << 5);
+      let a0 = v128.load(at);
+      let a1 = v128.load(at, 16);
+      for (let i = b; i < e; i += 4) {
+        const off = <usize>i << 2;
+        const r = v128.load(ref + off);
+        const o = v128.load(src + off);
+        const dl = f64x2.sub(f64x2.promote_low_f32x4(r), f64x2.promote_low_f32x4(o));
+        const dh = f64x2.sub(
+          f64x2.promote_low_f32x4(v128.shuffle<f32>(r, r, 2, 3, 0, 1)),
+          f64x2.promote_low_f32x4(v128.shuffle<f32>(o, o, 2, 3, 0, 1)),
+        );
+        a0 = f64x2.add(a0, f64x2.mul(dl, dl));
+        a1 = f64x2.add(a1, f64x2.mul(dh, dh));
+      }
+      v128.store(at, a0);
+      v128.store(at, a1, 16);
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const src = out + ((<usize>j * <usize>m) << 2);
+    let t = load<f64>(tail + (<usize>j << 3));
+    for (let i = m4; i < m; i++) {
+      const off = <usize>i << 2;
+      const d = <f64>load<f32>(ref + off) - <f64>load<f32>(src + off);
+      t += d * d;
+    }
+    store<f64>(tail + (<usize>j << 3), t);
+  }
+}
+
+/**
+ * For j < k: Σᵢ w[i]·(x[i] − fq(x[i], scales[j]))² over i < n, in double: the squared error of an
+ * op whose output copies each tuned value x[i] w[i] times (Concat, nearest Resize, reshapes).
+ */
+export function copyErrors(x: usize, w: usize, n: i32, scales: usize, k: i32, acc: usize, tail: usize): void {
+  const n4 = n & ~3;
+  for (let b = 0; b < n4; b += BLOCK) {
+    const e = min(n4, b + BLOCK);
+    for (let j = 0; j < k; j++) {
+      const s = f32x4.splat(load<f32>(scales + (<usize>j << 2)));
+      const at = acc + (<usize>j << 5);
+      let a0 = v128.load(at);
+      let a1 = v128.load(at, 16);
+      for (let i = b; i < e; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(x + off);
+        const q = fq(v, s);
+        const c = v128.load(w + off);
+        const dl = f64x2.sub(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(q));
+        const dh = f64x2.sub(
+          f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)),
+          f64x2.promote_low_f32x4(v128.shuffle<f32>(q, q, 2, 3, 0, 1)),
+        );
+        a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(c), f64x2.mul(dl, dl)));
+        a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(c, c, 2, 3, 0, 1)), f64x2.mul(dh, dh)));
+      }
+      v128.store(at, a0);
+      v128.store(at, a1, 16);
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const s = load<f32>(scales + (<usize>j << 2));
+    let t = load<f64>(tail + (<usize>j << 3));
+    for (let i = n4; i < n; i++) {
+      const off = <usize>i << 2;
+      const v = load<f32>(x + off);
+      const d = <f64>v - <f64>fq1(v, s);
+      t += <f64>load<f32>(w + off) * (d * d);
+    }
+    store<f64>(tail + (<usize>j << 3), t);
+  }
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Builds dist/wasm/pointwise.wasm (auto-tune's elementwise kernel, WebAssembly SIMD) from
+ * Builds dist/wasm/pointwise.wasm (auto-tune's elementwise and stack kernels, WebAssembly SIMD) from
  * assembly/pointwise.ts with the AssemblyScript compiler (a devDependency). Skipped when the
  * module is newer than its source. Without the module, core uses the kernel's JavaScript twin
  * (src/tuning/pointwise.ts): same results up to rounding, about 10x slower.

@@ -10,10 +10,12 @@ import { CalibrationError, messageOf } from '../errors';
 import { buildOpModel, type OpModel } from './op-model';
 import { buildTuneProbe, type TuneProbe } from './probe-model';
 import { countSamples, createReferenceRunner, type SampleValues } from './reference-store';
-import { accumulateDistance, distanceOf, fakeQuantActivation } from './fake-quant';
+import { distanceOf } from './fake-quant';
 import { pointwiseOpOf, type PointwiseOp } from './pointwise-op';
 import { broadcastTo } from './pointwise';
 import { createPointwiseKernel } from './pointwise-wasm';
+import { createStackKernel } from './stack-kernel';
+import { copyWeights, isCopyOp } from './copy-op';
 
 export interface TuningContextArgs {
   readonly model: OnnxModel;
@@ -32,6 +34,19 @@ export interface TuningContextArgs {
    * the squared differences summed in another order.
    */
   readonly pointwise?: boolean;
+  /**
+   * Evaluate ops that only copy their inputs' values (Concat, nearest Resize, reshapes: copy-op.ts)
+   * in closed form, Σ wᵢ·(xᵢ − fq(xᵢ))², rather than running them; default true. Same squared
+   * differences, summed in another order.
+   */
+  readonly copies?: boolean;
+  /**
+   * Run the candidates through in-graph probe models (probe-model.ts: fake quantization and the
+   * double-precision distance in onnxruntime) instead of fake-quantizing and comparing in the stack
+   * kernel (stack-kernel.ts) around a session of the bare op; default false. The reference the
+   * tests compare with: the same op outputs, the squared differences summed in another order.
+   */
+  readonly probes?: boolean;
   /** Upper bound on the floats of one stacked candidate batch (inputs + outputs, the double-precision difference counted as 4 floats a value); default 8M (32 MB). */
   readonly maxBatchFloats?: number;
 }
@@ -52,6 +67,9 @@ export interface TuningStats {
   /** Elementwise (tensor, consumer, sample) evaluations done by the pointwise kernel (WebAssembly, or its JavaScript twin; see pointwise.ts), and their time in ms. */
   pointwise: number;
   pointwiseMs: number;
+  /** (tensor, copy op, sample) evaluations in closed form (copy-op.ts), and their time in ms. */
+  copies: number;
+  copiesMs: number;
 }
 
 export interface ReleasableTuningContext extends TuningContext {
@@ -64,23 +82,28 @@ const DEFAULT_MAX_BATCH_FLOATS = 8 * 1024 * 1024;
 /**
  * Builds the tuning context: cuts every runnable consumer op of the tuned tensors out of the model
  * (weights fake-quantized int8 per channel), runs the FP32 model once over the first `tuneNum`
- * samples keeping only the consumers' inputs and outputs, and evaluates candidate thresholds with
- * one onnxruntime session per op, reused across tensors and candidates; where the op allows,
- * the candidates of a sample are stacked along dim 0 and run as one batch.
+ * samples keeping only the consumers' inputs and outputs, and evaluates candidate thresholds:
+ * elementwise consumers in the pointwise kernel (pointwise.ts), ops that only copy their input in
+ * closed form (copy-op.ts), every other op by one onnxruntime session of the bare op, reused across
+ * tensors and candidates, with the candidates stacked along dim 0 where the op allows; the stack
+ * kernel (stack-kernel.ts) fake-quantizes its input and compares its output in place.
  */
 export async function createTuningContext(args: TuningContextArgs): Promise<ReleasableTuningContext> {
   const { model, index, logger } = args;
   const tuneNum = typeof args.options.tuneNum === 'number' ? args.options.tuneNum : 5;
   const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
-  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0 };
+  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0, copies: 0, copiesMs: 0 };
   const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
-  /** The probe models need opset 8 (Expand, broadcasting Max/Min); older models fake-quantize in JavaScript. */
-  const opset = opsetVersion(model);
+  /** The in-graph probe models (`probes`) need opset 8 (Expand, broadcasting Max/Min). */
+  const inGraph = args.probes === true && opsetVersion(model) >= 8;
 
   const ops = new Map<string, OpModel>();
   /** Consumers JavaScript evaluates bit for bit (elementwise float32 ops): no probe session for them. */
   const pointwise = new Map<string, PointwiseOp>();
   const kernel = createPointwiseKernel();
+  const stack = createStackKernel();
+  /** Copy ops (closed form) by node name. */
+  const copyOps = new Set<string>();
   const skipped = new Set<string>();
   const consumersOf = new Map<string, { name: string; opType: string }[]>();
   for (const t of args.tensors) {
@@ -96,6 +119,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
         ops.set(c.name, built);
         const pw = args.pointwise !== false ? pointwiseOpOf(model, index, nodeIndex.get(c.name)!) : undefined;
         if (pw) pointwise.set(c.name, pw);
+        else if (args.copies !== false && isCopyOp(index.nodes[nodeIndex.get(c.name)!]!)) copyOps.add(c.name);
       }
       if (ops.has(c.name)) list.push(c);
     }
@@ -132,70 +156,94 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     }
     return s;
   };
-  const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, op: OpModel): Promise<ort.InferenceSession.OnnxValueMapType> => {
+  const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>): Promise<void> => {
     const tr = performance.now();
     try {
-      return await session.run(feeds, op.outputs as string[]);
+      await session.run(feeds, fetches);
     } finally {
       stats.runs++;
       stats.runMs += performance.now() - tr;
     }
   };
 
-  /** Distances of one sample for candidates [k0, k0+k) stacked on dim 0; false when the op's output does not stack. */
-  const stacked = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, thresholds: readonly number[], k0: number, k: number, sums: number[]): Promise<boolean> => {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of op.activationInputs) {
+  /**
+   * Adds the distances of one sample for candidates [k0, k0+k) into `sums`, the op run by
+   * onnxruntime once on the candidates stacked on dim 0 (k = 1: the sample's own shapes), the
+   * fake quantization and the distance in the stack kernel, in place in its arrays; false when
+   * the op does not run stacked (an error, or an output that is not k times the reference along
+   * dim 0: onnxruntime checks the pre-allocated output's shape).
+   */
+  const stacked = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, scales: Float32Array, k0: number, k: number, sums: number[]): Promise<boolean> => {
+    const x = sample.get(tensor)!;
+    const others = op.activationInputs.filter((n) => n !== tensor);
+    const refs = op.outputs.map((o) => sample.get(o)!);
+    const lengths = [x.data.length, k * x.data.length, ...others.map((n) => (k > 1 ? k * sample.get(n)!.data.length : 0)), ...refs.map((r) => k * r.data.length), ...refs.map((r) => r.data.length)];
+    const arrays = stack.arrays(lengths, k);
+    const [xs, xq] = arrays as [Float32Array, Float32Array];
+    xs.set(x.data as Float32Array);
+    const sc = scales.subarray(k0, k0 + k);
+    stack.quantize(xs, sc, xq);
+    const stackedDims = (dims: readonly number[]): number[] => (k > 1 ? [dims[0]! * k, ...dims.slice(1)] : [...dims]);
+    const feeds: Record<string, ort.Tensor> = { [tensor]: new ort.Tensor('float32', xq, stackedDims(x.dims)) };
+    others.forEach((name, i) => {
       const v = sample.get(name)!;
-      const src = v.data as Float32Array;
-      const data = new Float32Array(src.length * k);
-      for (let j = 0; j < k; j++) {
-        if (name === tensor) fakeQuantActivation(src, thresholds[k0 + j]!, data, j * src.length);
-        else data.set(src, j * src.length);
-      }
-      feeds[name] = new ort.Tensor('float32', data, [v.dims[0]! * k, ...v.dims.slice(1)]);
-    }
-    let out: ort.InferenceSession.OnnxValueMapType;
+      if (k === 1) { feeds[name] = v; return; }
+      // Batchable ops have float inputs only (isBatchable): the FP32 values repeated k times.
+      const rep = arrays[2 + i]!;
+      for (let j = 0; j < k; j++) rep.set(v.data as Float32Array, j * v.data.length);
+      feeds[name] = new ort.Tensor('float32', rep, stackedDims(v.dims));
+    });
+    const outs = arrays.slice(2 + others.length, 2 + others.length + refs.length);
+    const fetches: Record<string, ort.Tensor> = {};
+    op.outputs.forEach((o, i) => { fetches[o] = new ort.Tensor('float32', outs[i]!, stackedDims(refs[i]!.dims)); });
     try {
-      out = await run(session, feeds, op);
+      await run(session, feeds, fetches);
     } catch (err) {
+      if (k === 1) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) failed on a fake-quantized ${tensor}: ${messageOf(err)}`, { cause: err });
       logger.debug(`auto-tune: ${op.name} (${op.opType}) does not run with candidates stacked on dim 0 (${messageOf(err)}); running one candidate at a time`);
       return false;
     }
-    for (const o of op.outputs) {
-      const ref = sample.get(o)!;
-      const got = out[o]!;
-      if (got.dims[0] !== ref.dims[0]! * k || got.dims.length !== ref.dims.length || got.dims.some((d, i) => i > 0 && d !== ref.dims[i]) || got.data.length !== ref.data.length * k) {
-        logger.debug(`auto-tune: ${op.name} (${op.opType}) output ${o} does not stack on dim 0 (${got.dims.join('x')} for ${k} × ${ref.dims.join('x')}); running one candidate at a time`);
-        return false;
-      }
-    }
-    for (let j = 0; j < k; j++) {
-      const s = { sq: 0, l1: 0 };
-      for (const o of op.outputs) {
-        const ref = sample.get(o)!.data as Float32Array;
-        accumulateDistance(s, ref, out[o]!.data as Float32Array, j * ref.length);
-      }
-      sums[k0 + j]! += distanceOf(s);
-    }
+    const sq = new Float64Array(k);
+    refs.forEach((r, i) => {
+      const ref = arrays[2 + others.length + refs.length + i]!;
+      ref.set(r.data as Float32Array);
+      stack.squaredErrors(ref, outs[i]!, sq);
+    });
+    const l1 = op.outputs.reduce((a, o) => a + l1Of(sample, o), 0);
+    for (let j = 0; j < k; j++) sums[k0 + j]! += distanceOf({ sq: sq[j]!, l1 });
     return true;
   };
 
-  const single = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, threshold: number): Promise<number> => {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of op.activationInputs) {
-      const v = sample.get(name)!;
-      feeds[name] = name === tensor ? new ort.Tensor('float32', fakeQuantActivation(v.data as Float32Array, threshold), v.dims) : v;
+  /** Copy-op weights per (op, tensor, input shapes): undefined when the op turned out not to copy. */
+  const copyWeightsCache = new Map<string, Float32Array | undefined>();
+  /**
+   * A copy op in closed form (copy-op.ts): every candidate in one pass over the tuned tensor;
+   * false when the op is not a pure copy of it (the op then runs as any other).
+   */
+  const evaluateCopy = async (op: OpModel, tensor: string, sample: SampleValues, scales: Float32Array, sums: number[]): Promise<boolean> => {
+    if (op.outputs.length !== 1) return false;
+    const key = [op.name, tensor, ...op.activationInputs.map((n) => sample.get(n)?.dims.join('x'))].join('\u0000');
+    let w = copyWeightsCache.get(key);
+    if (!copyWeightsCache.has(key)) {
+      const ts = performance.now();
+      w = await copyWeights(await sessionFor(op), op.activationInputs, tensor, op.outputs[0]!, sample);
+      stats.copiesMs += performance.now() - ts;
+      copyWeightsCache.set(key, w);
+      if (!w) logger.debug(`auto-tune: ${op.name} (${op.opType}) does not copy ${tensor} as is; running it`);
     }
-    const out = await run(session, feeds, op);
-    const s = { sq: 0, l1: 0 };
-    for (const o of op.outputs) {
-      const ref = sample.get(o)!.data as Float32Array;
-      const got = out[o]!;
-      if (got.data.length !== ref.length) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) gave ${got.dims.join('x')} for output ${o}, the model gave ${sample.get(o)!.dims.join('x')}`);
-      accumulateDistance(s, ref, got.data as Float32Array);
-    }
-    return distanceOf(s);
+    if (!w) return false;
+    const t0 = performance.now();
+    const x = sample.get(tensor)!.data as Float32Array;
+    const [xs, ws] = stack.arrays([x.length, x.length], scales.length) as [Float32Array, Float32Array];
+    xs.set(x);
+    ws.set(w);
+    const sq = new Float64Array(scales.length);
+    stack.copyErrors(xs, ws, scales, sq);
+    const l1 = l1Of(sample, op.outputs[0]!);
+    for (let j = 0; j < scales.length; j++) sums[j]! += distanceOf({ sq: sq[j]!, l1 });
+    stats.copies++;
+    stats.copiesMs += performance.now() - t0;
+    return true;
   };
 
   // Probe models: the op with the fake quantization and the distance in-graph (see buildTuneProbe),
@@ -325,22 +373,24 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     const { tensor, thresholds } = req;
     const pw = pointwise.get(op.name);
     if (pw && evaluatePointwise(pw, tensor, sample, thresholds, sums)) return;
-    const inGraph = opset >= 8;
+    const scales = Float32Array.from(thresholds, (t) => Math.fround(127 / t));
+    if (copyOps.has(op.name) && await evaluateCopy(op, tensor, sample, scales, sums)) return;
     const session = inGraph ? undefined : await sessionFor(op);
     const floats = [...op.activationInputs, ...op.outputs].reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
-    // In-graph, the double-precision difference of the outputs costs about four floats a value more.
+    // Chunks as the in-graph probes had them (their double-precision difference cost about four
+    // floats a value more), so that onnxruntime runs the op on the same batches.
     const outFloats = op.outputs.reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
-    const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats + (inGraph ? 4 * outFloats : 0))));
+    const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats + 4 * outFloats)));
     let k0 = 0;
     while (k0 < thresholds.length) {
       const k = Math.min(chunk, thresholds.length - k0);
-      // In-graph, a chunk of one still goes through the stacked probe (one session per pair).
-      if ((k > 1 || inGraph) && op.batchable && !unbatchable.has(op.name)) {
-        if (inGraph ? await probed(op, tensor, sample, thresholds, k0, k, true, sums) : await stacked(session!, op, tensor, sample, thresholds, k0, k, sums)) { k0 += k; continue; }
+      // A chunk of one still runs stacked (in-graph: the same probe session for every chunk).
+      if (op.batchable && !unbatchable.has(op.name)) {
+        if (inGraph ? await probed(op, tensor, sample, thresholds, k0, k, true, sums) : await stacked(session!, op, tensor, sample, scales, k0, k, sums)) { k0 += k; continue; }
         unbatchable.add(op.name);
       }
       if (inGraph) await probed(op, tensor, sample, thresholds, k0, 1, false, sums);
-      else sums[k0]! += await single(session!, op, tensor, sample, thresholds[k0]!);
+      else await stacked(session!, op, tensor, sample, scales, k0, 1, sums);
       k0++;
     }
   };
@@ -362,11 +412,16 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     // batches short-lived and large. Created between runs, the sessions' small allocations pinned
     // the freed batches in the heap (measured: RSS grew ~10 MB per session, 5.7 GB on the
     // recognizer); created first, the batches reuse the same memory.
-    if (opset >= 8) {
+    {
       const ts = performance.now();
-      for (const r of resolved) if (r.req.thresholds.length && !pointwise.has(r.op.name)) await probeFor(r.op, r.req.tensor, r.op.batchable);
+      for (const r of resolved) {
+        if (!r.req.thresholds.length || pointwise.has(r.op.name)) continue;
+        if (inGraph && !copyOps.has(r.op.name)) await probeFor(r.op, r.req.tensor, r.op.batchable);
+        else await sessionFor(r.op);
+      }
       const inJs = resolved.filter((r) => r.req.thresholds.length && pointwise.has(r.op.name)).length;
-      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s; ${inJs} elementwise pairs evaluated in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'}`);
+      const copies = resolved.filter((r) => r.req.thresholds.length && copyOps.has(r.op.name)).length;
+      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s (${copies} of them copy ops, in closed form); ${inJs} elementwise pairs evaluated in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'}`);
     }
     for await (const sample of sweep()) {
       n++;
@@ -401,7 +456,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       probes.clear();
       await reference.release();
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms, ${stats.copies} copy-op evaluations in closed form ${Math.round(stats.copiesMs)} ms`);
     },
   };
   return ctx;

@@ -14,11 +14,11 @@ const KIND: Record<PointwiseKind, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Re
 const ROLE: Record<TunedRole, number> = { first: 0, second: 1, both: 2 };
 
 /** The parts of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
-const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface Exports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -27,8 +27,8 @@ interface Exports {
 
 let compiled: object | null | undefined;
 
-/** The built module (dist/wasm/pointwise.wasm, from assembly/pointwise.ts), compiled once; null when absent or disabled. */
-function wasmModule(): object | null {
+/** The built module (dist/wasm/pointwise.wasm, from assembly/pointwise.ts), compiled once; null when absent or disabled (`QCAL_NO_WASM`). */
+export function wasmModule(): object | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
   if (process.env.QCAL_NO_WASM) return compiled;

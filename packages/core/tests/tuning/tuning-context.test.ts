@@ -38,11 +38,11 @@ function refDistance(xs: Float32Array[], T: number): number {
   return sum / xs.length;
 }
 
-async function context(tuneNum: number, maxBatchFloats?: number, pointwise?: boolean) {
+async function context(tuneNum: number, maxBatchFloats?: number, pointwise?: boolean, probes?: boolean) {
   const data = await openData({ data: samplesOf(samples) }, [{ name: 'x', type: 'float32', dims: [null, 1, 1, null] }]);
   return createTuningContext({
     model, index, data, tensors: index.calibratable, options: { tuneNum }, logger: silentLogger, ...(maxBatchFloats ? { maxBatchFloats } : {}),
-    ...(pointwise === undefined ? {} : { pointwise }),
+    ...(pointwise === undefined ? {} : { pointwise }), ...(probes === undefined ? {} : { probes }),
   });
 }
 
@@ -91,6 +91,27 @@ describe('createTuningContext', () => {
     } finally {
       await a.release();
       await b.release();
+    }
+  });
+
+  it('runs only the op in onnxruntime (stack kernel around it) with the in-graph probe\'s distances up to summation order', async () => {
+    const a = await context(3);
+    const b = await context(3, undefined, undefined, true);
+    const c = await context(3, 1, undefined, true);
+    try {
+      const thresholds = [0.5, 1.5, 3, 9, 20];
+      for (const [tensor, consumer] of [['r', 'conv2'], ['x', 'conv1']] as const) {
+        const da = await a.distances(tensor, consumer, thresholds);
+        const db = await b.distances(tensor, consumer, thresholds);
+        const dc = await c.distances(tensor, consumer, thresholds); // one candidate per probe run
+        da.forEach((v, i) => {
+          expect(Math.abs(v - db[i]!)).toBeLessThanOrEqual(1e-12 * db[i]!);
+          expect(Math.abs(v - dc[i]!)).toBeLessThanOrEqual(1e-12 * dc[i]!);
+        });
+      }
+      expect(a.stats.runs).toBe(6);
+    } finally {
+      for (const x of [a, b, c]) await x.release();
     }
   });
 
