@@ -53,7 +53,7 @@ describe('finiteRange(data, Infinity) (WebAssembly) vs finiteMinMaxJs', () => {
 
   it('subnormals and the extremes of float32, at every position of a vector and the tail', () => {
     const specials = [SUB, -SUB, 1.1754942106924411e-38, -1.1754942106924411e-38, F32_MAX, -F32_MAX, 0, -0, NaN, Infinity, -Infinity];
-    for (const n of [1, 4, 5, 8, 11]) {
+    for (const n of [1, 4, 5, 8, 11, 16, 19]) {
       for (const s of specials) {
         for (let at = 0; at < n; at++) {
           const data = new Float32Array(n).fill(SUB * 3);
