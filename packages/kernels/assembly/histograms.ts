@@ -14,6 +14,9 @@
  * Pointers are byte offsets into this module's memory (the loader's layout); data is float32.
  */
 
+/** 1.5·2^52: for an integer t with |t| < 2^31, t + MAGIC (exact) holds t in its low 32 bits. */
+const MAGIC = f64x2.splat(6755399441055744.0);
+
 // @ts-ignore: decorator
 @inline
 function bump(counts: usize, b: i32): void {
@@ -174,16 +177,16 @@ export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f
     const okA = v128.and(v128.and(f64x2.ge(xa, zero), f64x2.lt(xa, vtop)), f64x2.gt(xa, vbot));
     const okB = v128.and(v128.and(f64x2.ge(xb, zero), f64x2.lt(xb, vtop)), f64x2.gt(xb, vbot));
     if (!i64x2.all_true(v128.and(okA, okB))) break; // the scalar loop below stops at the value
-    const ja = i32x4.trunc_sat_f64x2_s_zero(xa);
-    const jb = i32x4.trunc_sat_f64x2_s_zero(xb);
+    const ja = f64x2.add(f64x2.trunc(xa), MAGIC); // the integer bin in the low 32 bits of each lane (0 <= x < top <= bins)
+    const jb = f64x2.add(f64x2.trunc(xb), MAGIC);
     const v0 = f64x2.extract_lane(a, 0);
     const v1 = f64x2.extract_lane(a, 1);
     const v2 = f64x2.extract_lane(b, 0);
     const v3 = f64x2.extract_lane(b, 1);
     momentAdd(counts, sums, i32x4.extract_lane(ja, 0), v0);
-    momentAdd(counts, sums, i32x4.extract_lane(ja, 1), v1);
+    momentAdd(counts, sums, i32x4.extract_lane(ja, 2), v1);
     momentAdd(counts, sums, i32x4.extract_lane(jb, 0), v2);
-    momentAdd(counts, sums, i32x4.extract_lane(jb, 1), v3);
+    momentAdd(counts, sums, i32x4.extract_lane(jb, 2), v3);
     ss += v0 * v0;
     ss += v1 * v1;
     ss += v2 * v2;
@@ -242,11 +245,13 @@ function numpyBins4(v: v128, vlo: v128, vs: v128, vd: v128, vd1: v128, vlast: v1
   const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
   const fa = f64x2.mul(f64x2.sub(a, vlo), vs);
   const fb = f64x2.mul(f64x2.sub(b, vlo), vs);
-  const ia = i32x4.trunc_sat_f64x2_s_zero(fa);
-  const ib = i32x4.trunc_sat_f64x2_s_zero(fb);
-  const ra = f64x2.sub(fa, f64x2.convert_low_i32x4_s(ia));
-  const rb = f64x2.sub(fb, f64x2.convert_low_i32x4_s(ib));
-  const k = v128.shuffle<i32>(ia, ib, 0, 1, 4, 5);
+  // trunc in float64 (one instruction); the integers' bits from t + 1.5·2^52, whose low 32 bits are
+  // t as an i32 for |t| < 2^31 (cheaper than the saturating conversion, the same for these small t)
+  const ta = f64x2.trunc(fa);
+  const tb = f64x2.trunc(fb);
+  const ra = f64x2.sub(fa, ta);
+  const rb = f64x2.sub(fb, tb);
+  const k = v128.shuffle<i32>(f64x2.add(ta, MAGIC), f64x2.add(tb, MAGIC), 0, 2, 4, 6);
   const nearA = v128.or(f64x2.lt(ra, vd), f64x2.gt(ra, vd1));
   const nearB = v128.or(f64x2.lt(rb, vd), f64x2.gt(rb, vd1));
   // 64-bit lane masks narrowed to the four 32-bit lanes of k, or'ed with "at or past the last bin"
