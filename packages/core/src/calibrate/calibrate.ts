@@ -215,7 +215,7 @@ export async function collectPass(prepared: PreparedCalibration, given?: Calibra
   try {
     const instrumented = instrumentModel(model, { full: plan.full.filter((t) => !sampledSet.has(t)), range: plan.range, sampled });
     const derived = instrumented.packedRange?.entries.filter((e) => e.derived && !instrumented.sampledDerived.has(e.tensor)).length ?? 0;
-    const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from another tensor's through a monotone op` : ''}`;
+    const rangeWhat = `${plan.range.length} min/max in-graph${derived ? `, ${derived} of them derived exactly from other tensors' (monotone op, nearest upsampling, Concat)` : ''}`;
     logger.info(`qcal: ${path.basename(opts.model)}: ${plan.selected.length} of ${index.calibratable.length} float tensors selected${scope} (${plan.full.length} full, ${rangeWhat}); ${data.describe}`);
     if (sampled.length) {
       const set = new Set(sampled);
@@ -545,7 +545,8 @@ async function runAll(
             if (src === undefined) throw new CalibrationError(`internal: the sample of "${sd.derived.source}" (source of "${name}") is missing`);
             if (src === null) { cut.set(name, null); continue; }
             const [mn, mx] = sd.derived.map(src.min, src.max);
-            const values = sd.derived.apply(src.values);
+            // (Only derivations with `apply` are sampled ones: see instrumentModel.)
+            const values = sd.derived.apply!(src.values);
             cut.set(name, { values, min: mn, max: mx, sum: src.sum, stepped: src.stepped });
           }
         }
@@ -604,7 +605,14 @@ async function runAll(
       for (const r of rangeList) {
         const { name, targets, o, packed: e } = r;
         let mn: number, mx: number, sum: number;
-        if (e?.derived) {
+        if (e?.derived?.sources) {
+          // Concat: the union of its inputs' ranges; any input's non-finite sum flags it too.
+          let [lo, hi, total] = [Infinity, -Infinity, 0];
+          for (const x of e.derived.sources) { const s = stats.get(x)!; lo = Math.min(lo, s[0]); hi = Math.max(hi, s[1]); total += s[2]; }
+          [mn, mx] = e.derived.map(lo, hi);
+          sum = total;
+          stats.set(name, [mn, mx, sum]);
+        } else if (e?.derived) {
           const s = stats.get(e.derived.source)!;
           [mn, mx] = e.derived.map(s[0], s[1]);
           sum = s[2];

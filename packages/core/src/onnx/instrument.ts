@@ -135,12 +135,12 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
     }
     fetches.push(t);
   }
-  // A range tensor is derived from another range tensor; a sampled one from another sampled one
-  // (whose sample and extremes the runner has in JavaScript).
+  // A range tensor is derived from other range tensors; a sampled one from another sampled one
+  // (whose sample and extremes the runner has in JavaScript), where t is elementwise in it (apply).
   const rangeSet = new Set(plan.range);
   const sampledSet = new Set(plan.sampled ?? []);
   const derived = plan.derive === false ? new Map<string, DerivedRange>()
-    : new Map([...derivableRanges(g, [...plan.range, ...sampledSet])].filter(([t, d]) => (rangeSet.has(t) ? rangeSet.has(d.source) : sampledSet.has(d.source))));
+    : new Map([...derivableRanges(g, [...plan.range, ...sampledSet])].filter(([t, d]) => (rangeSet.has(t) ? (d.sources ?? [d.source]).every((x) => rangeSet.has(x)) : sampledSet.has(d.source) && d.apply !== undefined)));
   const sampledDerived = new Map([...derived].filter(([t]) => sampledSet.has(t)));
   const initializers = [...g.initializer];
   const sampledOutputs = new Map<string, SampledOutputs>();

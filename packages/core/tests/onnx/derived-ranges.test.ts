@@ -207,3 +207,95 @@ test('property: every value between the source extremes maps inside the derived 
     }
   }), { seed: 19, numRuns: 300 });
 });
+
+/**
+ * Opset 13, x [1, 2, 3, 5]: nearest Resize by integer scales (every input value repeated: derived)
+ * and ones that make other values or may skip some (not derived); Concat of range tensors
+ * (the union of their ranges) and with a constant part (not derived).
+ */
+function resizeModel(): OnnxModel {
+  const str = (name: string, v: string) => ({ name, type: AttributeType.STRING, s: Buffer.from(v) });
+  const resize = (out: string, scales: string, attrs: OnnxNode['attribute'] = []) => node('Resize', ['x', '', scales], out, attrs);
+  const sc = (name: string, v: number[]) => makeFloatTensor(name, [4], v);
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [
+        resize('r1', 's133', [str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]),
+        resize('r2', 's122'), // defaults: half_pixel, round_prefer_floor
+        resize('r3', 's124', [str('coordinate_transformation_mode', 'pytorch_half_pixel'), str('nearest_mode', 'ceil')]),
+        resize('r3b', 's122', [str('coordinate_transformation_mode', 'half_pixel'), str('nearest_mode', 'round_prefer_ceil')]),
+        resize('r4', 's133'), // half_pixel by 3: not a power of two
+        resize('r5', 's122', [str('mode', 'linear')]), // interpolates: other values
+        resize('r6', 'shalf', [str('coordinate_transformation_mode', 'asymmetric')]), // downsampling skips values
+        resize('r7', 's122', [str('coordinate_transformation_mode', 'align_corners')]),
+        node('Add', ['x', 'three'], 'a'),
+        node('Concat', ['x', 'a', 'x'], 'c1', [{ name: 'axis', type: AttributeType.INT, i: 1 }]),
+        node('Concat', ['x', 'k'], 'c2', [{ name: 'axis', type: AttributeType.INT, i: 1 }]), // a constant part
+        node('Concat', ['r1', 'r4'], 'c3', [{ name: 'axis', type: AttributeType.INT, i: 1 }]), // derived from a derived and a reduced one
+      ],
+      initializer: [
+        sc('s133', [1, 1, 3, 3]), sc('s122', [1, 1, 2, 2]), sc('s124', [1, 1, 2, 4]), sc('shalf', [1, 1, 0.5, 0.5]),
+        makeFloatTensor('three', [], [3.1]), makeFloatTensor('k', [1, 2, 3, 5], Array.from({ length: 30 }, (_, i) => 100 + i)),
+      ],
+      input: [vi('x', [1, 2, 3, 5])],
+      output: ['r2', 'r3', 'r3b', 'r5', 'r6', 'r7', 'c1', 'c2', 'c3'].map((n) => vi(n)),
+      valueInfo: [],
+    },
+  } as OnnxModel;
+}
+const RESIZE_RANGE = ['x', 'r1', 'r2', 'r3', 'r3b', 'r4', 'r5', 'r6', 'r7', 'a', 'c1', 'c2', 'c3'];
+
+test('nearest Resize by integer scales and Concat of range tensors are derived; other resizes and constant parts are not', () => {
+  const d = derivableRanges(resizeModel().graph!, RESIZE_RANGE);
+  expect(Object.fromEntries([...d].map(([t, r]) => [t, r.sources ?? r.source]))).toEqual({ r1: 'x', r2: 'x', r3: 'x', r3b: 'x', a: 'x', c1: ['x', 'a', 'x'], c3: ['r1', 'r4'] });
+  // Neither has a per-value map (fast mode does not derive samples through them).
+  expect(d.get('r1')!.apply).toBeUndefined();
+  expect(d.get('c1')!.apply).toBeUndefined();
+  // A Concat input outside the range set: not derived.
+  expect(derivableRanges(resizeModel().graph!, ['x', 'c1']).has('c1')).toBe(false);
+});
+
+test('Resize and Concat ranges equal the min/max of the tensors onnxruntime computes, NaN and ±Infinity counted alike', async () => {
+  const m = resizeModel();
+  const dims = [1, 2, 3, 5];
+  let s = 7;
+  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const data = Array.from({ length: 5 }, () => Float32Array.from({ length: 30 }, () => (r() < 0.5 ? -1 : 1) * 2 ** (r() * 30 - 15)));
+  // A NaN that is not the first value (ReduceMin/Max skip it) and an infinity, in batches of their own.
+  data[2]![7] = NaN;
+  data[3]![11] = -Infinity;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qcal-derived-'));
+  try {
+    const file = path.join(dir, 'm.onnx');
+    fs.writeFileSync(file, encodeModel(m));
+    const source: DataSource = { async *[Symbol.asyncIterator]() { for (const x of data) yield { x: { type: 'float32' as const, data: x, dims } }; } };
+    const { collectors, registry } = loadCollectors(['minmax'], { configDir: dir, cwd: dir });
+    const res = await calibrate({ model: file, data: { data: source, batchSize: 1 }, collectors, registry, tensors: 'all', session: { collectWorkers: 0, inferenceWorkers: 0 } });
+    const table = res.results[0]!.table.tensors;
+    // Reference: every tensor fetched in full, finite values' extremes and non-finite counts.
+    const inst = instrumentModel(m, { full: RESIZE_RANGE, range: [] });
+    const session = await ort.InferenceSession.create(encodeModel(inst.model));
+    const ref: Record<string, { min: number; max: number; nan: number; inf: number }> = {};
+    for (const x of data) {
+      const out = await session.run({ x: new ort.Tensor('float32', x, dims) }, inst.fetches as string[]);
+      for (const t of RESIZE_RANGE) {
+        const e = (ref[t] ??= { min: Infinity, max: -Infinity, nan: 0, inf: 0 });
+        for (const v of out[t]!.data as Float32Array) {
+          if (Number.isNaN(v)) e.nan++;
+          else if (!Number.isFinite(v)) e.inf++;
+          else { e.min = Math.min(e.min, v); e.max = Math.max(e.max, v); }
+        }
+      }
+    }
+    await session.release();
+    for (const t of RESIZE_RANGE) {
+      const e = table[t]!;
+      expect({ t, min: e.min, max: e.max, nan: e.nanCount ?? 0, inf: e.infCount ?? 0 }).toEqual({ t, ...ref[t]! });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
