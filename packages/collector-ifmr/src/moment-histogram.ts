@@ -77,16 +77,12 @@ function cover(h: MomentHistogram, lo: number, hi: number): void {
   rebase(h, exp, Math.floor(lo * 2 ** -exp));
 }
 
-let scratch = new Uint32Array(0);
-/** Whether {@link binRunJs} counted into `scratch` since the last {@link flush}. */
-let scratchUsed = false;
-
 /**
  * Bins `data[from..]` into the current window until a value falls outside it (or is not finite).
- * Returns the index where it stopped (`data.length` when done). Counts go through a Uint32 scratch
- * (one batch never holds 2^32 values) and are added to the float64 counts by {@link flush}.
+ * Returns the index where it stopped (`data.length` when done). Counts are added to the float64
+ * counts one by one (exact: integers below 2^53), with no pass over all bins afterwards.
  */
-function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Uint32Array): number {
+function binRun(h: MomentHistogram, data: Float32Array, from: number): number {
   const inv = 2 ** -h.exp!;
   const o = h.origin;
   // The window, cut at the overflow limit: x = v·inv − o is exact, so x < top ⟺ v < LIM (and
@@ -94,8 +90,7 @@ function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Ui
   const top = Math.min(h.bins, LIM * inv - o);
   const bottom = -LIM * inv - o;
   // In WebAssembly (@qcal/kernels: the same lattice positions, and the sums added in the same
-  // order) when built and the run pays for handing the counts and sums over; counts then go
-  // straight to h.count.
+  // order) when built and the run pays for handing the counts and sums over.
   const k = data.length - from >= 1024 + (h.bins >> 1) ? histogramKernels() : null;
   if (k) {
     const tally = { ss: h.sumSq, lo: h.min, hi: h.max };
@@ -106,12 +101,12 @@ function binRun(h: MomentHistogram, data: Float32Array, from: number, counts: Ui
     h.n += i - from;
     return i;
   }
-  return binRunJs(h, data, from, counts, inv, o, top, bottom);
+  return binRunJs(h, data, from, inv, o, top, bottom);
 }
 
 /** {@link binRun} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
-function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: Uint32Array, inv: number, o: number, top: number, bottom: number): number {
-  scratchUsed = true;
+function binRunJs(h: MomentHistogram, data: Float32Array, from: number, inv: number, o: number, top: number, bottom: number): number {
+  const count = h.count;
   const sum = h.sum;
   let ss = 0;
   let lo = h.min;
@@ -123,7 +118,7 @@ function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: 
     const x = v * inv - o; // exact: power-of-two scaling, integer shift
     if (!(x >= 0 && x < top && x > bottom)) break; // outside the window, NaN, ±Infinity or overflowed
     const j = x | 0;
-    counts[j]!++;
+    count[j]!++;
     sum[j]! += v;
     ss += v * v;
     if (v < lo) lo = v;
@@ -134,16 +129,6 @@ function binRunJs(h: MomentHistogram, data: Float32Array, from: number, counts: 
   h.sumSq += ss;
   h.n += i - from;
   return i;
-}
-
-function flush(h: MomentHistogram, counts: Uint32Array): void {
-  if (!scratchUsed) return; // the WebAssembly kernel adds to h.count itself
-  scratchUsed = false;
-  const count = h.count;
-  for (let j = 0; j < h.bins; j++) {
-    const c = counts[j]!;
-    if (c) { count[j]! += c; counts[j] = 0; }
-  }
 }
 
 /** Finite min/max of data[from..], counting NaN and ±Infinity (|x| >= {@link OVERFLOW_LIMIT} counts as infinite). */
@@ -174,11 +159,8 @@ function finiteRange(data: Float32Array, from: number): { lo: number; hi: number
  * and the histogram is moved to the lattice that covers it before binning goes on.
  */
 export function addToMomentHistogram(h: MomentHistogram, data: Float32Array): void {
-  if (scratch.length < h.bins) scratch = new Uint32Array(h.bins);
-  const counts = scratch;
-  let i = h.exp === null ? 0 : binRun(h, data, 0, counts);
-  if (i === data.length) { flush(h, counts); return; }
-  flush(h, counts);
+  let i = h.exp === null ? 0 : binRun(h, data, 0);
+  if (i === data.length) return;
   const r = finiteRange(data, i);
   h.nan += r.nan;
   h.inf += r.inf;
@@ -190,10 +172,9 @@ export function addToMomentHistogram(h: MomentHistogram, data: Float32Array): vo
   h.max = newMax;
   // Now every finite value fits: bin the rest, stepping over NaN and ±Infinity.
   while (i < data.length) {
-    i = binRun(h, data, i, counts);
+    i = binRun(h, data, i);
     if (i < data.length) i++; // a NaN or ±Infinity (already counted)
   }
-  flush(h, counts);
 }
 
 /**
