@@ -602,6 +602,8 @@ async function runAll(
       let nonFinite: (typeof rangeList)[number][] | undefined;
       const packed = instrumented.packedRange ? out[instrumented.packedRange.output]!.data as Float32Array : undefined;
       stats.clear();
+      // Proven NaN checks (no in-graph sum): from the statistics of earlier tensors of this batch.
+      const proofHolds = instrumented.packedRange?.proofs?.checker((t) => stats.get(t));
       for (const r of rangeList) {
         const { name, targets, o, packed: e } = r;
         let mn: number, mx: number, sum: number;
@@ -618,7 +620,8 @@ async function runAll(
           sum = s[2];
           stats.set(name, [mn, mx, sum]);
         } else if (e) {
-          [mn, mx, sum] = [packed![e.offset]!, packed![e.offset + 1]!, packed![e.offset + 2]!];
+          // A proven tensor's "sum": 0 when its proof holds, NaN (re-run in full) when not.
+          [mn, mx, sum] = [packed![e.offset]!, packed![e.offset + 1]!, e.proven ? (proofHolds!(name) ? 0 : NaN) : packed![e.offset + 2]!];
           stats.set(name, [mn, mx, sum]);
         } else {
           const mins = out[o!.min]!.data as Float32Array;

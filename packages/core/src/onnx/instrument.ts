@@ -2,6 +2,7 @@ import { AttributeType, DataType, makeIntTensor, opsetVersion, type OnnxModel, t
 import { exposeInnerTensors } from './expose-subgraph';
 import { definedNames, hasSubgraphs } from './subgraphs';
 import { derivableRanges, type DerivedRange } from './derived-ranges';
+import { nanProofs, type NanProofs } from './nan-proofs';
 
 /** Which tensors the runner must fetch, and how. */
 export interface InstrumentationPlan {
@@ -14,6 +15,11 @@ export interface InstrumentationPlan {
    * (see `derivableRanges`) instead of reducing them (default true).
    */
   readonly derive?: boolean;
+  /**
+   * Reduced range tensors whose NaN-freeness follows from their inputs' (see `nanProofs`) get no
+   * ReduceSum: the runner checks the proof per batch (default true).
+   */
+  readonly proveFinite?: boolean;
   /**
    * Tensors a collector sees as a sample (fast mode): the graph outputs every `step`-th value of the
    * flattened tensor (`step` fed at run time, per tensor); their min, max and sum are reduced into
@@ -37,8 +43,10 @@ export interface SampledOutputs {
 /** Where one range tensor's statistics sit in the packed output. */
 export interface PackedRangeEntry {
   readonly tensor: string;
-  /** Reduced tensors: min, max and sum at offset, offset + 1, offset + 2. */
+  /** Reduced tensors: min, max and sum at offset, offset + 1, offset + 2 (proven ones: min and max only). */
   readonly offset: number;
+  /** No sum: its NaN check is the proof of `packedRange.proofs` (checked per batch by the runner). */
+  readonly proven?: boolean;
   /** Derived tensors: how (their one slot holds the tensor's first value; it only keeps a consumer on it). */
   readonly derived?: DerivedRange;
 }
@@ -54,7 +62,7 @@ export interface InstrumentedModel {
    * detect NaN: onnxruntime's ReduceMin/ReduceMax skip a NaN unless it comes first, while a sum is
    * NaN (or ±Infinity) as soon as one value is not finite (or the finite ones overflow).
    */
-  readonly packedRange?: { readonly output: string; readonly entries: readonly PackedRangeEntry[] };
+  readonly packedRange?: { readonly output: string; readonly entries: readonly PackedRangeEntry[]; readonly proofs?: NanProofs };
   /** Sampled tensors (fast mode): sample output and step input; their min/max/sum are packedRange entries. */
   readonly sampledOutputs: ReadonlyMap<string, SampledOutputs>;
   /**
@@ -186,7 +194,11 @@ export function instrumentModel(model: OnnxModel, plan: InstrumentationPlan): In
   const producer = new Map<string, number>();
   g.node.forEach((n, i) => { for (const x of n.output) producer.set(x, i); });
   const chained = plan.sampled?.length ? [...plan.range, ...plan.sampled].sort((a, b) => (producer.get(a) ?? -1) - (producer.get(b) ?? -1)) : plan.range;
-  const packedRange = chained.length ? chainRanges(chained, derived, nodes, fresh, firstValue(opsetVersion(model), initializers, fresh), sampledNodes) : undefined;
+  // NaN checks proven from other tensors' statistics instead of a ReduceSum (range tensors only:
+  // fast mode's sampled tensors keep theirs).
+  const proofs = plan.proveFinite === false || !plan.range.length ? undefined : nanProofs(g, plan.range, new Set(plan.range.filter((t) => !derived.has(t))));
+  const packed = chained.length ? chainRanges(chained, derived, proofs?.proven ?? new Set(), nodes, fresh, firstValue(opsetVersion(model), initializers, fresh), sampledNodes) : undefined;
+  const packedRange = packed && proofs?.proven.size ? { ...packed, proofs } : packed;
   if (packedRange) {
     outputs.push(floatOutput(packedRange.output));
     fetches.push(packedRange.output);
@@ -235,6 +247,7 @@ const LINK_TENSORS = 8;
 function chainRanges(
   range: readonly string[],
   derived: ReadonlyMap<string, DerivedRange>,
+  proven: ReadonlySet<string>,
   nodes: OnnxNode[],
   fresh: (base: string) => string,
   sliceFirst: (input: string, output: string) => OnnxNode,
@@ -272,7 +285,8 @@ function chainRanges(
       width += 1;
     } else {
       // No axes: all dimensions in every opset (attribute before 13/18, input from then on).
-      for (const op of ['ReduceMin', 'ReduceMax', 'ReduceSum'] as const) {
+      const noSum = proven.has(t);
+      for (const op of noSum ? ['ReduceMin', 'ReduceMax'] as const : ['ReduceMin', 'ReduceMax', 'ReduceSum'] as const) {
         const out = fresh(`${t}__qcal_${op.slice(6).toLowerCase()}`);
         entry.nodes.push({ input: [flat], output: [out], name: fresh(`${t}__qcal_${op.toLowerCase()}`), opType: op, attribute: [int('keepdims', 1)] });
         entry.outputs.push(out);
@@ -280,8 +294,8 @@ function chainRanges(
       // A sampled tensor (fast mode): its sample's nodes and their [1, 1] tie join the link, 4th slot.
       const x = sampled.get(t)?.(flat);
       if (x) { entry.nodes.push(...x.nodes); entry.outputs.push(x.tie); }
-      entries.push({ tensor: t, offset: width });
-      width += x ? 4 : 3;
+      entries.push({ tensor: t, offset: width, ...(noSum ? { proven: true } : {}) });
+      width += (noSum ? 2 : 3) + (x ? 1 : 0);
     }
     group.push(entry);
     if (!d && ++reduced % LINK_TENSORS === 0) close();

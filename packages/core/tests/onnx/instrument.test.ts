@@ -46,8 +46,8 @@ function reference(x: Float32Array): Record<string, Float32Array> {
   return { x, a, b, s: Float32Array.of(b.reduce((p, v) => p + v, 0)), d, y };
 }
 
-async function runPacked(derive: boolean, x: Float32Array) {
-  const inst = instrumentModel(model(), { full: [], range: RANGE, derive });
+async function runPacked(derive: boolean, x: Float32Array, proveFinite = false) {
+  const inst = instrumentModel(model(), { full: [], range: RANGE, derive, proveFinite });
   const session = await ort.InferenceSession.create(encodeModel(inst.model));
   const out = await session.run({ x: new ort.Tensor('float32', x, [2, 3, 4]) }, inst.fetches as string[]);
   await session.release();
@@ -110,13 +110,28 @@ test('onnxruntime runs each tensor\'s reductions right after the tensor, before 
     // first-value Slice of a derived tensor).
     const consumers: Record<string, string[]> = { x: ['n_a'], a: ['n_b'], b: ['n_s', 'n_d'], d: ['n_y'] };
     const reductions = (t: string) => inst.model.graph!.node.filter((n) => /^(Reduce(Min|Max|Sum)|Slice)$/.test(n.opType) && n.input[0] === `${t}__qcal_flat`).map((n) => n.name!);
+    // (d = b·b and y = Sigmoid(d) have proven NaN checks: min and max only; see nan-proofs.ts.)
+    const count: Record<string, number> = { x: 3, a: 1, b: 1, d: 2 };
     for (const [t, users] of Object.entries(consumers)) {
-      expect(reductions(t)).toHaveLength(t === 'a' || t === 'b' ? 1 : 3);
+      expect(reductions(t)).toHaveLength(count[t]!);
       for (const r of reductions(t)) for (const u of users) expect({ t, r, before: u, ok: at(r) < at(u) }).toEqual({ t, r, before: u, ok: true });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('tensors with a proven NaN check get min and max only (two slots), the others min, max and sum', async () => {
+  const { inst, packed } = await runPacked(true, X, true);
+  // x: a graph input; s = ReduceSum(b): no proof rule (kept); d = b·b and y = Sigmoid(d): proven.
+  expect(inst.packedRange!.entries.map((e) => [e.tensor, e.offset, !!e.proven])).toEqual([['x', 0, false], ['a', 3, false], ['b', 4, false], ['s', 5, false], ['d', 8, true], ['y', 10, true]]);
+  expect([...inst.packedRange!.proofs!.proven]).toEqual(['d', 'y']);
+  expect(packed.dims).toEqual([1, 12]);
+  const data = packed.data as Float32Array;
+  const ref = reference(X);
+  expect([data[8], data[9]]).toEqual([Math.min(...ref.d!), Math.max(...ref.d!)]);
+  expect(Math.abs(data[11]! - Math.max(...ref.y!))).toBeLessThan(1e-6);
+  expect(inst.model.graph!.node.filter((n) => n.opType === 'ReduceSum' && n.name?.includes('__qcal_')).map((n) => n.input[0]).sort()).toEqual(['s__qcal_flat', 'x__qcal_flat']);
 });
 
 test('a model with an If body keeps the plan\'s sampled (fast mode) tensors and derivation', () => {
