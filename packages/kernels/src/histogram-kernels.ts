@@ -148,7 +148,7 @@ function instantiate(mod: object): HistogramKernels {
   /** The caller's counts into the module (a copy), and back. */
   const countsIn = (counts: Float64Array): void => { f64.set(counts, COUNTS >> 3); };
   const countsOut = (counts: Float64Array): void => { counts.set(f64.subarray(COUNTS >> 3, (COUNTS >> 3) + counts.length)); };
-  const load = (data: Float32Array, i: number, len: number): void => { f32.set(data.subarray(i, i + len), DATA >> 2); };
+  const load = (data: Float32Array, i: number, len: number): void => { f32.set(len === data.length ? data : data.subarray(i, i + len), DATA >> 2); };
 
   /** The first zero of `data` (the sign a sequential min/max scan leaves on a zero extreme). */
   const firstZero = (data: Float32Array): number => {
