@@ -36,6 +36,33 @@ describe('moment kernel (WebAssembly), hand-worked', () => {
     expect(t2.lo).toBe(-3.5);
   });
 
+  it('a zero min or max has the sequential reference\'s sign: the running value if a zero, else the first zero binned', () => {
+    // `lo = v < lo ? v : lo` value by value keeps the first of equal values: for zeros, the sign of the first one
+    const seq = (data: Float32Array, lo: number, hi: number) => {
+      for (const v of data) { lo = v < lo ? v : lo; hi = v > hi ? v : hi; }
+      return { lo, hi };
+    };
+    for (const n of [5, 8, 19]) {
+      for (let at = 0; at < n; at++) {
+        for (const first of [0, -0]) {
+          for (const sign of [1, -1]) {
+            const data = new Float32Array(n).map((_, i) => sign * ((i % 7) + 0.5));
+            data[at] = first;
+            if (at + 3 < n) data[at + 3] = first === 0 ? -0 : 0; // a later zero of the other sign, in another lane
+            if (at >= 2) data[at - 2] = sign * 0.25;
+            for (const run of sign > 0 ? [Infinity, 0, -0, 0.125] : [-Infinity, 0, -0, -0.125]) {
+              const tally = sign > 0 ? { ss: 0, lo: run, hi: -Infinity } : { ss: 0, lo: Infinity, hi: run };
+              // lattice of width 1 over [-8, 8): x = v + 8
+              expect(k.moment(new Float64Array(16), new Float64Array(16), data, 0, 1, -8, 16, -1e30, tally)).toBe(n);
+              const want = sign > 0 ? seq(data, run, -Infinity) : seq(data, Infinity, run);
+              expect(Object.is(tally.lo, want.lo) && Object.is(tally.hi, want.hi)).toBe(true);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('stops at NaN, ±Infinity and outside values in the vector part and in the tail', () => {
     for (const bad of [NaN, Infinity, -Infinity, 9, -1]) {
       for (const at of [0, 3, 4, 6, 13]) {
@@ -79,6 +106,14 @@ describe('addToMomentHistogram: WebAssembly and JavaScript kernels', () => {
     b3![1500] = 0;
     both([b0!, b1!.map((x) => x * 0.5), b2!, b3!.map((x) => x * 4)], 256);
     both([b0!, b1!, b2!, b3!], 1024);
+    // min 0 and max 0 reached only in the second 16384-value chunk, zeros of both signs there
+    const pos = new Float32Array(20000).map((_, i) => 1 + (i % 13));
+    pos[17000] = -0;
+    pos[17004] = 0;
+    const neg = pos.map((x) => -x);
+    neg[18001] = 0;
+    both([pos, neg, pos.map((x) => x * 0.5)], 256);
+    both([neg.map((x) => (Object.is(x, -0) ? 0 : x))], 256);
   });
 
   it('property: any float32 batches (lattices from subnormal to 2^99 widths)', () => {

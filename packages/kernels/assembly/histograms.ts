@@ -142,6 +142,15 @@ export function finiteRange(data: usize, len: i32, state: usize, limit: f32): vo
   store<f64>(state, load<f64>(state, 24) + nBad - nNan, 24);
 }
 
+/** The first zero (its sign) of `data[0..len)`, which holds one. */
+function firstZero(data: usize, len: i32): f64 {
+  for (let i = 0; i < len; i++) {
+    const v = load<f32>(data + (<usize>i << 2));
+    if (v == 0) return <f64>v;
+  }
+  return 0;
+}
+
 // @ts-ignore: decorator
 @inline
 function momentAdd(counts: usize, sums: usize, j: i32, v: f64): void {
@@ -155,8 +164,9 @@ function momentAdd(counts: usize, sums: usize, j: i32, v: f64): void {
  * until one falls outside [0, top) or not above `bottom`; per bin a count and a float64 value sum,
  * plus the sum of squares and the min/max, all in value order. `state` holds (ss, lo, hi) as
  * float64 in and out. Returns how many values were binned. The lattice positions and the window
- * test run four values at a time; the sums, the sum of squares and the min/max are added value by
- * value in order, as the reference does (float64 sums depend on the order).
+ * test run four values at a time; the sums and the sum of squares are added value by value in order,
+ * as the reference does (float64 sums depend on the order); min/max in two f64x2 lanes (the same
+ * values; a zero extreme gets the reference's sign afterwards).
  */
 export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f64, o: f64, top: f64, bottom: f64, state: usize): i32 {
   let ss = load<f64>(state);
@@ -167,6 +177,8 @@ export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f
   const vtop = f64x2.splat(top);
   const vbot = f64x2.splat(bottom);
   const zero = f64x2.splat(0);
+  let vlo = f64x2.splat(lo);
+  let vhi = f64x2.splat(hi);
   let i = 0;
   while (i + 4 <= len) {
     const v = v128.load(data + (<usize>i << 2));
@@ -191,16 +203,23 @@ export function moment(data: usize, len: i32, counts: usize, sums: usize, inv: f
     ss += v1 * v1;
     ss += v2 * v2;
     ss += v3 * v3;
-    lo = v0 < lo ? v0 : lo;
-    hi = v0 > hi ? v0 : hi;
-    lo = v1 < lo ? v1 : lo;
-    hi = v1 > hi ? v1 : hi;
-    lo = v2 < lo ? v2 : lo;
-    hi = v2 > hi ? v2 : hi;
-    lo = v3 < lo ? v3 : lo;
-    hi = v3 > hi ? v3 : hi;
+    vlo = f64x2.pmin(f64x2.pmin(vlo, a), b); // lane by lane `v < lo ? v : lo`, in value order
+    vhi = f64x2.pmax(f64x2.pmax(vhi, a), b);
     i += 4;
   }
+  // The lanes' extremes. Where the reference's sequential min (or max) is a zero it is the first
+  // zero met, the running value first: the lanes may hold another zero, so a zero extreme is settled
+  // here (the running value if it was a zero, else the first zero of the values binned above).
+  const l0 = f64x2.extract_lane(vlo, 0);
+  const l1 = f64x2.extract_lane(vlo, 1);
+  const h0 = f64x2.extract_lane(vhi, 0);
+  const h1 = f64x2.extract_lane(vhi, 1);
+  let vmin = l1 < l0 ? l1 : l0;
+  let vmax = h1 > h0 ? h1 : h0;
+  if (vmin == 0) vmin = lo == 0 ? lo : firstZero(data, i);
+  if (vmax == 0) vmax = hi == 0 ? hi : firstZero(data, i);
+  lo = vmin;
+  hi = vmax;
   for (; i < len; i++) {
     const v = <f64>load<f32>(data + (<usize>i << 2));
     const x = v * inv - o;
