@@ -12,8 +12,9 @@ import { buildTuneProbe, type TuneProbe } from './probe-model';
 import { countSamples, createReferenceRunner, type SampleValues } from './reference-store';
 import { distanceOf } from './fake-quant';
 import { pointwiseOpOf, type PointwiseOp } from './pointwise-op';
-import { broadcastTo } from './pointwise';
 import { createPointwiseKernel } from './pointwise-wasm';
+import { absSum, pointwiseFits, pointwiseSums, type SampleTensor } from './pointwise-eval';
+import { PointwiseWorker } from './pointwise-pool';
 import { createStackKernel } from './stack-kernel';
 import { copyWeights, isCopyOp } from './copy-op';
 
@@ -41,6 +42,12 @@ export interface TuningContextArgs {
    */
   readonly copies?: boolean;
   /**
+   * Evaluate the elementwise pairs of each sample on a worker thread, beside the main thread's op
+   * runs (pointwise-pool.ts); default true (in this thread when the worker script is not built).
+   * The same sums bit for bit.
+   */
+  readonly pointwiseWorker?: boolean;
+  /**
    * Run the candidates through in-graph probe models (probe-model.ts: fake quantization and the
    * double-precision distance in onnxruntime) instead of fake-quantizing and comparing in the stack
    * kernel (stack-kernel.ts) around a session of the bare op; default false. The reference the
@@ -67,6 +74,10 @@ export interface TuningStats {
   /** Elementwise (tensor, consumer, sample) evaluations done by the pointwise kernel (WebAssembly, or its JavaScript twin; see pointwise.ts), and their time in ms. */
   pointwise: number;
   pointwiseMs: number;
+  /** Time in the stack kernel (fake quantization, distances, copying values in) around the op runs, in ms. */
+  stackMs: number;
+  /** Values through the stack kernel: fake-quantized inputs and compared outputs, candidates × values. */
+  stackValues: number;
   /** (tensor, copy op, sample) evaluations in closed form (copy-op.ts), and their time in ms. */
   copies: number;
   copiesMs: number;
@@ -92,7 +103,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const { model, index, logger } = args;
   const tuneNum = typeof args.options.tuneNum === 'number' ? args.options.tuneNum : 5;
   const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
-  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0, copies: 0, copiesMs: 0 };
+  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0, stackMs: 0, stackValues: 0, copies: 0, copiesMs: 0 };
   const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
   /** The in-graph probe models (`probes`) need opset 8 (Expand, broadcasting Max/Min). */
   const inGraph = args.probes === true && opsetVersion(model) >= 8;
@@ -104,6 +115,10 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const stack = createStackKernel();
   /** Copy ops (closed form) by node name. */
   const copyOps = new Set<string>();
+  /** The elementwise pairs' worker thread (pointwise-pool.ts), started on first use. */
+  let worker: PointwiseWorker | undefined;
+  /** The sample's tensors the worker reads (see distancesMany). */
+  let shared: SharedArrayBuffer | undefined;
   const skipped = new Set<string>();
   const consumersOf = new Map<string, { name: string; opType: string }[]>();
   for (const t of args.tensors) {
@@ -167,35 +182,50 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   };
 
   /**
+   * One (pair, sample)'s arrays in the stack kernel, for chunks of up to `kc` candidates: the tuned
+   * tensor's FP32 values, its stacked fake-quantized candidates, the other inputs repeated `kc`
+   * times, the op's stacked outputs and the FP32 references. The values that do not change from
+   * chunk to chunk are copied in once.
+   */
+  const stackFor = (op: OpModel, tensor: string, sample: SampleValues, kc: number) => {
+    const x = sample.get(tensor)!;
+    const others = op.activationInputs.filter((n) => n !== tensor).map((name) => ({ name, v: sample.get(name)! }));
+    const refs = op.outputs.map((o) => sample.get(o)!);
+    const n = x.data.length;
+    // Batchable ops have float inputs only (isBatchable): the others' FP32 values repeated; k = 1 feeds them as they are.
+    const stackOthers = kc > 1 && op.batchable;
+    const arrays = stack.arrays([n, kc * n, ...others.map((o) => (stackOthers ? kc * o.v.data.length : 0)), ...refs.map((r) => kc * r.data.length), ...refs.map((r) => r.data.length)], kc);
+    const xs = arrays[0]!;
+    xs.set(x.data as Float32Array);
+    const reps = arrays.slice(2, 2 + others.length);
+    if (stackOthers) others.forEach((o, i) => { for (let j = 0; j < kc; j++) reps[i]!.set(o.v.data as Float32Array, j * o.v.data.length); });
+    const refViews = arrays.slice(2 + others.length + refs.length);
+    refs.forEach((r, i) => refViews[i]!.set(r.data as Float32Array));
+    const l1 = op.outputs.reduce((a, o) => a + l1Of(sample, o), 0);
+    return { x, xs, xq: arrays[1]!, others, reps, refs, outs: arrays.slice(2 + others.length, 2 + others.length + refs.length), refViews, l1 };
+  };
+
+  /**
    * Adds the distances of one sample for candidates [k0, k0+k) into `sums`, the op run by
    * onnxruntime once on the candidates stacked on dim 0 (k = 1: the sample's own shapes), the
    * fake quantization and the distance in the stack kernel, in place in its arrays; false when
    * the op does not run stacked (an error, or an output that is not k times the reference along
    * dim 0: onnxruntime checks the pre-allocated output's shape).
    */
-  const stacked = async (session: ort.InferenceSession, op: OpModel, tensor: string, sample: SampleValues, scales: Float32Array, k0: number, k: number, sums: number[]): Promise<boolean> => {
-    const x = sample.get(tensor)!;
-    const others = op.activationInputs.filter((n) => n !== tensor);
-    const refs = op.outputs.map((o) => sample.get(o)!);
-    const lengths = [x.data.length, k * x.data.length, ...others.map((n) => (k > 1 ? k * sample.get(n)!.data.length : 0)), ...refs.map((r) => k * r.data.length), ...refs.map((r) => r.data.length)];
-    const arrays = stack.arrays(lengths, k);
-    const [xs, xq] = arrays as [Float32Array, Float32Array];
-    xs.set(x.data as Float32Array);
-    const sc = scales.subarray(k0, k0 + k);
-    stack.quantize(xs, sc, xq);
+  const stacked = async (session: ort.InferenceSession, op: OpModel, tensor: string, buf: ReturnType<typeof stackFor>, scales: Float32Array, k0: number, k: number, sums: number[]): Promise<boolean> => {
+    const t0 = performance.now();
+    const n = buf.xs.length;
+    const xq = buf.xq.subarray(0, k * n);
+    stack.quantize(buf.xs, scales.subarray(k0, k0 + k), xq);
     const stackedDims = (dims: readonly number[]): number[] => (k > 1 ? [dims[0]! * k, ...dims.slice(1)] : [...dims]);
-    const feeds: Record<string, ort.Tensor> = { [tensor]: new ort.Tensor('float32', xq, stackedDims(x.dims)) };
-    others.forEach((name, i) => {
-      const v = sample.get(name)!;
-      if (k === 1) { feeds[name] = v; return; }
-      // Batchable ops have float inputs only (isBatchable): the FP32 values repeated k times.
-      const rep = arrays[2 + i]!;
-      for (let j = 0; j < k; j++) rep.set(v.data as Float32Array, j * v.data.length);
-      feeds[name] = new ort.Tensor('float32', rep, stackedDims(v.dims));
+    const feeds: Record<string, ort.Tensor> = { [tensor]: new ort.Tensor('float32', xq, stackedDims(buf.x.dims)) };
+    buf.others.forEach((o, i) => {
+      feeds[o.name] = k === 1 ? o.v : new ort.Tensor('float32', buf.reps[i]!.subarray(0, k * o.v.data.length), stackedDims(o.v.dims));
     });
-    const outs = arrays.slice(2 + others.length, 2 + others.length + refs.length);
+    const outs = buf.outs.map((a, i) => a.subarray(0, k * buf.refs[i]!.data.length));
     const fetches: Record<string, ort.Tensor> = {};
-    op.outputs.forEach((o, i) => { fetches[o] = new ort.Tensor('float32', outs[i]!, stackedDims(refs[i]!.dims)); });
+    op.outputs.forEach((o, i) => { fetches[o] = new ort.Tensor('float32', outs[i]!, stackedDims(buf.refs[i]!.dims)); });
+    stats.stackMs += performance.now() - t0;
     try {
       await run(session, feeds, fetches);
     } catch (err) {
@@ -203,14 +233,12 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       logger.debug(`auto-tune: ${op.name} (${op.opType}) does not run with candidates stacked on dim 0 (${messageOf(err)}); running one candidate at a time`);
       return false;
     }
+    const t1 = performance.now();
     const sq = new Float64Array(k);
-    refs.forEach((r, i) => {
-      const ref = arrays[2 + others.length + refs.length + i]!;
-      ref.set(r.data as Float32Array);
-      stack.squaredErrors(ref, outs[i]!, sq);
-    });
-    const l1 = op.outputs.reduce((a, o) => a + l1Of(sample, o), 0);
-    for (let j = 0; j < k; j++) sums[k0 + j]! += distanceOf({ sq: sq[j]!, l1 });
+    buf.refViews.forEach((ref, i) => stack.squaredErrors(ref, outs[i]!, sq));
+    stats.stackValues += xq.length + outs.reduce((a, o) => a + o.length, 0);
+    for (let j = 0; j < k; j++) sums[k0 + j]! += distanceOf({ sq: sq[j]!, l1: buf.l1 });
+    stats.stackMs += performance.now() - t1;
     return true;
   };
 
@@ -269,9 +297,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     if (!m) refL1.set(sample, (m = new Map()));
     let v = m.get(o);
     if (v === undefined) {
-      const ref = sample.get(o)!.data as Float32Array;
-      v = 0;
-      for (let i = 0; i < ref.length; i++) v += Math.abs(ref[i]!);
+      v = absSum(sample.get(o)!.data as Float32Array);
       m.set(o, v);
     }
     return v;
@@ -342,25 +368,9 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
    * the shapes do not broadcast to the reference output's (the probe takes over).
    */
   const evaluatePointwise = (pw: PointwiseOp, tensor: string, sample: SampleValues, thresholds: readonly number[], sums: number[]): boolean => {
-    const ref = sample.get(pw.output);
-    if (!ref) return false;
-    const dims = ref.dims;
-    const valuesOf = (inp: PointwiseOp['inputs'][number]): Float32Array | undefined => {
-      if ('constant' in inp) return broadcastTo(inp.constant, inp.dims, dims);
-      const v = sample.get(inp.activation);
-      return v && v.type === 'float32' ? broadcastTo(v.data as Float32Array, v.dims, dims) : undefined;
-    };
-    const tunedAt = pw.inputs.map((inp) => 'activation' in inp && inp.activation === tensor);
-    const k = tunedAt.indexOf(true);
-    if (k < 0) return false;
-    const x = valuesOf(pw.inputs[k]!);
-    const role = pw.inputs.length === 1 ? 'first' : tunedAt.every(Boolean) ? 'both' : k === 0 ? 'first' : 'second';
-    const other = pw.inputs.length === 2 && role !== 'both' ? valuesOf(pw.inputs[1 - k]!) : undefined;
-    if (!x || (pw.inputs.length === 2 && role !== 'both' && !other)) return false;
     const t0 = performance.now();
-    const sq = new Float64Array(thresholds.length);
-    const scales = Float32Array.from(thresholds, (t) => Math.fround(127 / t));
-    kernel.squaredErrors(pw.kind, role, x, other, ref.data as Float32Array, scales, sq, pw.lo, pw.hi);
+    const sq = pointwiseSums(kernel, { op: pw, tensor, scales: Float32Array.from(thresholds, (t) => Math.fround(127 / t)) }, (n) => sample.get(n));
+    if (!sq) return false;
     const l1 = l1Of(sample, pw.output);
     for (let j = 0; j < thresholds.length; j++) sums[j]! += distanceOf({ sq: sq[j]!, l1 });
     stats.pointwise++;
@@ -369,9 +379,9 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   };
 
   /** Adds one sample's distances for every candidate of `req` into `sums`. */
-  const evaluateSample = async (req: TuningRequest, op: OpModel, sample: SampleValues, sums: number[]): Promise<void> => {
+  const evaluateSample = async (req: TuningRequest, op: OpModel, sample: SampleValues, sums: number[], skipPointwise = false): Promise<void> => {
     const { tensor, thresholds } = req;
-    const pw = pointwise.get(op.name);
+    const pw = skipPointwise ? undefined : pointwise.get(op.name);
     if (pw && evaluatePointwise(pw, tensor, sample, thresholds, sums)) return;
     const scales = Float32Array.from(thresholds, (t) => Math.fround(127 / t));
     if (copyOps.has(op.name) && await evaluateCopy(op, tensor, sample, scales, sums)) return;
@@ -381,16 +391,19 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     // floats a value more), so that onnxruntime runs the op on the same batches.
     const outFloats = op.outputs.reduce((a, n) => a + (sample.get(n)?.data.length ?? 0), 0);
     const chunk = Math.max(1, Math.floor(maxBatchFloats / Math.max(1, floats + 4 * outFloats)));
+    const t0 = performance.now();
+    const buf = inGraph ? undefined : stackFor(op, tensor, sample, op.batchable && !unbatchable.has(op.name) ? Math.min(chunk, thresholds.length) : 1);
+    stats.stackMs += performance.now() - t0;
     let k0 = 0;
     while (k0 < thresholds.length) {
       const k = Math.min(chunk, thresholds.length - k0);
       // A chunk of one still runs stacked (in-graph: the same probe session for every chunk).
       if (op.batchable && !unbatchable.has(op.name)) {
-        if (inGraph ? await probed(op, tensor, sample, thresholds, k0, k, true, sums) : await stacked(session!, op, tensor, sample, scales, k0, k, sums)) { k0 += k; continue; }
+        if (inGraph ? await probed(op, tensor, sample, thresholds, k0, k, true, sums) : await stacked(session!, op, tensor, buf!, scales, k0, k, sums)) { k0 += k; continue; }
         unbatchable.add(op.name);
       }
       if (inGraph) await probed(op, tensor, sample, thresholds, k0, 1, false, sums);
-      else await stacked(session!, op, tensor, sample, scales, k0, 1, sums);
+      else await stacked(session!, op, tensor, buf!, scales, k0, 1, sums);
       k0++;
     }
   };
@@ -408,6 +421,9 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     const t0 = performance.now();
     let lastLine = t0;
     const pairs = resolved.filter((r) => r.req.thresholds.length).length;
+    // The elementwise pairs go to a worker thread, if there is one (started on first use).
+    const inWorker = resolved.filter((r) => r.req.thresholds.length && pointwise.has(r.op.name));
+    if (inWorker.length && args.pointwiseWorker !== false && process.env.QCAL_TUNE_WORKER !== '0') worker ??= PointwiseWorker.start();
     // Every probe session before the first run: sessions are long-lived, the stacked candidate
     // batches short-lived and large. Created between runs, the sessions' small allocations pinned
     // the freed batches in the heap (measured: RSS grew ~10 MB per session, 5.7 GB on the
@@ -421,21 +437,82 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       }
       const inJs = resolved.filter((r) => r.req.thresholds.length && pointwise.has(r.op.name)).length;
       const copies = resolved.filter((r) => r.req.thresholds.length && copyOps.has(r.op.name)).length;
-      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s (${copies} of them copy ops, in closed form); ${inJs} elementwise pairs evaluated in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'}`);
+      logger.info(`auto-tune: ${sessions.size + probes.size} op sessions for ${pairs - inJs} (tensor, consumer) pairs in ${((performance.now() - ts) / 1000).toFixed(1)} s (${copies} of them copy ops, in closed form); ${inJs} elementwise pairs evaluated in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'}${inJs && worker ? ' on a worker thread' : ''}`);
     }
+    const tasks = worker ? inWorker.map((r) => ({ op: pointwise.get(r.op.name)!, tensor: r.req.tensor, scales: Float32Array.from(r.req.thresholds, (t) => Math.fround(127 / t)) })) : [];
     for await (const sample of sweep()) {
       n++;
       let k = 0;
-      for (const r of resolved) {
-        if (!r.req.thresholds.length) continue;
-        await evaluateSample(r.req, r.op, sample, r.sums);
-        k++;
+      const progress = (): void => {
         // Progress, also in logs without a terminal: at most a line every 10 s, and one per sample.
         const now = performance.now();
         if (now - lastLine >= 10_000 || k === pairs) {
           lastLine = now;
           logger.info(`auto-tune: sample ${n}/${numSamples}: ${k}/${pairs} (tensor, consumer) pairs, ${((now - t0) / 1000).toFixed(0)} s`);
         }
+      };
+      let pending: ReturnType<PointwiseWorker['run']> | undefined;
+      /** The elementwise pairs the worker answers for this sample (the others, whose shapes do not fit, run here). */
+      let sent: boolean[] = [];
+      if (worker && tasks.length) {
+        sent = tasks.map((t) => pointwiseFits(t, (name) => sample.get(name)));
+        // The tensors the worker reads: those only elementwise pairs need move to it (their buffers
+        // transferred, dropped here); those this thread needs too are copied once into memory the
+        // worker shares, reused from sample to sample (the worker is done with it before the next
+        // sample). Structured clones of them all, ~350 MB per detector sample, doubled the peak.
+        const names = new Set<string>();
+        tasks.forEach((t, i) => { if (sent[i]) for (const name of [...t.op.inputs.flatMap((inp) => ('activation' in inp ? [inp.activation] : [])), t.op.output]) names.add(name); });
+        const here = new Set<string>();
+        for (const r of resolved) if (r.req.thresholds.length && !(pointwise.has(r.op.name) && sent[inWorker.indexOf(r)])) for (const nm of [...r.op.activationInputs, ...r.op.outputs]) here.add(nm);
+        const tensors: Record<string, SampleTensor> = {};
+        const transfer: ArrayBuffer[] = [];
+        const moved: string[] = [];
+        const copied: { name: string; v: ort.Tensor }[] = [];
+        for (const name of names) {
+          const v = sample.get(name)!;
+          const d = v.data as Float32Array;
+          if (!here.has(name) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !transfer.includes(d.buffer)) {
+            tensors[name] = { type: v.type, data: d, dims: v.dims };
+            transfer.push(d.buffer);
+            moved.push(name);
+          } else {
+            copied.push({ name, v });
+          }
+        }
+        const floats = copied.reduce((a, c) => a + c.v.data.length, 0);
+        if (!shared || shared.byteLength < 4 * floats) shared = new SharedArrayBuffer(4 * floats);
+        let at = 0;
+        for (const { name, v } of copied) {
+          const view = new Float32Array(shared, 4 * at, v.data.length);
+          view.set(v.data as Float32Array);
+          tensors[name] = { type: v.type, data: view, dims: v.dims };
+          at += v.data.length;
+        }
+        pending = worker.run(tensors, tasks.filter((_, i) => sent[i]), transfer);
+        // Detached now: out of the sample, so that nothing here reads them.
+        for (const name of moved) (sample as Map<string, ort.Tensor>).delete(name);
+      }
+      for (const r of resolved) {
+        if (!r.req.thresholds.length || (pending && pointwise.has(r.op.name) && sent[inWorker.indexOf(r)])) continue;
+        await evaluateSample(r.req, r.op, sample, r.sums);
+        k++;
+        progress();
+      }
+      if (pending) {
+        const done = await pending;
+        stats.pointwiseMs += done.ms;
+        let at = 0;
+        for (let i = 0; i < inWorker.length; i++) {
+          if (!sent[i]) continue;
+          const r = inWorker[i]!;
+          const sq = done.sums[at++];
+          if (!sq) throw new CalibrationError(`auto-tune: the elementwise worker gave no answer for ${r.req.tensor} → ${r.op.name}, whose shapes fit`);
+          const l1 = done.l1[pointwise.get(r.op.name)!.output]!;
+          for (let j = 0; j < sq.length; j++) r.sums[j]! += distanceOf({ sq: sq[j]!, l1 });
+          stats.pointwise++;
+          k++;
+        }
+        progress();
       }
     }
     for (const r of resolved) stats.evaluations += r.req.thresholds.length * n;
@@ -455,8 +532,11 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       sessions.clear();
       probes.clear();
       await reference.release();
+      await worker?.close();
+      worker = undefined;
+      shared = undefined;
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms, ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms, ${stats.copies} copy-op evaluations in closed form ${Math.round(stats.copiesMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms (stack kernel around them ${Math.round(stats.stackMs)} ms for ${(stats.stackValues / 1e6).toFixed(0)} M values), ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms, ${stats.copies} copy-op evaluations in closed form ${Math.round(stats.copiesMs)} ms`);
     },
   };
   return ctx;

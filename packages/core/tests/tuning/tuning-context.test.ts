@@ -132,6 +132,38 @@ describe('createTuningContext', () => {
     }
   });
 
+  it('evaluates the elementwise pairs on a worker thread with the in-thread sums bit for bit', async () => {
+    process.env.QCAL_TEST_TUNE_WORKER = '1'; // the built worker script (tsc -b runs before jest)
+    const lines: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => { lines.push(m); } };
+    const make = async (pointwiseWorker: boolean) => createTuningContext({
+      model, index, data: await openData({ data: samplesOf(samples) }, [{ name: 'x', type: 'float32', dims: [null, 1, 1, null] }]),
+      tensors: index.calibratable, options: { tuneNum: 3 }, logger, pointwiseWorker,
+    });
+    const a = await make(true);
+    const b = await make(false);
+    try {
+      const requests = [
+        { tensor: 'c', consumer: 'relu', thresholds: [0.5, 3, 9, 12] },
+        { tensor: 'r', consumer: 'conv2', thresholds: [1, 6] },
+        { tensor: 'x', consumer: 'conv1', thresholds: [3, 20] },
+      ];
+      const da = await a.distancesMany(requests);
+      expect(lines.some((l) => /elementwise pairs evaluated in WebAssembly on a worker thread/.test(l))).toBe(true);
+      const db = await b.distancesMany(requests);
+      expect(da).toEqual(db);
+      // Without conv1's pair, relu's input c is needed by the worker alone: moved there, not copied.
+      const only = [requests[0]!, requests[1]!];
+      expect(await a.distancesMany(only)).toEqual(await b.distancesMany(only));
+      expect(a.stats).toMatchObject({ pointwise: 6, runs: b.stats.runs });
+      expect(b.stats.pointwise).toBe(6);
+    } finally {
+      delete process.env.QCAL_TEST_TUNE_WORKER;
+      await a.release();
+      await b.release();
+    }
+  });
+
   it('answers many (tensor, consumer) questions in one pass over the samples, as separate calls would', async () => {
     const ctx = await context(3);
     try {
