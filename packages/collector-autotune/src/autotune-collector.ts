@@ -10,8 +10,8 @@ import {
   type PostCollectContext,
   type TensorRange,
 } from '@qcal/plugin-kit';
-import { histogramKernels } from '@qcal/kernels';
 import { firstMinIndex, tuneCandidates } from './candidates';
+import { finiteAbsMax } from './finite-abs-max';
 
 export interface AutotuneOptions {
   /** The collector whose thresholds are refined (any installed collector). */
@@ -122,29 +122,6 @@ class AutotuneCollector implements CalibrationCollector {
     for (const [name, m] of Object.entries(st.absMax)) this.absMax.set(name, Math.max(this.absMax.get(name) ?? 0, m));
     this.base.merge(st.base);
   }
-}
-
-/**
- * The largest |x| of the finite values of `data` and `m` (NaN and ±Infinity left out). In
- * WebAssembly (@qcal/kernels `finiteRange` with limit +Infinity: |x| ≤ max(−min, max)) when built
- * and `data` is long enough to pay for the call; else {@link finiteAbsMaxJs}, the reference.
- */
-export function finiteAbsMax(data: Float32Array, m: number): number {
-  const k = data.length >= 256 ? histogramKernels() : null;
-  if (!k) return finiteAbsMaxJs(data, m);
-  const r = k.finiteRange(data, Infinity);
-  if (-r.min > m) m = -r.min; // min > max (nothing finite): −Infinity here and below, m stays
-  if (r.max > m) m = r.max;
-  return m;
-}
-
-/** {@link finiteAbsMax} in JavaScript: the reference of the WebAssembly path, and its fallback. */
-export function finiteAbsMaxJs(data: Float32Array, m: number): number {
-  for (let i = 0; i < data.length; i++) {
-    const a = Math.abs(data[i]!);
-    if (a > m && a !== Infinity) m = a; // NaN fails `a > m`
-  }
-  return m;
 }
 
 function mean(xs: readonly number[]): number {

@@ -4,6 +4,6 @@ import { autotuneCollector } from './autotune-collector';
 export { autotuneCollector };
 export type { AutotuneOptions, ConsumerTuning } from './autotune-collector';
 export { tuneCandidates, firstMinIndex } from './candidates';
-export { finiteAbsMax, finiteAbsMaxJs } from './autotune-collector';
+export { finiteAbsMax, finiteAbsMaxJs } from './finite-abs-max';
 export const collectors = [autotuneCollector];
 export default autotuneCollector;
