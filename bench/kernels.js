@@ -8,7 +8,8 @@
  *
  * Each collector runs twice: with its JavaScript kernels (`name js`, the reference) and with the
  * WebAssembly ones of @qcal/kernels (`name`, when built: `npm run build`); `absmax` is autotune's
- * per-value scan (its base collector's work is the base's row). `--no-js` leaves out the JS rows.
+ * per-value scan (its base collector's work is the base's row); any collector name works, e.g. `mse`.
+ * `--no-js` leaves out the JS rows.
  *
  * The machine's limit, measured on the same tensors: `wasm read` sums them with a float32x4
  * WebAssembly loop from a copy already in WebAssembly memory (the read bandwidth of a wasm loop:

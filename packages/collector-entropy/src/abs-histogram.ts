@@ -1,3 +1,5 @@
+import { histogramKernels } from '@qcal/kernels';
+
 // Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
 const { ceil: M_ceil, floor: M_floor, trunc: M_trunc } = Math;
 
@@ -51,11 +53,27 @@ export function torchArange0(end: number, step: number): Float32Array {
  * NaN and ±Infinity are skipped (outside any finite range).
  */
 export function histcAbsInto(counts: Float64Array, data: Float32Array, lo: number, hi: number): void {
-  const n = counts.length;
   let l = f32(lo);
   let h = f32(hi);
   if (l === h) { l = f32(l - 1); h = f32(h + 1); }
   const span = f32(h - l);
+  // In WebAssembly (@qcal/kernels: torch's float32 formula itself, the same bins) when built, the
+  // batch pays for handing the counts over, and nothing can overflow float32 (span·n < 2^128).
+  const k = data.length >= 1024 + (counts.length >> 2) && span > 0 && span * counts.length < 2 ** 127 ? histogramKernels() : null;
+  if (k) k.histcAbs(counts, data, l, h, span);
+  else histcAbsRun(counts, data, l, h, span);
+}
+
+/** {@link histcAbsInto} in JavaScript (the reference of the WebAssembly kernel, and its fallback). */
+export function histcAbsIntoJs(counts: Float64Array, data: Float32Array, lo: number, hi: number): void {
+  let l = f32(lo);
+  let h = f32(hi);
+  if (l === h) { l = f32(l - 1); h = f32(h + 1); }
+  histcAbsRun(counts, data, l, h, f32(h - l));
+}
+
+function histcAbsRun(counts: Float64Array, data: Float32Array, l: number, h: number, span: number): void {
+  const n = counts.length;
   const last = n - 1;
   const scale = n / span;
   // The float32 expression is within a few float32 roundings (≤ n·2^-22 bins) of the exact

@@ -13,7 +13,7 @@ export type { HistogramScan } from './numpy-histogram';
 export { pythonFloorDiv } from './python-floor-div';
 export { signedHistogram, addToSignedHistogram, growthFor } from './mxnet-histogram';
 export type { SignedHistogram } from './mxnet-histogram';
-export { absHistogram, addToAbsHistogram, addAbsBatch, histcAbsInto, torchLinspace0, torchArange0 } from './abs-histogram';
+export { absHistogram, addToAbsHistogram, addAbsBatch, histcAbsInto, histcAbsIntoJs, torchLinspace0, torchArange0 } from './abs-histogram';
 export type { AbsAccumulator } from './abs-histogram';
 export type { AbsHistogram } from './abs-histogram';
 export { mxnetKlThreshold } from './mxnet-kl';

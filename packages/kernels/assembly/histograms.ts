@@ -69,6 +69,52 @@ export function histc(data: usize, len: i32, counts: usize, nbins: i32, lo: f32,
 }
 
 /**
+ * torch.histc's bins of |x| (modelopt's histogram): the twin of collector-entropy's `histcAbsIntoJs`.
+ * Adds 1 to bin `trunc(f32(f32(|x| − lo)·n) / span)` (clamped to the last bin; torch's float32
+ * formula itself, four values at a time) of each value of `data[0..len)` whose |x| lies in
+ * [lo, hi]; others (NaN, ±Infinity, outside) are skipped. Returns how many were binned.
+ * lo, hi, span = f32(hi − lo) > 0 are float32 values and span·n below 2^128 (no overflow to Infinity).
+ */
+export function histcAbs(data: usize, len: i32, counts: usize, n: i32, lo: f32, hi: f32, span: f32): i32 {
+  const last = n - 1;
+  const fn = <f32>n;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const vn = f32x4.splat(fn);
+  const vs = f32x4.splat(span);
+  const vlast = i32x4.splat(last);
+  let added = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const a = f32x4.abs(v128.load(data + (<usize>i << 2)));
+    const idx = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.mul(f32x4.sub(a, vlo), vn), vs)), vlast);
+    if (i32x4.all_true(v128.and(f32x4.ge(a, vlo), f32x4.le(a, vhi)))) {
+      bump(counts, i32x4.extract_lane(idx, 0));
+      bump(counts, i32x4.extract_lane(idx, 1));
+      bump(counts, i32x4.extract_lane(idx, 2));
+      bump(counts, i32x4.extract_lane(idx, 3));
+      added += 4;
+      continue;
+    }
+    for (let j = i; j < i + 4; j++) {
+      const x = abs(load<f32>(data + (<usize>j << 2)));
+      if (!(x >= lo && x <= hi)) continue;
+      const b = <i32>(((x - lo) * fn) / span);
+      bump(counts, b > last ? last : b);
+      added++;
+    }
+  }
+  for (; i < len; i++) {
+    const x = abs(load<f32>(data + (<usize>i << 2)));
+    if (!(x >= lo && x <= hi)) continue;
+    const b = <i32>(((x - lo) * fn) / span);
+    bump(counts, b > last ? last : b);
+    added++;
+  }
+  return added;
+}
+
+/**
  * Min and max of the values of `data[0..len)` with |x| < `limit`, and the numbers of NaN and of the
  * others (±Infinity and |x| >= limit): with limit 2^100 (overflowed activations count as infinite)
  * the twin of collector-hfmg's `finiteRange` and of collector-ifmr's, with limit +Infinity of

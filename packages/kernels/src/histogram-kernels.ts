@@ -46,6 +46,12 @@ export interface HistogramKernels {
    * squares of the values binned by this call, running min/max) is updated. Returns where it stopped.
    */
   moment(count: Float64Array, sum: Float64Array, data: Float32Array, from: number, inv: number, o: number, top: number, bottom: number, tally: MomentTally): number;
+  /**
+   * collector-entropy `histcAbsIntoJs(counts, data, lo, hi)` after its degenerate-range widening:
+   * torch.histc's bins of |x| over [lo, hi] (float32 lo < hi, span = f32(hi − lo), span·counts.length
+   * below 2^128); NaN, ±Infinity and values outside are skipped. Returns the number binned.
+   */
+  histcAbs(counts: Float64Array, data: Float32Array, lo: number, hi: number, span: number): number;
   /** collector-entropy `histogramIntoJs(counts, edges, data)` (weight 1): returns the number of values binned. */
   numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /**
@@ -68,6 +74,7 @@ interface Exports {
   histc(data: number, len: number, counts: number, nbins: number, lo: number, hi: number, range: number, delta: number): number;
   moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
+  histcAbs(data: number, len: number, counts: number, n: number, lo: number, hi: number, span: number): number;
   numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
   finiteRange(data: number, len: number, state: number, limit: number): void;
   sum(data: number, len: number): number;
@@ -223,6 +230,20 @@ function instantiate(mod: object): HistogramKernels {
       tally.lo = f64[s + 1]!;
       tally.hi = f64[s + 2]!;
       return i;
+    },
+
+    histcAbs(counts, data, lo, hi, span) {
+      const n = counts.length;
+      reserve(n, 0);
+      countsIn(counts);
+      let added = 0;
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        added += ex.histcAbs(DATA, len, COUNTS, n, lo, hi, span);
+      }
+      countsOut(counts);
+      return added;
     },
 
     numpyFill(counts, edges, data) {
