@@ -1,3 +1,4 @@
+import { histogramKernels } from '@qcal/kernels';
 import { histogramInto, linspaceEdges32 } from '@qcal/collector-entropy';
 import { histogramPercentile } from './histogram-percentile';
 
@@ -61,9 +62,13 @@ export function numpyArangeF32(start: number, stop: number, step: number): Float
   return out;
 }
 
-/** Later batch: extend the grid when needed, then bin onto it (a new histogram when it grew). */
-export function addToOrtAbsHistogram(h: OrtAbsHistogram, abs: Float32Array): OrtAbsHistogram {
-  const [lo, hi] = minMax(abs);
+/**
+ * Later batch: extend the grid when needed, then bin |x| of its finite values onto it (a new
+ * histogram when it grew). `data` is the batch as it came (NaN and ±Infinity skipped, |x| taken
+ * here), or already `absFinite(batch)`: the same result.
+ */
+export function addToOrtAbsHistogram(h: OrtAbsHistogram, data: Float32Array): OrtAbsHistogram {
+  const hi = finiteAbsMax(data);
   let { counts, edges } = h;
   const last = edges[edges.length - 1]!;
   if (hi > last) {
@@ -77,27 +82,55 @@ export function addToOrtAbsHistogram(h: OrtAbsHistogram, abs: Float32Array): Ort
     c.set(counts);
     counts = c;
   }
-  let dropped = h.dropped;
-  if (lo < edges[0]!) {
-    for (let i = 0; i < abs.length; i++) if (abs[i]! < edges[0]!) dropped++;
-  }
-  binOnto(counts, edges, abs);
-  return { counts, edges, dropped };
+  return { counts, edges, dropped: h.dropped + ortAbsFill(counts, edges, data) };
 }
 
-/** np.histogram with explicit (near-uniform) edges: searchsorted right, last bin closed. */
-function binOnto(counts: Float64Array, edges: Float32Array, abs: Float32Array): void {
+/** The largest finite |x| of `data` (−Infinity when none is finite). */
+function finiteAbsMax(data: Float32Array): number {
+  const k = data.length >= 256 ? histogramKernels() : null;
+  if (k) {
+    const r = k.finiteRange(data, Infinity);
+    return r.min > r.max ? -Infinity : Math.max(-r.min, r.max);
+  }
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const a = v < 0 ? -v : v;
+    if (a > hi && a !== Infinity) hi = a; // NaN fails `a > hi`
+  }
+  return hi;
+}
+
+/**
+ * np.histogram of |x| with explicit (near-uniform) edges: searchsorted right, last bin closed;
+ * NaN and ±Infinity skipped; returns how many finite |x| fell below the first edge (onnxruntime
+ * drops them). In WebAssembly (@qcal/kernels `ortAbsFill`, the same bins) when built and the batch
+ * pays for handing the counts over; else {@link ortAbsFillJs}.
+ */
+export function ortAbsFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number {
+  const k = data.length >= 1024 + (counts.length >> 2) ? histogramKernels() : null;
+  return k ? k.ortAbsFill(counts, edges, data) : ortAbsFillJs(counts, edges, data);
+}
+
+/** {@link ortAbsFill} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+export function ortAbsFillJs(counts: Float64Array, edges: Float32Array, data: Float32Array): number {
   const n = counts.length;
   const lo = edges[0]!, hi = edges[n]!;
   const scale = n / (hi - lo);
-  for (let i = 0; i < abs.length; i++) {
-    const v = abs[i]!;
-    if (!(v >= lo && v <= hi)) continue;
+  let dropped = 0;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    const v = x < 0 ? -x : x;
+    if (!(v >= lo && v <= hi)) {
+      if (v < lo) dropped++; // finite (NaN fails, +Infinity is not below), below the first edge
+      continue;
+    }
     let k = Math.min(n - 1, Math.floor((v - lo) * scale));
     while (k > 0 && v < edges[k]!) k--;
     while (k < n - 1 && v >= edges[k + 1]!) k++;
     counts[k] = counts[k]! + 1;
   }
+  return dropped;
 }
 
 /**

@@ -35,8 +35,8 @@ class PercentileCollector implements CalibrationCollector {
     const scan = tallyBatch(s, tensor);
     if (!scan) return;
     if (this.options.mode === 'onnxruntime') {
-      const abs = absFinite(tensor.data);
-      s.ort = s.ort ? addToOrtAbsHistogram(s.ort, abs) : ortAbsHistogram(abs, this.options.numBins);
+      // The first batch needs |x| as an array (its grid spans [min |x|, max |x|]); later ones are binned as they come.
+      s.ort = s.ort ? addToOrtAbsHistogram(s.ort, tensor.data) : ortAbsHistogram(absFinite(tensor.data), this.options.numBins);
     } else addAbsBatch(s, tensor.data, scan.absMax, scan.finite, this.options.numBins);
   }
 

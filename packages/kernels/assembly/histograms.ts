@@ -114,6 +114,76 @@ export function histcAbs(data: usize, len: i32, counts: usize, n: i32, lo: f32, 
   return added;
 }
 
+/** onnxruntime's |x| bin of one value (the scalar code of {@link ortAbsFill}); counts what is below the first edge. */
+// @ts-ignore: decorator
+@inline
+function ortAbsOne(x: f32, counts: usize, edges: usize, n: i32, lo: f64, hi: f64, scale: f64, state: usize): void {
+  const v = <f64>abs(x);
+  if (!(v >= lo && v <= hi)) {
+    if (v < lo) store<f64>(state, load<f64>(state) + 1); // finite, below the first edge: dropped
+    return;
+  }
+  let k = <i32>floor((v - lo) * scale);
+  if (k > n - 1) k = n - 1;
+  while (k > 0 && v < <f64>load<f32>(edges + (<usize>k << 2))) k--;
+  while (k < n - 1 && v >= <f64>load<f32>(edges + (<usize>(k + 1) << 2))) k++;
+  bump(counts, k);
+}
+
+/**
+ * The twin of collector-percentile's `ortAbsFillJs` (onnxruntime's later batches: |x| of the finite
+ * values onto explicit float32 edges, NumPy's searchsorted-right bins, the last bin closed): the bin
+ * estimate `min(n − 1, floor((|x| − lo)·scale))` in f64x2 lanes, then for four values at once the
+ * edges around each estimate are gathered and checked; when every value is inside and every estimate
+ * right, the four are counted, otherwise the four take the scalar code (the reference's loops that
+ * step the estimate down and up). NaN and ±Infinity are skipped; finite |x| below the first edge
+ * are counted in `state` (float64, in and out). lo = edges[0] < hi = edges[n], scale = n/(hi − lo).
+ */
+export function ortAbsFill(data: usize, len: i32, counts: usize, edges: usize, n: i32, scale: f64, state: usize): void {
+  const lo32 = load<f32>(edges);
+  const hi32 = load<f32>(edges + (<usize>n << 2));
+  const lo = <f64>lo32;
+  const hi = <f64>hi32;
+  const vl32 = f32x4.splat(lo32);
+  const vh32 = f32x4.splat(hi32);
+  const vlo = f64x2.splat(lo);
+  const vs = f64x2.splat(scale);
+  const vlast = i32x4.splat(n - 1);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = data + (<usize>i << 2);
+    const a = f32x4.abs(v128.load(p));
+    if (i32x4.all_true(v128.and(f32x4.ge(a, vl32), f32x4.le(a, vh32)))) {
+      const fa = f64x2.floor(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(a), vlo), vs));
+      const fb = f64x2.floor(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1)), vlo), vs));
+      const k = i32x4.min_s(v128.shuffle<i32>(f64x2.add(fa, MAGIC), f64x2.add(fb, MAGIC), 0, 2, 4, 6), vlast);
+      const k0 = <usize>i32x4.extract_lane(k, 0) << 2;
+      const k1 = <usize>i32x4.extract_lane(k, 1) << 2;
+      const k2 = <usize>i32x4.extract_lane(k, 2) << 2;
+      const k3 = <usize>i32x4.extract_lane(k, 3) << 2;
+      let left = f32x4.splat(load<f32>(edges + k0));
+      left = f32x4.replace_lane(left, 1, load<f32>(edges + k1));
+      left = f32x4.replace_lane(left, 2, load<f32>(edges + k2));
+      left = f32x4.replace_lane(left, 3, load<f32>(edges + k3));
+      let right = f32x4.splat(load<f32>(edges + k0, 4));
+      right = f32x4.replace_lane(right, 1, load<f32>(edges + k1, 4));
+      right = f32x4.replace_lane(right, 2, load<f32>(edges + k2, 4));
+      right = f32x4.replace_lane(right, 3, load<f32>(edges + k3, 4));
+      // a step down where |x| < left edge, a step up where |x| >= right edge (not from the last bin)
+      const off = v128.or(f32x4.lt(a, left), v128.and(f32x4.ge(a, right), i32x4.ne(k, vlast)));
+      if (!v128.any_true(off)) {
+        bump(counts, i32x4.extract_lane(k, 0));
+        bump(counts, i32x4.extract_lane(k, 1));
+        bump(counts, i32x4.extract_lane(k, 2));
+        bump(counts, i32x4.extract_lane(k, 3));
+        continue;
+      }
+    }
+    for (let j = 0; j < 4; j++) ortAbsOne(load<f32>(p + (<usize>j << 2)), counts, edges, n, lo, hi, scale, state);
+  }
+  for (; i < len; i++) ortAbsOne(load<f32>(data + (<usize>i << 2)), counts, edges, n, lo, hi, scale, state);
+}
+
 /**
  * Min and max of the values of `data[0..len)` with |x| < `limit`, and the numbers of NaN and of the
  * others (±Infinity and |x| >= limit): with limit 2^100 (overflowed activations count as infinite)

@@ -52,6 +52,12 @@ export interface HistogramKernels {
    * below 2^128); NaN, ±Infinity and values outside are skipped. Returns the number binned.
    */
   histcAbs(counts: Float64Array, data: Float32Array, lo: number, hi: number, span: number): number;
+  /**
+   * collector-percentile `ortAbsFillJs(counts, edges, data)`: onnxruntime's |x| histogram of a later
+   * batch on explicit float32 edges (edges[0] < edges[n], n = counts.length): NaN and ±Infinity
+   * skipped; returns how many finite |x| fell below the first edge (not counted).
+   */
+  ortAbsFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /** collector-entropy `histogramIntoJs(counts, edges, data)` (weight 1): returns the number of values binned. */
   numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /**
@@ -75,6 +81,7 @@ interface Exports {
   moment(data: number, len: number, counts: number, sums: number, inv: number, o: number, top: number, bottom: number, state: number): number;
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
   histcAbs(data: number, len: number, counts: number, n: number, lo: number, hi: number, span: number): number;
+  ortAbsFill(data: number, len: number, counts: number, edges: number, n: number, scale: number, state: number): void;
   numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
   finiteRange(data: number, len: number, state: number, limit: number): void;
   sum(data: number, len: number): number;
@@ -244,6 +251,23 @@ function instantiate(mod: object): HistogramKernels {
       }
       countsOut(counts);
       return added;
+    },
+
+    ortAbsFill(counts, edges, data) {
+      const n = counts.length;
+      const pEdges = reserve(n, 4 * (n + 1));
+      f32.set(edges.subarray(0, n + 1), pEdges >> 2);
+      countsIn(counts);
+      const scale = n / (edges[n]! - edges[0]!);
+      const s = STATE >> 3;
+      f64[s] = 0;
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        ex.ortAbsFill(DATA, len, COUNTS, pEdges, n, scale, STATE);
+      }
+      countsOut(counts);
+      return f64[s]!;
     },
 
     numpyFill(counts, edges, data) {
