@@ -36,6 +36,7 @@ export class PointwiseWorker {
   private readonly waits = new Map<number, { resolve: (r: Extract<PointwiseReply, { type: 'done' }>) => void; reject: (e: Error) => void }>();
   private id = 0;
   private failure: Error | undefined;
+  private exited = false;
 
   private constructor(script: string) {
     this.worker = new Worker(script);
@@ -49,7 +50,11 @@ export class PointwiseWorker {
       else w.reject(new CalibrationError(`auto-tune: elementwise worker: ${m.message}`));
     });
     this.worker.on('error', (e) => this.fail(new CalibrationError(`auto-tune: elementwise worker failed: ${e.message}`, { cause: e })));
-    this.worker.on('exit', (code) => { if (code !== 0) this.fail(new CalibrationError(`auto-tune: elementwise worker exited with code ${code}`)); });
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      // An exit with jobs out (or with an error code) fails them: nothing will answer.
+      if (code !== 0 || this.waits.size) this.fail(new CalibrationError(`auto-tune: elementwise worker exited with code ${code}`));
+    });
   }
 
   /** A started worker, or undefined when there is no built worker script. */
@@ -63,6 +68,7 @@ export class PointwiseWorker {
    * once), except those whose buffers are in `transfer` (moved: detached here) or in shared memory.
    */
   run(tensors: Record<string, SampleTensor>, tasks: PointwiseTask[], transfer: ArrayBuffer[] = []): Promise<Extract<PointwiseReply, { type: 'done' }>> {
+    if (this.exited) this.fail(new CalibrationError('auto-tune: the elementwise worker has exited'));
     if (this.failure) return Promise.reject(this.failure);
     const id = ++this.id;
     return new Promise((resolve, reject) => {
@@ -75,6 +81,7 @@ export class PointwiseWorker {
 
   /** Ends the worker (waits for it: an unreferenced worker would let the process exit meanwhile). */
   async close(): Promise<void> {
+    if (this.exited) return;
     this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ type: 'close' } satisfies PointwiseRequest);
