@@ -76,6 +76,8 @@ export interface TuningStats {
   pointwiseMs: number;
   /** Time in the stack kernel (fake quantization, distances, copying values in) around the op runs, in ms. */
   stackMs: number;
+  /** Stacked op runs whose distances the elementwise worker computed. */
+  diffsInWorker: number;
   /** Values through the stack kernel: fake-quantized inputs and compared outputs, candidates × values. */
   stackValues: number;
   /** (tensor, copy op, sample) evaluations in closed form (copy-op.ts), and their time in ms. */
@@ -103,7 +105,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   const { model, index, logger } = args;
   const tuneNum = typeof args.options.tuneNum === 'number' ? args.options.tuneNum : 5;
   const maxBatchFloats = args.maxBatchFloats ?? DEFAULT_MAX_BATCH_FLOATS;
-  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0, stackMs: 0, stackValues: 0, copies: 0, copiesMs: 0 };
+  const stats: TuningStats = { samples: 0, ops: 0, sessions: 0, runs: 0, evaluations: 0, referenceMs: 0, sessionMs: 0, runMs: 0, pointwise: 0, pointwiseMs: 0, stackMs: 0, diffsInWorker: 0, stackValues: 0, copies: 0, copiesMs: 0 };
   const nodeIndex = new Map(index.nodeNames.map((n, i) => [n, i]));
   /** The in-graph probe models (`probes`) need opset 8 (Expand, broadcasting Max/Min). */
   const inGraph = args.probes === true && opsetVersion(model) >= 8;
@@ -119,6 +121,11 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
   let worker: PointwiseWorker | undefined;
   /** The sample's tensors the worker reads (see distancesMany). */
   let shared: SharedArrayBuffer | undefined;
+  /** While a sample is evaluated with the worker: the op outputs' references in shared memory, and the distances out. */
+  /** Keys of the (pair, sample) references the worker holds for distances. */
+  let diffKeys = 0;
+  /** While a sample is evaluated with the worker: its distance requests out, and which pairs' references it has. */
+  let offload: { pending: { p: Promise<void>; bytes: number }[]; inflight: number; sent: WeakSet<object>; keyOf: (buf: object) => number } | undefined;
   const skipped = new Set<string>();
   const consumersOf = new Map<string, { name: string; opType: string }[]>();
   for (const t of args.tensors) {
@@ -171,10 +178,10 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     }
     return s;
   };
-  const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>): Promise<void> => {
+  const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> => {
     const tr = performance.now();
     try {
-      await session.run(feeds, fetches);
+      return await session.run(feeds, fetches);
     } finally {
       stats.runs++;
       stats.runMs += performance.now() - tr;
@@ -226,17 +233,49 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
     const fetches: Record<string, ort.Tensor> = {};
     op.outputs.forEach((o, i) => { fetches[o] = new ort.Tensor('float32', outs[i]!, stackedDims(buf.refs[i]!.dims)); });
     stats.stackMs += performance.now() - t0;
+    let res: ort.InferenceSession.OnnxValueMapType;
     try {
-      await run(session, feeds, fetches);
+      res = await run(session, feeds, fetches);
     } catch (err) {
       if (k === 1) throw new CalibrationError(`auto-tune: ${op.name} (${op.opType}) failed on a fake-quantized ${tensor}: ${messageOf(err)}`, { cause: err });
       logger.debug(`auto-tune: ${op.name} (${op.opType}) does not run with candidates stacked on dim 0 (${messageOf(err)}); running one candidate at a time`);
       return false;
     }
     const t1 = performance.now();
+    stats.stackValues += xq.length + outs.reduce((a, o) => a + o.length, 0);
+    // onnxruntime-node hands the outputs back once more in fresh buffers: with the elementwise
+    // worker running, those move there and it computes the distances (the same kernel, so the same
+    // sums), while this thread goes on with the next run. The main thread was the bottleneck (op
+    // runs and the stack kernel ~3.3 s per detector sample, the worker's elementwise pairs ~1.8 s):
+    // A/B on 16 detector scenes, 26.4–27.0 s instead of 28.4–30.3 s, peak RSS no higher.
+    // QCAL_TUNE_OFFLOAD=0 keeps the distances here (for such A/B runs).
+    const copies = op.outputs.map((o) => res[o]?.data);
+    if (offload && worker && process.env.QCAL_TUNE_OFFLOAD !== '0' && buf.refs.every((r) => r.type === 'float32') && copies.every((c) => c instanceof Float32Array && c.buffer instanceof ArrayBuffer && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength)) {
+      const outsMoved = copies as Float32Array[];
+      const bytes = outsMoved.reduce((a, c) => a + c.byteLength, 0);
+      const l1 = buf.l1;
+      // The references go with the pair's first chunk the worker sees (copied), and stay there for its others.
+      const first = !offload.sent.has(buf);
+      offload.sent.add(buf);
+      const refs = first ? buf.refs.map((r) => ({ type: r.type, data: r.data, dims: r.dims })) : undefined;
+      const p = worker.diff(offload.keyOf(buf), refs, outsMoved, k).then((sq) => {
+        for (let j = 0; j < k; j++) sums[k0 + j]! += distanceOf({ sq: sq[j]!, l1 });
+        stats.diffsInWorker++;
+      });
+      p.catch(() => undefined); // awaited at the end of the sample
+      offload.pending.push({ p, bytes });
+      offload.inflight += bytes;
+      // Bounded: at most ~64 MB of outputs waiting for the worker.
+      while (offload.inflight > 64 * 1024 * 1024) {
+        const oldest = offload.pending.shift()!;
+        await oldest.p;
+        offload.inflight -= oldest.bytes;
+      }
+      stats.stackMs += performance.now() - t1;
+      return true;
+    }
     const sq = new Float64Array(k);
     buf.refViews.forEach((ref, i) => stack.squaredErrors(ref, outs[i]!, sq));
-    stats.stackValues += xq.length + outs.reduce((a, o) => a + o.length, 0);
     for (let j = 0; j < k; j++) sums[k0 + j]! += distanceOf({ sq: sq[j]!, l1: buf.l1 });
     stats.stackMs += performance.now() - t1;
     return true;
@@ -488,6 +527,8 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
           tensors[name] = { type: v.type, data: view, dims: v.dims };
           at += v.data.length;
         }
+        const keys = new WeakMap<object, number>();
+        offload = { pending: [], inflight: 0, sent: new WeakSet(), keyOf: (b) => { let x = keys.get(b); if (x === undefined) keys.set(b, (x = ++diffKeys)); return x; } };
         pending = worker.run(tensors, tasks.filter((_, i) => sent[i]), transfer);
         // Detached now: out of the sample, so that nothing here reads them.
         for (const name of moved) (sample as Map<string, ort.Tensor>).delete(name);
@@ -497,6 +538,10 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
         await evaluateSample(r.req, r.op, sample, r.sums);
         k++;
         progress();
+      }
+      if (offload) {
+        for (const { p } of offload.pending) await p;
+        offload = undefined;
       }
       if (pending) {
         const done = await pending;
@@ -536,7 +581,7 @@ export async function createTuningContext(args: TuningContextArgs): Promise<Rele
       worker = undefined;
       shared = undefined;
       for (const r of all) if (r.status === 'fulfilled') await r.value.release();
-      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms (stack kernel around them ${Math.round(stats.stackMs)} ms for ${(stats.stackValues / 1e6).toFixed(0)} M values), ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms, ${stats.copies} copy-op evaluations in closed form ${Math.round(stats.copiesMs)} ms`);
+      logger.info(`auto-tune: ${stats.samples} tune samples, ${stats.ops} consumer ops, ${stats.evaluations} candidate evaluations in ${stats.runs} op runs; reference model ${Math.round(stats.referenceMs)} ms, op sessions ${Math.round(stats.sessionMs)} ms, op runs ${Math.round(stats.runMs)} ms (stack kernel around them ${Math.round(stats.stackMs)} ms for ${(stats.stackValues / 1e6).toFixed(0)} M values; ${stats.diffsInWorker} runs' distances off the main thread), ${stats.pointwise} elementwise evaluations in ${kernel.wasm ? 'WebAssembly' : 'JavaScript'} ${Math.round(stats.pointwiseMs)} ms, ${stats.copies} copy-op evaluations in closed form ${Math.round(stats.copiesMs)} ms`);
     },
   };
   return ctx;

@@ -7,6 +7,11 @@ import type { PointwiseTask, SampleTensor } from './pointwise-eval';
 /** Main thread → worker. */
 export type PointwiseRequest =
   | { type: 'job'; id: number; tensors: Record<string, SampleTensor>; tasks: PointwiseTask[] }
+  /**
+   * Σᵢ (ref[i] − out[j·m + i])² per candidate j < k, summed over the op's outputs (refs[o], outs[o]).
+   * `refs` come with a pair's first chunk and are kept under `key` until the next elementwise job.
+   */
+  | { type: 'diff'; id: number; key: number; refs: SampleTensor[] | undefined; outs: Float32Array[]; k: number }
   | { type: 'close' };
 
 /** Worker → main thread: per task its sums (null: the shapes do not fit, run the op instead), ‖ref‖₁ per output. */
@@ -76,6 +81,21 @@ export class PointwiseWorker {
       // Referenced while a job is out: awaiting its reply must keep the process alive.
       this.worker.ref();
       this.worker.postMessage({ type: 'job', id, tensors, tasks } satisfies PointwiseRequest, transfer);
+    });
+  }
+
+  /**
+   * The distances of one stacked op run (see the 'diff' request): `outs` are moved to the worker
+   * (their buffers transferred), `refs` (first chunk of a pair only) are copied.
+   */
+  diff(key: number, refs: SampleTensor[] | undefined, outs: Float32Array[], k: number): Promise<Float64Array> {
+    if (this.exited) this.fail(new CalibrationError('auto-tune: the elementwise worker has exited'));
+    if (this.failure) return Promise.reject(this.failure);
+    const id = ++this.id;
+    return new Promise((resolve, reject) => {
+      this.waits.set(id, { resolve: (r) => resolve(r.sums[0]!), reject });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'diff', id, key, refs, outs, k } satisfies PointwiseRequest, outs.map((o) => o.buffer as ArrayBuffer));
     });
   }
 

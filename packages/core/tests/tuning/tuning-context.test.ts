@@ -132,7 +132,7 @@ describe('createTuningContext', () => {
     }
   });
 
-  it('evaluates the elementwise pairs on a worker thread with the in-thread sums bit for bit', async () => {
+  it('evaluates the elementwise pairs and the op runs\' distances on a worker thread with the in-thread sums bit for bit', async () => {
     process.env.QCAL_TEST_TUNE_WORKER = '1'; // the built worker script (tsc -b runs before jest)
     const lines: string[] = [];
     const logger = { ...silentLogger, info: (m: string) => { lines.push(m); } };
@@ -155,7 +155,8 @@ describe('createTuningContext', () => {
       // Without conv1's pair, relu's input c is needed by the worker alone: moved there, not copied.
       const only = [requests[0]!, requests[1]!];
       expect(await a.distancesMany(only)).toEqual(await b.distancesMany(only));
-      expect(a.stats).toMatchObject({ pointwise: 6, runs: b.stats.runs });
+      expect(a.stats).toMatchObject({ pointwise: 6, runs: b.stats.runs, diffsInWorker: a.stats.runs }); // every op run's distance computed there too
+      expect(b.stats.diffsInWorker).toBe(0);
       expect(b.stats.pointwise).toBe(6);
     } finally {
       delete process.env.QCAL_TEST_TUNE_WORKER;
