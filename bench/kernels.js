@@ -8,7 +8,8 @@
  *
  * Each collector runs twice: with its JavaScript kernels (`name js`, the reference) and with the
  * WebAssembly ones of @qcal/kernels (`name`, when built: `npm run build`); `absmax` is autotune's
- * per-value scan (its base collector's work is the base's row); any collector name works, e.g. `mse`.
+ * per-value scan (its base collector's work is the base's row); any collector name works, e.g. `mse`,
+ * and `entropy@tpumlir` / `entropy@tensorrt` / `percentile@…` set the collector's `mode`.
  * `--no-js` leaves out the JS rows.
  *
  * The machine's limit, measured on the same tensors: `wasm read` sums them with a float32x4
@@ -99,7 +100,9 @@ async function main() {
       });
       continue;
     }
-    const loaded = core.loadCollectors([name], { configDir: process.cwd(), cwd: process.cwd() });
+    // `entropy@tpumlir`: a collector with one option set, `mode` (entropy's modes)
+    const [cname, mode] = name.split('@');
+    const loaded = core.loadCollectors([mode ? [cname, { mode }] : cname], { configDir: process.cwd(), cwd: process.cwd() });
     const r = loaded.collectors[0];
     kernels.setWasmKernels(wasm);
     if (wasm && !kernels.histogramKernels()) process.stdout.write(`(${name}: WebAssembly kernels not built, JavaScript)\n`);

@@ -23,7 +23,7 @@ export type { F32Scratch } from './mxnet-kl-f32';
 export { modeloptKlThreshold } from './modelopt-kl';
 export type { ModeloptKlOptions } from './modelopt-kl';
 export { mergeSignedHistograms, mergeAbsHistograms } from './merge-histograms';
-export { tpumlirHistogram, addToTpumlirHistogram, tpumlirHistogramInto, floorDivF32, TPUMLIR_SKIP_ABS, TPUMLIR_MAX_BINS } from './tpumlir-histogram';
+export { tpumlirHistogram, addToTpumlirHistogram, tpumlirHistogramInto, tpumlirHistogramIntoJs, floorDivF32, TPUMLIR_SKIP_ABS, TPUMLIR_MAX_BINS } from './tpumlir-histogram';
 export type { TpuMlirHistogram } from './tpumlir-histogram';
 export { tpumlirPadHistogram, tpumlirKlThreshold, TPUMLIR_MAX_SEARCH_BINS } from './tpumlir-kl';
 export type { TpuMlirKlResult } from './tpumlir-kl';

@@ -1,3 +1,4 @@
+import { histogramKernels } from '@qcal/kernels';
 import { linspaceEdges32 } from './numpy-histogram';
 
 // Globals bound once: in a vm context (jest) each global lookup in a hot loop costs ~300 ns.
@@ -49,6 +50,15 @@ export function floorDivF32(a: number, b: number): number {
  * dropped (np.histogram's range).
  */
 export function tpumlirHistogramInto(counts: Float64Array, edges: Float32Array, width: number, data: Float32Array): void {
+  // In WebAssembly (@qcal/kernels tpumlirFill: the same float32 steps, the same bins) when built and
+  // the batch pays for handing the counts over.
+  const k = data.length >= 1024 + (counts.length >> 2) && counts.length < 2 ** 24 ? histogramKernels() : null;
+  if (k) k.tpumlirFill(counts, edges, width, data);
+  else tpumlirHistogramIntoJs(counts, edges, width, data);
+}
+
+/** {@link tpumlirHistogramInto} in JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+export function tpumlirHistogramIntoJs(counts: Float64Array, edges: Float32Array, width: number, data: Float32Array): void {
   const n = counts.length;
   const last = n - 1;
   const len = data.length;

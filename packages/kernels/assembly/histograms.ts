@@ -114,6 +114,42 @@ export function histcAbs(data: usize, len: i32, counts: usize, n: i32, lo: f32, 
   return added;
 }
 
+/** tpu-mlir's bin of one |x| whose k = floor(f32(f32(a/width) + 0.5)) is known (the scalar part of {@link tpumlirFill}). */
+// @ts-ignore: decorator
+@inline
+function tpumlirOne(a: f32, k: f32, counts: usize, edges: usize, last: i32): void {
+  if (!(a > 0 && a < Infinity)) return; // zeros, NaN, ±Infinity
+  if (!(k <= <f32>last)) return; // outside np.histogram's range
+  let b = <i32>k;
+  if (b != last && <f32>b >= load<f32>(edges + (<usize>(b + 1) << 2))) b++;
+  bump(counts, b);
+}
+
+/**
+ * The twin of collector-entropy's `tpumlirHistogramIntoJs` (tpu-mlir's `cali_math.histogram`):
+ * for |x| of each value (zeros, NaN and ±Infinity skipped) k = floor(f32(f32(|x|/width) + 0.5)) in
+ * float32 lanes, four at a time; k beyond the last bin skipped; then NumPy's one step up against the
+ * float32 edges of range (0, n − 1) (`k >= edges[k + 1]`, not from the last bin), value by value.
+ */
+export function tpumlirFill(data: usize, len: i32, counts: usize, edges: usize, n: i32, width: f32): void {
+  const last = n - 1;
+  const vw = f32x4.splat(width);
+  const half = f32x4.splat(0.5);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const a = f32x4.abs(v128.load(data + (<usize>i << 2)));
+    const k = f32x4.floor(f32x4.add(f32x4.div(a, vw), half));
+    tpumlirOne(f32x4.extract_lane(a, 0), f32x4.extract_lane(k, 0), counts, edges, last);
+    tpumlirOne(f32x4.extract_lane(a, 1), f32x4.extract_lane(k, 1), counts, edges, last);
+    tpumlirOne(f32x4.extract_lane(a, 2), f32x4.extract_lane(k, 2), counts, edges, last);
+    tpumlirOne(f32x4.extract_lane(a, 3), f32x4.extract_lane(k, 3), counts, edges, last);
+  }
+  for (; i < len; i++) {
+    const a = abs(load<f32>(data + (<usize>i << 2)));
+    tpumlirOne(a, floor(a / width + 0.5), counts, edges, last);
+  }
+}
+
 /** onnxruntime's |x| bin of one value (the scalar code of {@link ortAbsFill}); counts what is below the first edge. */
 // @ts-ignore: decorator
 @inline

@@ -58,6 +58,11 @@ export interface HistogramKernels {
    * skipped; returns how many finite |x| fell below the first edge (not counted).
    */
   ortAbsFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
+  /**
+   * collector-entropy `tpumlirHistogramIntoJs(counts, edges, width, data)`: tpu-mlir's |x| histogram
+   * (width a float32 value, edges the n float32 edges of range (0, n − 1), n = counts.length < 2^24).
+   */
+  tpumlirFill(counts: Float64Array, edges: Float32Array, width: number, data: Float32Array): void;
   /** collector-entropy `histogramIntoJs(counts, edges, data)` (weight 1): returns the number of values binned. */
   numpyFill(counts: Float64Array, edges: Float32Array, data: Float32Array): number;
   /**
@@ -82,6 +87,7 @@ interface Exports {
   numpyFill(data: number, len: number, counts: number, edges: number, n: number): number;
   histcAbs(data: number, len: number, counts: number, n: number, lo: number, hi: number, span: number): number;
   ortAbsFill(data: number, len: number, counts: number, edges: number, n: number, scale: number, state: number): void;
+  tpumlirFill(data: number, len: number, counts: number, edges: number, n: number, width: number): void;
   numpyScan(data: number, len: number, counts: number, edges: number, n: number, limit: number, inner: number, state: number): number;
   finiteRange(data: number, len: number, state: number, limit: number): void;
   sum(data: number, len: number): number;
@@ -251,6 +257,19 @@ function instantiate(mod: object): HistogramKernels {
       }
       countsOut(counts);
       return added;
+    },
+
+    tpumlirFill(counts, edges, width, data) {
+      const n = counts.length;
+      const pEdges = reserve(n, 4 * (n + 1));
+      f32.set(edges.subarray(0, n), pEdges >> 2);
+      countsIn(counts);
+      for (let i = 0; i < data.length; i += CHUNK) {
+        const len = Math.min(CHUNK, data.length - i);
+        load(data, i, len);
+        ex.tpumlirFill(DATA, len, COUNTS, pEdges, n, width);
+      }
+      countsOut(counts);
     },
 
     ortAbsFill(counts, edges, data) {
