@@ -1,3 +1,4 @@
+import { CalibrationError } from '@qcal/plugin-kit';
 import { histogramKernels } from '@qcal/kernels';
 import { histogramInto, linspaceEdges32 } from '@qcal/collector-entropy';
 import { histogramPercentile } from './histogram-percentile';
@@ -63,16 +64,33 @@ export function numpyArangeF32(start: number, stop: number, step: number): Float
 }
 
 /**
+ * The most bins a grid may grow to (2^24: 200 MB of counts and edges for one tensor). onnxruntime
+ * has no limit: a finite outlier far beyond the first batch's range makes NumPy allocate one bin of
+ * the first batch's width for every step up to it (10^36 bins for 2^110 after a [0, 1) batch) and
+ * fail with a MemoryError; qcal stops with a CalibrationError that names the tensor instead.
+ */
+export const ORT_MAX_BINS = 2 ** 24;
+
+/**
  * Later batch: extend the grid when needed, then bin |x| of its finite values onto it (a new
  * histogram when it grew). `data` is the batch as it came (NaN and ±Infinity skipped, |x| taken
- * here), or already `absFinite(batch)`: the same result.
+ * here), or already `absFinite(batch)`: the same result. `tensor` names the tensor in the error
+ * thrown when the grid would grow past `maxBins`.
  */
-export function addToOrtAbsHistogram(h: OrtAbsHistogram, data: Float32Array): OrtAbsHistogram {
+export function addToOrtAbsHistogram(h: OrtAbsHistogram, data: Float32Array, tensor = 'the tensor', maxBins = ORT_MAX_BINS): OrtAbsHistogram {
   const hi = finiteAbsMax(data);
   let { counts, edges } = h;
   const last = edges[edges.length - 1]!;
   if (hi > last) {
     const width = f32(edges[1]! - edges[0]!);
+    const need = counts.length + Math.ceil(f32(f32(f32(hi + width) - f32(last + width)) / width));
+    if (!(need <= maxBins)) {
+      throw new CalibrationError(
+        `percentile (onnxruntime mode): tensor "${tensor}" has a finite |x| of ${hi.toPrecision(4)}, far beyond the ${last.toPrecision(4)} its histogram reached; ` +
+        `onnxruntime's percentile histogram grows by bins of the first batch's width (${width.toPrecision(4)}), which would take ${need.toPrecision(3)} bins (qcal's limit: ${maxBins}). ` +
+        `Check the data feeding this tensor, exclude it (exclude.names), or calibrate it with mode "modelopt", minmax or entropy.`,
+      );
+    }
     const extra = numpyArangeF32(f32(last + width), f32(hi + width), width);
     const grown = new Float32Array(edges.length + extra.length);
     grown.set(edges);

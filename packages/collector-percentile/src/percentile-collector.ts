@@ -36,7 +36,7 @@ class PercentileCollector implements CalibrationCollector {
     if (!scan) return;
     if (this.options.mode === 'onnxruntime') {
       // The first batch needs |x| as an array (its grid spans [min |x|, max |x|]); later ones are binned as they come.
-      s.ort = s.ort ? addToOrtAbsHistogram(s.ort, tensor.data) : ortAbsHistogram(absFinite(tensor.data), this.options.numBins);
+      s.ort = s.ort ? addToOrtAbsHistogram(s.ort, tensor.data, name) : ortAbsHistogram(absFinite(tensor.data), this.options.numBins);
     } else addAbsBatch(s, tensor.data, scan.absMax, scan.finite, this.options.numBins);
   }
 
